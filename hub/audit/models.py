@@ -1,0 +1,76 @@
+"""The access log's storage: entries (Merkle leaves), the head, signed checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db.base import Base, UTCDateTime, utcnow
+
+
+class LogEntry(Base):
+    """One access-log entry (NEN 7513 fields and more); never fact content or identifiers."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_case_seq", "case_id", "seq"),
+        Index("ix_access_log_partner_seq", "actor_partner", "seq"),
+        Index("ix_access_log_user_seq", "actor_user", "seq"),
+        Index("ix_access_log_action_seq", "action", "seq"),
+        Index("ix_access_log_time", "time_us"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time_us: Mapped[int] = mapped_column(BigInteger)
+    actor_partner: Mapped[str | None] = mapped_column(String(64))
+    actor_partner_kind: Mapped[str | None] = mapped_column(String(32))
+    actor_user: Mapped[str | None] = mapped_column(String(64))
+    actor_roles: Mapped[list[str]] = mapped_column(JSON)
+    action: Mapped[str] = mapped_column(String(48))
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    subject_pseudonyms: Mapped[list[str]] = mapped_column(JSON)
+    object_ids: Mapped[list[str]] = mapped_column(JSON)
+    disclosed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogSubject(Base):
+    """Subject pseudonym -> entry, so the auditor's subject query uses an index."""
+
+    __tablename__ = "access_log_subjects"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("access_log.seq", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class LogHead(Base):
+    """The single row writers lock to take the next sequence number (gap-free, one tree)."""
+
+    __tablename__ = "access_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    #: the Merkle frontier (compact range) after `size` leaves, so appends stay O(log n)
+    frontier: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Checkpoint(Base):
+    """A signed checkpoint (C2SP signed note) over the first `tree_size` entries."""
+
+    __tablename__ = "checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,1 @@
+"""The need-to-know briefing of a case and the updates feed."""

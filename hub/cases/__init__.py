@@ -1,0 +1,1 @@
+"""Cases: intake, screening, triage, participants, phases and the tables' agenda."""

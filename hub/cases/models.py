@@ -1,0 +1,100 @@
+"""Cases, their subjects (betrokkenen), participants and the tables' agenda."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db.base import Base, UTCDateTime, utcnow
+
+
+class Case(Base):
+    """A casus. Metadata the policy needs is in clear; the reason text is encrypted."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    proposed_table: Mapped[str] = mapped_column(String(32))
+    table_id: Mapped[str | None] = mapped_column(ForeignKey("network_tables.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(32), index=True)
+    #: open | rejected | closed | shredded
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    registered_by_partner: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    registered_by_user: Mapped[str] = mapped_column(String(64))
+    procesregisseur_partner: Mapped[str | None] = mapped_column(String(64))
+    procesregisseur_user: Mapped[str | None] = mapped_column(String(64))
+    casusregisseur_partner: Mapped[str | None] = mapped_column(String(64))
+    casusregisseur_user: Mapped[str | None] = mapped_column(String(64))
+    #: the Landelijk kader criteria as booleans plus the triage decision code (no free text)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retention_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subject(Base):
+    """A betrokkene of a case; identifiers (BSN, name, birth date) only as ciphertext."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: the subject's place in the case system, e.g. parent, child, resident (no identifier)
+    role_in_case: Mapped[str] = mapped_column(String(32))
+    identifiers_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SubjectIndex(Base):
+    """Keyed blind index of a subject identifier, for matching without decrypting."""
+
+    __tablename__ = "subject_index"
+    __table_args__ = (Index("ix_subject_index_value", "value"),)
+
+    subject_id: Mapped[str] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: bsn | name_dob
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+
+
+class Participant(Base):
+    """A partner (optionally one named professional of it) invited to a case."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("case_id", "partner_id", "user"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    #: empty string: every user of the partner; else the named professional's pseudonym
+    user: Mapped[str] = mapped_column(String(64), default="")
+    invited_by_partner: Mapped[str] = mapped_column(String(64))
+    invited_by_user: Mapped[str] = mapped_column(String(64))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AgendaItem(Base):
+    """A case on a table's agenda for a meeting date."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (UniqueConstraint("table_id", "meeting_date", "case_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_id: Mapped[str] = mapped_column(ForeignKey("network_tables.id"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    meeting_date: Mapped[date] = mapped_column(Date)
+    note_code: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,102 @@
+"""The `vhhub` command line: set up, serve, and the operator's tools.
+
+Wiring only: each command parses its arguments and calls a service function.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.settings import Settings
+
+app = typer.Typer(
+    name="vhhub",
+    help="vhhub: informatie-uitwisseling voor het Zorg- en Veiligheidshuis.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+partners_app = typer.Typer(help="The partners of the network registry.", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
+
+
+@app.callback()
+def _global(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory (default ./.vhhub or VHHUB_DATA_DIR)."),
+    ] = None,
+) -> None:
+    if data_dir is not None:
+        # one source of truth: every later Settings() in this process sees it
+        os.environ["VHHUB_DATA_DIR"] = str(data_dir)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def init() -> None:
+    """Create the data dir, dev keys and database, and load the network registry.
+
+    Safe to run again: existing keys are kept, the database is migrated forward, the registry
+    is brought in line with the network file.
+    """
+    from hub.setup import initialise
+
+    report = initialise(settings())
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command()
+def migrate() -> None:
+    """Migrate the database to the newest schema."""
+    from hub.db.migrate import upgrade_to_head
+
+    upgrade_to_head(settings().effective_database_url)
+    typer.echo("database at head")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the API with uvicorn (run `vhhub init` first)."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.setup import NotInitialised, require_initialised
+
+    cfg = settings()
+    try:
+        require_initialised(cfg)
+    except NotInitialised as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    uvicorn.run(
+        create_app(cfg),
+        host=host or cfg.host,
+        port=port or cfg.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@partners_app.command("list")
+def partners_list() -> None:
+    """Show partners, kinds, key ids and the roles each may claim."""
+    from hub.identity.partner_keys import describe_partners
+
+    for row in describe_partners(settings()):
+        typer.echo(row)
+
+
+def main() -> None:
+    app()

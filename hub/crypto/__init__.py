@@ -1,0 +1,92 @@
+"""hub.crypto: the one package that touches cryptographic primitives.
+
+Features use these recipes and never AES, HMAC or key bytes directly (STYLE.md section 3):
+
+- `seal` / `open_sealed` with a case's `DataKey` and an `Aad` naming where the payload
+  belongs; `new_data_key`, and a `KeyProvider` to `wrap_data_key` / `unwrap_data_key` it.
+- `blind_index` (or `bsn_index` / `name_dob_index`) for matching subjects without
+  decrypting.
+- `FileKeyProvider`, `EnvKeyProvider` (and the `KmsKeyProvider` placeholder);
+  `ensure_dev_keys` for ``vhhub init``; `rewrap` for KEK rotation.
+- `generate_partner_key` and friends in `hub.crypto.jwk` for partner JWKs.
+
+Every failure to open or unwrap raises the one opaque `DecryptionError`; every exception
+the package raises on purpose derives from `CryptoError`. Infrastructure: imports nothing
+from the rest of the hub.
+"""
+
+from hub.crypto.blind_index import (
+    BLIND_INDEX_HEX_CHARS,
+    BlindIndexKind,
+    blind_index,
+    bsn_index,
+    name_dob_index,
+    normalize_bsn,
+    normalize_dob,
+    normalize_name,
+    valid_bsn,
+)
+from hub.crypto.envelope import (
+    Aad,
+    DataKey,
+    Kek,
+    WrappedKey,
+    new_data_key,
+    open_sealed,
+    seal,
+    unwrap,
+    wrap,
+)
+from hub.crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    InsecureKeyFile,
+    InvalidIdentifier,
+    KeyNotFound,
+    KeyStoreError,
+)
+from hub.crypto.keys import (
+    EnvKeyProvider,
+    FileKeyProvider,
+    KeyProvider,
+    KeyReport,
+    KmsKeyProvider,
+    LocalKeyProvider,
+    ensure_dev_keys,
+    rewrap,
+)
+
+__all__ = [
+    "BLIND_INDEX_HEX_CHARS",
+    "Aad",
+    "BlindIndexKind",
+    "CryptoError",
+    "DataKey",
+    "DecryptionError",
+    "EnvKeyProvider",
+    "FileKeyProvider",
+    "InsecureKeyFile",
+    "InvalidIdentifier",
+    "Kek",
+    "KeyNotFound",
+    "KeyProvider",
+    "KeyReport",
+    "KeyStoreError",
+    "KmsKeyProvider",
+    "LocalKeyProvider",
+    "WrappedKey",
+    "blind_index",
+    "bsn_index",
+    "ensure_dev_keys",
+    "name_dob_index",
+    "new_data_key",
+    "normalize_bsn",
+    "normalize_dob",
+    "normalize_name",
+    "open_sealed",
+    "rewrap",
+    "seal",
+    "unwrap",
+    "valid_bsn",
+    "wrap",
+]

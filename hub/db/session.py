@@ -1,0 +1,95 @@
+"""Engine creation and the one unit of work.
+
+Application code never calls ``commit()``. A use case runs inside ``Database.transaction()``,
+which commits when the block ends and rolls back on any exception. Services call it and
+return only after the commit, so a router can never send a disclosure whose access-log entry
+is not durable yet (DESIGN.md, "No disclosure without a durable log entry").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+pysqlite:///{path}"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the hub's safety settings.
+
+    ``hide_parameters`` keeps bound values (fact ciphertext, blind indexes) out of exception
+    messages, and thereby out of logs.
+    """
+    if is_sqlite(url):
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE.
+
+    Almost every request writes an access-log entry, so a transaction that starts as a reader
+    and upgrades to a writer would deadlock against another one doing the same; taking the
+    write lock at BEGIN serialises writers cleanly while WAL keeps readers unblocked.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and the unit of work for one database URL."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The Veiligheidshuis role play behind `vhhub demo`."""

@@ -1,0 +1,1 @@
+"""The one door: policy decision, then decrypt only what is released, then the log entry."""

@@ -1,0 +1,137 @@
+"""One error root, translated once into RFC 9457 problem+json.
+
+Every problem has a stable ``type`` URI. Details are written by us, never built from submitted
+values, so an error answer cannot echo personal data back (or into a log).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://vhhub.nl/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class HubError(Exception):
+    """The root of every error the hub answers on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+    default_detail: ClassVar[str] = "The hub could not complete the request."
+
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+        self.detail = detail or self.default_detail
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+    def to_problem(self, *, instance: str | None = None) -> dict[str, Any]:
+        return problem(
+            self.status, self.slug, self.title, self.detail, instance=instance, **self.extra
+        )
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+class BadRequest(HubError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+    default_detail = "The request is malformed."
+
+
+class InvalidPurpose(HubError):
+    status = 400
+    slug = "invalid-purpose"
+    title = "Missing or unknown purpose"
+    default_detail = "State the purpose of the request in the Purpose header."
+
+
+class Unauthenticated(HubError):
+    """Every authentication failure, whatever the reason: no oracle for an attacker."""
+
+    status = 401
+    slug = "unauthenticated"
+    title = "Unauthenticated"
+    default_detail = "A valid bearer token is required."
+
+
+class Forbidden(HubError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+    default_detail = "The policy does not allow this action for this purpose."
+
+
+class NotFound(HubError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+    default_detail = "No such resource, or it is not visible to you."
+
+
+class Conflict(HubError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class Gone(HubError):
+    status = 410
+    slug = "gone"
+    title = "Gone"
+    default_detail = "The resource no longer exists."
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+    default_detail = "The request body exceeds the hub's limit."
+
+
+class ValidationFailed(HubError):
+    status = 422
+    slug = "validation-failed"
+    title = "Validation failed"
+    default_detail = "The request does not match the expected structure."
+
+
+class PolicyUnavailable(HubError):
+    """The policy engine failed: fail closed, disclose nothing."""
+
+    status = 503
+    slug = "policy-error"
+    title = "Policy decision unavailable"
+    default_detail = "The policy could not decide; nothing was disclosed."
+
+
+class ServiceUnavailable(HubError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+    default_detail = "The hub is not ready."

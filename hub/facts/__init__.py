@@ -1,0 +1,1 @@
+"""Facts: fact types (schemas/), publishing, corrections and withdrawal."""

@@ -1,0 +1,1 @@
+"""Identity: token verification, replay store, the network registry, the current viewer."""

@@ -1,0 +1,37 @@
+"""The model registry: importing this module registers every table on ``Base.metadata``.
+
+Models live beside their feature (hub/<feature>/models.py, ADR 0002); alembic and the tests
+import this one module to see them all.
+"""
+
+from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.cases.models import AgendaItem, Case, Participant, Subject, SubjectIndex
+from hub.db.base import Base
+from hub.disclosure.models import CaseKey
+from hub.facts.models import Fact
+from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership, UsedToken
+from hub.plans.models import PlanVersion
+from hub.policy_review.models import PolicyApproval, PolicyVersion
+
+__all__ = [
+    "AgendaItem",
+    "Base",
+    "Case",
+    "CaseKey",
+    "Checkpoint",
+    "Fact",
+    "LogEntry",
+    "LogHead",
+    "LogSubject",
+    "NetworkTable",
+    "Participant",
+    "Partner",
+    "PartnerKindRole",
+    "PlanVersion",
+    "PolicyApproval",
+    "PolicyVersion",
+    "Subject",
+    "SubjectIndex",
+    "TableMembership",
+    "UsedToken",
+]

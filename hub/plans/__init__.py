@@ -1,0 +1,1 @@
+"""The integral analysis and the plan of approach."""

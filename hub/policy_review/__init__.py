@@ -1,0 +1,1 @@
+"""Policy versions for privacy officers: matrix, simulation, diff, four-eyes approval."""

@@ -1,0 +1,1 @@
+"""Policy engines behind one interface: embedded Rego and the OPA server. Infrastructure."""

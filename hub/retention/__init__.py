@@ -1,0 +1,1 @@
+"""Retention deadlines, legal hold and crypto-shredding."""

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from hub.audit.cli import audit_app
+from hub.policy_review.cli import policy_app
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 partners_app = typer.Typer(help="The partners of the network registry.", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
+app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 
 
 @app.callback()
@@ -87,6 +91,36 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+@app.command()
+def token(
+    partner: Annotated[str, typer.Option("--partner", help="Partner id (see `partners list`).")],
+    user: Annotated[str, typer.Option("--user", help="Pseudonymous user id within it.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role to claim; repeat for several.")],
+    ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds (max 900).")] = 300,
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+) -> None:
+    """Mint a single-use bearer token with a partner's dev key (demos, curl, tests)."""
+    from hub.identity.partner_keys import load_private_jwk
+    from hub.identity.tokens import mint_token
+
+    cfg = settings()
+    try:
+        private_jwk = load_private_jwk(cfg, partner)
+        minted = mint_token(
+            partner_id=partner,
+            user=user,
+            roles=role,
+            private_jwk=private_jwk,
+            audience=cfg.audience,
+            ttl_s=ttl,
+            name=name,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(minted)
 
 
 @partners_app.command("list")

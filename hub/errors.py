@@ -19,6 +19,7 @@ class HubError(Exception):
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
     default_detail: ClassVar[str] = "The hub could not complete the request."
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
         self.detail = detail or self.default_detail
@@ -56,6 +57,12 @@ def problem(
     return body
 
 
+class Refusal(HubError):
+    """A refusal whose access-log entry must survive: the unit of work commits before it
+    answers (ADR 0003). By convention a service refuses before it changes anything, so the
+    log entry is all that commits."""
+
+
 class BadRequest(HubError):
     status = 400
     slug = "bad-request"
@@ -77,16 +84,17 @@ class Unauthenticated(HubError):
     slug = "unauthenticated"
     title = "Unauthenticated"
     default_detail = "A valid bearer token is required."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="vhhub"'}
 
 
-class Forbidden(HubError):
+class Forbidden(Refusal):
     status = 403
     slug = "forbidden"
     title = "Forbidden"
     default_detail = "The policy does not allow this action for this purpose."
 
 
-class NotFound(HubError):
+class NotFound(Refusal):
     status = 404
     slug = "not-found"
     title = "Not found"
@@ -121,7 +129,7 @@ class ValidationFailed(HubError):
     default_detail = "The request does not match the expected structure."
 
 
-class PolicyUnavailable(HubError):
+class PolicyUnavailable(Refusal):
     """The policy engine failed: fail closed, disclose nothing."""
 
     status = 503

@@ -24,7 +24,9 @@ from hub.logging import get_logger
 log = get_logger("hub.http")
 
 REQUEST_ID_HEADER = "x-request-id"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: what an access-log entry accepts as an id (hub.audit.entry): a client's own request id is
+#: kept only when it fits, otherwise we make one
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def problem_response(
@@ -143,7 +145,7 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
-        return problem_response(exc.to_problem())
+        return problem_response(exc.to_problem(), headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

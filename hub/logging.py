@@ -43,7 +43,7 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> N
     # uvicorn's access log repeats method, raw path and query: our middleware logs requests
     logging.getLogger("uvicorn.access").disabled = True
     # HTTP client libraries log full URLs at INFO/DEBUG; a URL is not ours to vouch for
-    for name in ("httpx", "httpcore", "urllib3"):
+    for name in ("httpx", "httpcore", "urllib3", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

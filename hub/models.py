@@ -10,7 +10,7 @@ from hub.db.base import Base
 from hub.disclosure.models import CaseKey
 from hub.facts.models import Fact
 from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership, UsedToken
-from hub.plans.models import PlanVersion
+from hub.plans.models import PlanNote, PlanVersion
 from hub.policy_review.models import PolicyApproval, PolicyVersion
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Participant",
     "Partner",
     "PartnerKindRole",
+    "PlanNote",
     "PlanVersion",
     "PolicyApproval",
     "PolicyVersion",

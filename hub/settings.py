@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     log_key_name: str = "vhhub.local"
     checkpoint_every: int = Field(default=256, ge=1)
     checkpoint_interval_s: int = Field(default=60, ge=1)
+    retention_closed_days: int = Field(default=730, ge=1, description="After closing (ADR 0006).")
+    retention_rejected_days: int = Field(default=28, ge=1, description="After a rejected triage.")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
 

@@ -63,6 +63,9 @@ class LogHead(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     #: the Merkle frontier (compact range) after `size` leaves, so appends stay O(log n)
     frontier: Mapped[list[str]] = mapped_column(JSON)
+    #: size and time (µs) of the newest signed checkpoint, to decide when to sign the next
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkpoint_time_us: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Checkpoint(Base):

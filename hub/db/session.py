@@ -79,12 +79,19 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
+    def transaction(self, *, commit_on: tuple[type[BaseException], ...] = ()) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error.
+
+        Exceptions of the `commit_on` types commit before they propagate: a refusal whose
+        access-log entry must be durable although the request fails.
+        """
         session = self._sessions()
         try:
             yield session
             session.commit()
+        except commit_on:
+            session.commit()
+            raise
         except BaseException:
             session.rollback()
             raise

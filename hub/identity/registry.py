@@ -7,6 +7,7 @@ database, so every replica reads one registry.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,14 @@ from typing import Literal, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hub.identity.keysets import ALLOWED_ALGS
 from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership
 from hub.vocabulary import PartnerKind, Role, TableId
 
 KeySource = Literal["dev", "file", "url"]
-SUPPORTED_ALGS = ("ES256", "EdDSA")
+SUPPORTED_ALGS = tuple(sorted(ALLOWED_ALGS))
+#: the same alphabet a token's `iss` may use (hub.identity.tokens.ID_PATTERN)
+_PARTNER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RegistryError(ValueError):
@@ -127,8 +131,8 @@ def _parse_partner(entry: object, kinds: dict[PartnerKind, KindSpec]) -> Partner
     if not isinstance(entry, dict):
         raise RegistryError("each [[partners]] entry must be a table")
     partner_id = entry.get("id")
-    if not isinstance(partner_id, str) or not partner_id.replace("-", "").isalnum():
-        raise RegistryError("partner id must be letters, digits and dashes")
+    if not isinstance(partner_id, str) or not _PARTNER_ID.fullmatch(partner_id):
+        raise RegistryError("partner id must be 1-64 ASCII letters, digits, dots, dashes")
     kind = _enum(PartnerKind, entry.get("kind"), f"kind of partner {partner_id}")
     if kind not in kinds:
         raise RegistryError(f"partner {partner_id} has kind {kind} without a [kinds] section")

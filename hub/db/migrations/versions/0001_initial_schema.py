@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:22:38.618324
+Create Date: 2026-11-23 18:30:27.318488
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("frontier", sa.JSON(), nullable=False),
+        sa.Column("checkpoint_size", sa.BigInteger(), nullable=False),
+        sa.Column("checkpoint_time_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log_head")),
     )
     op.create_table(
@@ -380,6 +382,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_subject_index_value", ["value"], unique=False)
 
     # ### end Alembic commands ###
+    # the one head row every access-log writer locks to take the next sequence number
+    op.bulk_insert(
+        sa.table(
+            "access_log_head",
+            sa.column("id", sa.Integer),
+            sa.column("size", sa.BigInteger),
+            sa.column("frontier", sa.JSON),
+            sa.column("checkpoint_size", sa.BigInteger),
+            sa.column("checkpoint_time_us", sa.BigInteger),
+        ),
+        [{"id": 1, "size": 0, "frontier": [], "checkpoint_size": 0, "checkpoint_time_us": 0}],
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,418 @@
+"""What the hub's publish pipeline costs over real HTTP, against a bare baseline in the same run.
+
+    .venv/bin/python bench/publish_bench.py [--facts 1000] [--batch 100]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+A hub is started in a child process on a free loopback port, on a fresh temporary data dir
+(SQLite in it by default; with ``--database-url`` a fresh database is created on that server
+and dropped afterwards). A case is brought to the preparation phase as in the smoke flow, then
+the police publishes ``police.incident/1`` facts:
+
+- **hub, single**: one fact per request (``POST /api/v1/cases/{id}/facts``);
+- **hub, batched**: ``--batch`` facts per request (``POST /api/v1/cases/{id}/fact-batches``);
+- **baseline, single / batched**: the same bodies and headers to a bench-only route that this
+  script mounts on the app object of the bench hub (never in the production app). It inserts
+  the same rows as plain JSON into a table it creates in the same database, in one
+  transaction per request, through the hub's own engine settings -- and does nothing else:
+  no token check (JWT verification and the replay-store insert), no schema validation, no
+  policy decision, no encryption, no access-log entry.
+
+The ratio hub/baseline is therefore the share of the throughput left after everything that
+makes a publish trustworthy. Tokens are single use, so every request gets a fresh one, minted
+in advance outside the timed loop. One client sends requests one after the other (keep-alive);
+figures are wall-clock facts per second after a short warm-up, and the median request time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Body, FastAPI
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, create_engine, text
+from sqlalchemy.engine import make_url
+
+from hub.identity.partner_keys import load_private_jwk
+from hub.identity.tokens import mint_token
+from hub.settings import PROJECT_ROOT, Settings
+
+API = "/api/v1"
+BASELINE = "/bench/baseline"
+EXAMPLE = json.loads((PROJECT_ROOT / "schemas/examples/police.incident.1.json").read_text())
+WARMUP_REQUESTS = 10
+
+plain_metadata = MetaData()
+#: The baseline's table: the same information a fact row carries, in clear, nothing else.
+plain_facts = Table(
+    "bench_plain_facts",
+    plain_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), index=True),
+    Column("fact_type", String(64)),
+    Column("subject_id", String(36)),
+    Column("legal_basis", String(64)),
+    Column("idempotency_key", String(128)),
+    Column("content", Text),
+    Column("published_at", DateTime(timezone=True)),
+)
+
+
+# -- the bench hub (child process) --------------------------------------------------------------
+
+
+def mount_baseline(app: FastAPI, database_url: str) -> None:
+    """Add the bench-only baseline routes to this app object (the bench hub's, only)."""
+    from hub.db.session import make_engine
+
+    engine = make_engine(database_url)
+
+    def store(case_id: str, facts: list[dict[str, Any]]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "case_id": case_id,
+                "fact_type": f.get("type"),
+                "subject_id": f.get("subject_id"),
+                "legal_basis": f.get("legal_basis"),
+                "idempotency_key": f.get("idempotency_key"),
+                "content": json.dumps(f.get("content")),
+                "published_at": now,
+            }
+            for f in facts
+        ]
+        with engine.begin() as conn:
+            conn.execute(plain_facts.insert(), rows)
+        return {"case_id": case_id, "facts": [{"id": r["id"]} for r in rows]}
+
+    @app.post(f"{BASELINE}/cases/{{case_id}}/facts", status_code=201, include_in_schema=False)
+    def baseline_single(case_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return store(case_id, [body])
+
+    @app.post(
+        f"{BASELINE}/cases/{{case_id}}/fact-batches", status_code=201, include_in_schema=False
+    )
+    def baseline_batch(case_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return store(case_id, list(body.get("facts", [])))
+
+
+def serve(data_dir: str, database_url: str | None, port: int) -> None:
+    """Child process: the hub's app plus the baseline routes, on a loopback port."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    settings = Settings(data_dir=Path(data_dir), database_url=database_url, log_level="WARNING")
+    app = create_app(settings)
+    mount_baseline(app, settings.effective_database_url)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+# -- the client (this process) ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Actor:
+    settings: Settings
+    partner: str
+    user: str
+    roles: list[str]
+
+    def tokens(self, n: int) -> list[str]:
+        key = load_private_jwk(self.settings, self.partner)
+        return [
+            mint_token(
+                partner_id=self.partner,
+                user=self.user,
+                roles=self.roles,
+                private_jwk=key,
+                audience=self.settings.audience,
+                ttl_s=900,
+            )
+            for _ in range(n)
+        ]
+
+    def headers(self, purpose: str, token: str | None = None) -> dict[str, str]:
+        token = token or self.tokens(1)[0]
+        return {"Authorization": f"Bearer {token}", "Purpose": purpose}
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    if response.status_code != status:
+        raise SystemExit(f"bench setup failed: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+def prepare_case(http: httpx.Client, settings: Settings) -> tuple[str, str]:
+    """Register, take, screen, triage, invite, move to preparation (as /tmp/smoke.py)."""
+    police = Actor(settings, "politie", "agent-1", ["publisher", "participant"])
+    zvh = Actor(settings, "zvh", "pr-1", ["procesregisseur"])
+    body = {
+        "kind": "family",
+        "proposed_table": "multi_problem",
+        "reason": "Benchmark",
+        "subjects": [{"role_in_case": "parent", "bsn": "123456782"}],
+    }
+    case = _ok(http.post(f"{API}/cases", json=body, headers=police.headers("intake")), 201)
+    cid = case["id"]
+    _ok(http.post(f"{API}/cases/{cid}/procesregie", headers=zvh.headers("intake")))
+    _ok(
+        http.post(
+            f"{API}/cases/{cid}/phase-changes",
+            json={"to": "screening"},
+            headers=zvh.headers("intake"),
+        )
+    )
+    _ok(http.post(f"{API}/cases/{cid}/screenings", json={}, headers=zvh.headers("screening")))
+    criteria = {
+        "multiple_life_domains": True,
+        "criminal_or_nuisance_behaviour": True,
+        "multiple_chains_needed": True,
+        "impact_on_system_or_environment": True,
+    }
+    _ok(
+        http.post(
+            f"{API}/cases/{cid}/triage",
+            json={"criteria": criteria, "decision": "accept"},
+            headers=zvh.headers("screening"),
+        )
+    )
+    for partner in ("woningcorporatie", "gemeente-wi", "om"):
+        _ok(
+            http.post(
+                f"{API}/cases/{cid}/participants",
+                json={"partner": partner},
+                headers=zvh.headers("screening"),
+            )
+        )
+    _ok(
+        http.post(
+            f"{API}/cases/{cid}/phase-changes",
+            json={"to": "preparation"},
+            headers=zvh.headers("screening"),
+        )
+    )
+    return cid, case["subjects"][0]["id"]
+
+
+def fact(key: str, subject_id: str) -> dict[str, Any]:
+    return {
+        "idempotency_key": key,
+        "type": "police.incident/1",
+        "subject_id": subject_id,
+        "legal_basis": "wpg_art_19",
+        "content": EXAMPLE | {"description": f"Benchmarkmelding {key}"},
+    }
+
+
+@dataclass
+class Result:
+    label: str
+    facts: int
+    requests: int
+    seconds: float
+    request_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.facts / self.seconds
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.request_ms)
+
+
+def measure(
+    label: str,
+    http: httpx.Client,
+    police: Actor,
+    path: str,
+    bodies: list[dict[str, Any]],
+    facts_per_body: Callable[[dict[str, Any]], int],
+) -> Result:
+    """Send every body once with its own fresh token; time only the requests."""
+    tokens = police.tokens(len(bodies))  # minted before the clock starts
+    headers = [police.headers("preparation", t) for t in tokens]
+    times: list[float] = []
+    start = time.perf_counter()
+    for body, header in zip(bodies, headers, strict=True):
+        t0 = time.perf_counter()
+        response = http.post(path, json=body, headers=header)
+        times.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != 201:
+            raise SystemExit(f"{label}: {response.status_code} {response.text[:300]}")
+    seconds = time.perf_counter() - start
+    return Result(label, sum(facts_per_body(b) for b in bodies), len(bodies), seconds, times)
+
+
+def run(
+    http: httpx.Client, settings: Settings, n: int, batch: int, database_url: str
+) -> list[Result]:
+    cid, sid = prepare_case(http, settings)
+    police = Actor(settings, "politie", "agent-1", ["publisher", "participant"])
+    one: Callable[[dict[str, Any]], int] = lambda _: 1  # noqa: E731
+    many: Callable[[dict[str, Any]], int] = lambda b: len(b["facts"])  # noqa: E731
+
+    def singles(prefix: str, count: int) -> list[dict[str, Any]]:
+        return [fact(f"{prefix}-{i}", sid) for i in range(count)]
+
+    def batches(prefix: str, count: int) -> list[dict[str, Any]]:
+        facts = singles(prefix, count)
+        return [{"facts": facts[i : i + batch]} for i in range(0, count, batch)]
+
+    routes = {
+        "hub": (f"{API}/cases/{cid}/facts", f"{API}/cases/{cid}/fact-batches"),
+        "baseline": (f"{BASELINE}/cases/{cid}/facts", f"{BASELINE}/cases/{cid}/fact-batches"),
+    }
+    results = []
+    for name, (single_path, batch_path) in routes.items():  # warm both paths up
+        measure("warmup", http, police, single_path, singles(f"w{name}", WARMUP_REQUESTS), one)
+        measure("warmup", http, police, batch_path, batches(f"wb{name}", batch * 2), many)
+    for mode in ("single", "batched"):
+        for name, (single_path, batch_path) in routes.items():
+            if mode == "single":
+                bodies, path, count = singles(f"{name}-s", n), single_path, one
+            else:
+                bodies, path, count = batches(f"{name}-b", n), batch_path, many
+            results.append(measure(f"{name} {mode}", http, police, path, bodies, count))
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:  # sanity: everything arrived, in both places
+        stored = conn.execute(
+            text("SELECT count(*) FROM facts WHERE case_id = :c"), {"c": cid}
+        ).scalar()
+        plain = conn.execute(text("SELECT count(*) FROM bench_plain_facts")).scalar()
+    engine.dispose()
+    expected = 2 * n + WARMUP_REQUESTS + 2 * batch
+    if stored != expected or plain != expected:
+        raise SystemExit(f"row counts off: hub {stored}, baseline {plain}, expected {expected}")
+    return results
+
+
+@contextmanager
+def bench_database(server_url: str | None, data_dir: Path) -> Iterator[str]:
+    """SQLite in the data dir, or a fresh database on the given server, dropped afterwards."""
+    if server_url is None:
+        yield Settings(data_dir=data_dir).effective_database_url
+        return
+    base = make_url(server_url)
+    name = f"vhhub_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def bench_hub(data_dir: Path, database_url: str) -> Iterator[str]:
+    """A hub with the baseline routes in a child process; yields its base URL."""
+    port = free_port()
+    spawn = multiprocessing.get_context("spawn")
+    process = spawn.Process(target=serve, args=(str(data_dir), database_url, port), daemon=True)
+    process.start()
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base_url}{API}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not process.is_alive():
+                raise SystemExit("the bench hub did not start")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def report(results: list[Result], n: int, batch: int, backend: str) -> None:
+    by = {r.label: r for r in results}
+    print(f"publish throughput: {n} facts per run, {backend}, one sequential client over")
+    print("loopback HTTP, a fresh single-use token per request (minted before timing)\n")
+    print(f"{'run':<20}{'requests':>9}{'facts/s':>11}{'median ms/req':>15}")
+    for r in results:
+        print(f"{r.label:<20}{r.requests:>9}{r.rate:>11.1f}{r.median_ms:>15.2f}")
+    print()
+    for mode, label in (("single", "single (1 fact/request)"), ("batched", f"batched ({batch})")):
+        hub, base = by[f"hub {mode}"], by[f"baseline {mode}"]
+        print(
+            f"{label:<26} hub/baseline = {hub.rate / base.rate:6.1%}  "
+            f"(baseline {base.rate / hub.rate:.1f}x faster)"
+        )
+    print(
+        f"batching speeds up the hub {by['hub batched'].rate / by['hub single'].rate:.1f}x, "
+        f"the baseline {by['baseline batched'].rate / by['baseline single'].rate:.1f}x"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--facts", type=int, default=1000, help="facts per run (default 1000)")
+    parser.add_argument("--batch", type=int, default=100, help="facts per batch (max 500)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server URL (postgresql+psycopg://user@host:5432/postgres); "
+        "a fresh database is created on it and dropped afterwards",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.batch <= 500 or args.facts < args.batch:
+        parser.error("need 1 <= --batch <= 500 and --facts >= --batch")
+
+    from hub.setup import initialise
+
+    with tempfile.TemporaryDirectory(prefix="vhhub-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        with bench_database(args.database_url, data_dir) as database_url:
+            settings = Settings(data_dir=data_dir, database_url=database_url, log_level="WARNING")
+            initialise(settings)
+            engine = create_engine(database_url)
+            plain_metadata.create_all(engine)
+            engine.dispose()
+            backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite (WAL)"
+            with bench_hub(data_dir, database_url) as base_url:
+                with httpx.Client(base_url=base_url, timeout=120) as http:
+                    results = run(http, settings, args.facts, args.batch, database_url)
+    report(results, args.facts, args.batch, backend)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

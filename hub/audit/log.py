@@ -1,0 +1,182 @@
+"""The append-only access log in the database: one gap-free sequence, one Merkle tree.
+
+Every writer, in every hub process, takes the next position by locking the single head row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises
+writers). The head keeps the Merkle frontier, so an append costs O(log n) and never reads
+old leaves. The entry is written in the caller's transaction: the act and its log entry
+commit together or not at all (ADR 0003, ADR 0401).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.checkpoints import sign_checkpoint, verifier_key_text
+from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash
+from hub.audit.merkle import CompactRange
+from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.crypto.signing import SigningKey
+from hub.vocabulary import PartnerKind, Purpose, Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as far as the hub knows (nothing yet for a failed authentication)."""
+
+    partner: str | None = None
+    partner_kind: PartnerKind | None = None
+    user: str | None = None
+    roles: tuple[Role, ...] = ()
+
+
+ANONYMOUS = Actor()
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Where an act came from: the request id and the client address, plus the purpose."""
+
+    request_id: str | None = None
+    source: str | None = None
+    purpose: Purpose | None = None
+
+
+SYSTEM_REQUEST = RequestInfo()
+
+
+@dataclass(frozen=True)
+class Event:
+    """An act to log; the appender adds position and time."""
+
+    action: Action
+    outcome: Outcome
+    case_id: str | None = None
+    subject_pseudonyms: Sequence[str] = ()
+    object_ids: Sequence[str] = ()
+    disclosed: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    reason: str | None = None
+    policy_version: str | None = None
+
+
+@dataclass(frozen=True)
+class LogSigner:
+    """The hub's checkpoint signer and the log's identity."""
+
+    key: SigningKey
+    origin: str
+    key_name: str
+
+    @property
+    def verifier_key(self) -> str:
+        return verifier_key_text(self.key_name, self.key.public_key())
+
+
+class AccessLog:
+    def __init__(
+        self, signer: LogSigner, *, checkpoint_every: int = 256, checkpoint_interval_s: int = 60
+    ) -> None:
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval_us = checkpoint_interval_s * 1_000_000
+
+    def append(
+        self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
+    ) -> AccessLogEntry:
+        """Write one entry in the caller's transaction and return it (with its position)."""
+        head = self._lock_head(session)
+        now_us = time.time_ns() // 1000
+        entry = AccessLogEntry(
+            seq=head.size,
+            time_us=now_us,
+            action=event.action,
+            outcome=event.outcome,
+            actor_partner=actor.partner,
+            actor_partner_kind=actor.partner_kind,
+            actor_user=actor.user,
+            actor_roles=actor.roles,
+            purpose=request.purpose,
+            case_id=event.case_id,
+            subject_pseudonyms=tuple(event.subject_pseudonyms),
+            object_ids=tuple(event.object_ids),
+            disclosed={k: tuple(v) for k, v in event.disclosed.items()},
+            reason=event.reason,
+            policy_version=event.policy_version,
+            request_id=request.request_id,
+            source=request.source,
+        )
+        leaf = entry_leaf_hash(entry)
+        frontier = CompactRange.from_hex(head.size, head.frontier)
+        frontier.append(leaf)
+        session.add(_row(entry, leaf))
+        for pseudonym in entry.subject_pseudonyms:
+            session.add(LogSubject(pseudonym=pseudonym, seq=entry.seq))
+        head.size = frontier.size
+        head.frontier = frontier.hex_hashes()
+        if (
+            head.size - head.checkpoint_size >= self.checkpoint_every
+            or now_us - head.checkpoint_time_us >= self.checkpoint_interval_us
+        ):
+            self._checkpoint(session, head, frontier, now_us)
+        session.flush()
+        return entry
+
+    def sign_checkpoint_now(self, session: Session) -> Checkpoint:
+        """Sign a checkpoint over the whole log as it stands (on request)."""
+        head = self._lock_head(session)
+        frontier = CompactRange.from_hex(head.size, head.frontier)
+        existing = session.get(Checkpoint, head.size)
+        if existing is not None:
+            return existing
+        checkpoint = self._checkpoint(session, head, frontier, time.time_ns() // 1000)
+        session.flush()  # fills in signed_at, which callers hand out
+        return checkpoint
+
+    def _checkpoint(
+        self, session: Session, head: LogHead, frontier: CompactRange, now_us: int
+    ) -> Checkpoint:
+        root = frontier.root()
+        note = sign_checkpoint(
+            self.signer.origin, frontier.size, root, self.signer.key, self.signer.key_name
+        )
+        checkpoint = Checkpoint(tree_size=frontier.size, root_hash=root, note=note)
+        session.add(checkpoint)
+        head.checkpoint_size = frontier.size
+        head.checkpoint_time_us = now_us
+        return checkpoint
+
+    @staticmethod
+    def _lock_head(session: Session) -> LogHead:
+        head = session.scalars(
+            select(LogHead).where(LogHead.id == 1).with_for_update()
+        ).one_or_none()
+        if head is None:
+            raise RuntimeError("access log head missing: the database is not migrated")
+        return head
+
+
+def _row(entry: AccessLogEntry, leaf: bytes) -> LogEntry:
+    return LogEntry(
+        seq=entry.seq,
+        time_us=entry.time_us,
+        actor_partner=entry.actor_partner,
+        actor_partner_kind=entry.actor_partner_kind,
+        actor_user=entry.actor_user,
+        actor_roles=list(entry.actor_roles),
+        action=entry.action.value,
+        purpose=entry.purpose,
+        case_id=entry.case_id,
+        subject_pseudonyms=list(entry.subject_pseudonyms),
+        object_ids=list(entry.object_ids),
+        disclosed={k: list(v) for k, v in entry.disclosed.items()},
+        outcome=entry.outcome.value,
+        reason=entry.reason,
+        policy_version=entry.policy_version,
+        request_id=entry.request_id,
+        source=entry.source,
+        leaf_hash=leaf,
+    )

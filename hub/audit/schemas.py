@@ -1,0 +1,98 @@
+"""API models of the auditor's tools. Entries hold ids and pseudonyms, never content."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CheckpointOut(BaseModel):
+    tree_size: int
+    root_hash: str = Field(description="hex")
+    note: str = Field(description="C2SP signed note (tlog-checkpoint)")
+    verifier_key: str
+    signed_at: datetime
+
+
+class InclusionProofOut(BaseModel):
+    seq: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+    checkpoint: CheckpointOut
+
+
+class ConsistencyProofOut(BaseModel):
+    old_size: int
+    new_size: int
+    proof: list[str]
+
+
+class EntryOut(BaseModel):
+    seq: int
+    time: datetime
+    actor_partner: str | None
+    actor_partner_kind: str | None
+    actor_user: str | None
+    actor_roles: list[str]
+    action: str
+    purpose: str | None
+    case_id: str | None
+    subject_pseudonyms: list[str]
+    object_ids: list[str]
+    disclosed: dict[str, list[str]]
+    outcome: str
+    reason: str | None
+    policy_version: str | None
+    request_id: str | None
+    source: str | None
+    leaf_hash: str
+
+
+class EntryPage(BaseModel):
+    entries: list[EntryOut]
+    next_cursor: int | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class SubjectIdentifiers(BaseModel):
+    """A person, by BSN or by name and date of birth; never put these in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bsn: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+
+
+class SubjectQuery(SubjectIdentifiers):
+    cursor: int | None = Field(default=None, ge=-1)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ReportLine(BaseModel):
+    seq: int
+    time: datetime
+    partner: str | None
+    partner_kind: str | None
+    action: str
+    purpose: str | None
+    fact_types: list[str]
+    outcome: str
+    inclusion_proof: list[str]
+    leaf_hash: str
+
+
+class SubjectAccessReport(BaseModel):
+    """AVG art. 15: who published what kind of information about the person, and who saw
+    which kinds of it, when and why, each line provable against the signed checkpoint."""
+
+    generated_at: datetime
+    published: list[ReportLine]
+    seen: list[ReportLine]
+    other: list[ReportLine]
+    checkpoint: CheckpointOut
+    verifier_key: str
+    policy_versions: list[str]
+    note: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,500 @@
+"""The auditor's tools: checkpoints, proofs, queries, exports, live verification and the
+data-subject access report. Every query an auditor makes is itself logged."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, select, text
+from sqlalchemy.orm import Session
+
+from hub.audit.entry import Action, Outcome
+from hub.audit.log import Event
+from hub.audit.merkle import CompactRange, ProofError
+from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.audit.schemas import (
+    CheckpointOut,
+    ConsistencyProofOut,
+    EntryOut,
+    EntryPage,
+    InclusionProofOut,
+    ReportLine,
+    SubjectAccessReport,
+    SubjectIdentifiers,
+)
+from hub.audit.store import (
+    checkpoint_notes,
+    consistency_proof,
+    inclusion_proof,
+    iter_rows,
+    log_size,
+    row_json,
+)
+from hub.audit.verify import ExportHeader, VerifyReport, export_lines, verify_export
+from hub.cases.schemas import SubjectIn
+from hub.cases.service import subject_pseudonyms
+from hub.errors import NotFound, ValidationFailed
+from hub.facts.models import Fact
+from hub.identity.viewer import Viewer
+
+if TYPE_CHECKING:
+    from hub.context import HubContext
+
+MAX_PAGE = 1000
+PUBLISH_ACTIONS = {"fact.publish", "fact.correct", "fact.withdraw"}
+READ_ACTIONS = {"briefing.read", "updates.read"}
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    case_id: str | None = None
+    partner: str | None = None
+    user: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    purpose: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.case_id:
+            query = query.where(LogEntry.case_id == self.case_id)
+        if self.partner:
+            query = query.where(LogEntry.actor_partner == self.partner)
+        if self.user:
+            query = query.where(LogEntry.actor_user == self.user)
+        if self.action:
+            query = query.where(LogEntry.action == self.action)
+        if self.outcome:
+            query = query.where(LogEntry.outcome == self.outcome)
+        if self.purpose:
+            query = query.where(LogEntry.purpose == self.purpose)
+        if self.since:
+            query = query.where(LogEntry.time_us >= _micros(self.since))
+        if self.until:
+            query = query.where(LogEntry.time_us < _micros(self.until))
+        return query
+
+    def described(self) -> str:
+        named = [k for k, v in self.__dict__.items() if v is not None]
+        return "query by " + (", ".join(named) if named else "nothing (all entries)")
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def entry_out(row: LogEntry) -> EntryOut:
+    return EntryOut(
+        time=datetime.fromtimestamp(row.time_us / 1_000_000, tz=UTC),
+        leaf_hash=row.leaf_hash.hex(),
+        **{k: v for k, v in row_json(row).items() if k != "time_us"},
+    )
+
+
+class AuditService:
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+
+    def _authorize(self, session: Session, viewer: Viewer, action: str) -> str:
+        return self.ctx.gate.authorize(session, viewer, action).policy_version
+
+    def _log(
+        self,
+        session: Session,
+        viewer: Viewer,
+        action: Action,
+        *,
+        reason: str,
+        version: str,
+        case_id: str | None = None,
+        pseudonyms: Sequence[str] = (),
+    ) -> None:
+        self.ctx.log.append(
+            session,
+            Event(
+                action=action,
+                outcome=Outcome.ALLOWED,
+                case_id=case_id,
+                reason=reason[:200],
+                subject_pseudonyms=pseudonyms,
+                policy_version=version,
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+
+    # -- checkpoints and proofs ---------------------------------------------------------------
+
+    def _checkpoint_out(self, checkpoint: Checkpoint) -> CheckpointOut:
+        return CheckpointOut(
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash.hex(),
+            note=checkpoint.note,
+            verifier_key=self.ctx.log.signer.verifier_key,
+            signed_at=checkpoint.signed_at,
+        )
+
+    def latest_checkpoint(self) -> CheckpointOut:
+        """The newest signed checkpoint (public: partners may witness it)."""
+        with self.ctx.unit_of_work() as session:
+            checkpoint = session.scalars(
+                select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
+            ).one_or_none()
+            if checkpoint is None:
+                checkpoint = self.ctx.log.sign_checkpoint_now(session)
+            return self._checkpoint_out(checkpoint)
+
+    def sign_checkpoint(self, viewer: Viewer) -> CheckpointOut:
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            self._log(
+                session,
+                viewer,
+                Action.CHECKPOINT_SIGN,
+                reason="checkpoint on request",
+                version=version,
+            )
+            return self._checkpoint_out(self.ctx.log.sign_checkpoint_now(session))
+
+    def _covering(self, session: Session, size: int) -> Checkpoint:
+        checkpoint = session.scalars(
+            select(Checkpoint)
+            .where(Checkpoint.tree_size >= size)
+            .order_by(Checkpoint.tree_size)
+            .limit(1)
+        ).one_or_none()
+        return checkpoint or self.ctx.log.sign_checkpoint_now(session)
+
+    def inclusion(self, viewer: Viewer, seq: int, tree_size: int | None) -> InclusionProofOut:
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            row = session.get(LogEntry, seq)
+            if row is None:
+                raise NotFound()
+            if tree_size is not None:
+                checkpoint = session.get(Checkpoint, tree_size)
+                if checkpoint is None or tree_size <= seq:
+                    raise ValidationFailed("tree_size must be a signed checkpoint's size > seq.")
+            else:
+                checkpoint = self._covering(session, seq + 1)
+            proof = inclusion_proof(session, seq, checkpoint.tree_size)
+            self._log(
+                session,
+                viewer,
+                Action.LOG_QUERY,
+                reason=f"inclusion proof of {seq}",
+                version=version,
+            )
+            return InclusionProofOut(
+                seq=seq,
+                tree_size=checkpoint.tree_size,
+                leaf_hash=row.leaf_hash.hex(),
+                proof=[h.hex() for h in proof],
+                checkpoint=self._checkpoint_out(checkpoint),
+            )
+
+    def consistency(self, viewer: Viewer, old_size: int, new_size: int) -> ConsistencyProofOut:
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            if not 0 <= old_size <= new_size <= log_size(session):
+                raise ValidationFailed("Need 0 <= old_size <= new_size <= the log's size.")
+            proof = consistency_proof(session, old_size, new_size)
+            self._log(
+                session,
+                viewer,
+                Action.LOG_QUERY,
+                reason=f"consistency proof {old_size} -> {new_size}",
+                version=version,
+            )
+            return ConsistencyProofOut(
+                old_size=old_size, new_size=new_size, proof=[h.hex() for h in proof]
+            )
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def entries(
+        self, viewer: Viewer, where: EntryFilter, cursor: int | None, limit: int
+    ) -> EntryPage:
+        limit = max(1, min(limit, MAX_PAGE))
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            query = where.apply(select(LogEntry))
+            if cursor is not None:
+                query = query.where(LogEntry.seq > cursor)
+            rows = session.scalars(query.order_by(LogEntry.seq).limit(limit + 1)).all()
+            page = rows[:limit]
+            self._log(
+                session,
+                viewer,
+                Action.LOG_QUERY,
+                reason=where.described(),
+                version=version,
+                case_id=where.case_id,
+            )
+            return EntryPage(
+                entries=[entry_out(r) for r in page],
+                next_cursor=page[-1].seq if len(rows) > limit else None,
+            )
+
+    def _pseudonyms(self, identifiers: SubjectIdentifiers) -> list[str]:
+        subject = SubjectIn(role_in_case="subject", **identifiers.model_dump())
+        return sorted(subject_pseudonyms(self.ctx.keys.blind_index_key(), subject).values())
+
+    def _subject_query(self, pseudonyms: Sequence[str]) -> Select[Any]:
+        seqs = select(LogSubject.seq).where(LogSubject.pseudonym.in_(pseudonyms))
+        return select(LogEntry).where(LogEntry.seq.in_(seqs))
+
+    def subject_entries(
+        self, viewer: Viewer, identifiers: SubjectIdentifiers, cursor: int | None, limit: int
+    ) -> EntryPage:
+        pseudonyms = self._pseudonyms(identifiers)
+        limit = max(1, min(limit, MAX_PAGE))
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            query = self._subject_query(pseudonyms)
+            if cursor is not None:
+                query = query.where(LogEntry.seq > cursor)
+            rows = session.scalars(query.order_by(LogEntry.seq).limit(limit + 1)).all()
+            page = rows[:limit]
+            self._log(
+                session,
+                viewer,
+                Action.LOG_QUERY,
+                reason="query by subject",
+                version=version,
+                pseudonyms=pseudonyms,
+            )
+            return EntryPage(
+                entries=[entry_out(r) for r in page],
+                next_cursor=page[-1].seq if len(rows) > limit else None,
+            )
+
+    # -- export and verification -----------------------------------------------------------------
+
+    def _header(self) -> ExportHeader:
+        return ExportHeader(
+            origin=self.ctx.log.signer.origin, verifier_key=self.ctx.log.signer.verifier_key
+        )
+
+    def export_full(self, viewer: Viewer | None) -> Iterator[str]:
+        """The whole log in the verifiable export format (header, entries, checkpoints).
+
+        The export is itself logged first (by the auditor, or by the operator's CLI)."""
+        with self.ctx.unit_of_work() as session:
+            if viewer is not None:
+                version = self._authorize(session, viewer, "export_log")
+                self._log(
+                    session,
+                    viewer,
+                    Action.LOG_EXPORT,
+                    reason="full verifiable export",
+                    version=version,
+                )
+            else:
+                self.ctx.log.append(
+                    session,
+                    Event(
+                        action=Action.LOG_EXPORT,
+                        outcome=Outcome.ALLOWED,
+                        reason="full verifiable export by the operator (CLI)",
+                    ),
+                    actor=_operator(),
+                    request=_cli_request(),
+                )
+            self.ctx.log.sign_checkpoint_now(session)
+        # not a generator itself: the check and the log entry above happen on the call, so
+        # a refusal is a 403 and not a broken stream after a 200
+        return self._stream_full()
+
+    def _stream_full(self) -> Iterator[str]:
+        with self.ctx.db.transaction() as session:
+            notes = checkpoint_notes(session)
+            rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
+            yield from export_lines(rows, notes, self._header())
+
+    def export_entries(self, viewer: Viewer, where: EntryFilter, fmt: str) -> Iterator[str]:
+        """Query results as JSON Lines or CSV (for analysis; not the verifiable format)."""
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "export_log")
+            self._log(
+                session,
+                viewer,
+                Action.LOG_EXPORT,
+                reason=f"{fmt} {where.described()}",
+                version=version,
+                case_id=where.case_id,
+            )
+        return self._stream_entries(where, fmt)  # checked and logged on the call, as above
+
+    def _stream_entries(self, where: EntryFilter, fmt: str) -> Iterator[str]:
+        with self.ctx.db.transaction() as session:
+            rows = session.scalars(where.apply(select(LogEntry)).order_by(LogEntry.seq))
+            if fmt == "csv":
+                columns = list(EntryOut.model_fields)
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                writer.writerow(columns)
+                yield _drain(buffer)
+                for row in rows:
+                    data = entry_out(row).model_dump(mode="json")
+                    writer.writerow(_csv_cell(data[c]) for c in columns)
+                    yield _drain(buffer)
+            else:
+                for row in rows:
+                    yield entry_out(row).model_dump_json() + "\n"
+
+    def verify_live(self) -> VerifyReport:
+        """Verify the database's log with only the hub's public verifier key, and against
+        the log head, whose size and Merkle frontier also commit to the entries not yet
+        covered by a checkpoint (so removing or rewriting those is caught too)."""
+        with self.ctx.db.transaction() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # one snapshot for the head and every row, however long the pass takes
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            head = session.get(LogHead, 1)
+            notes = checkpoint_notes(session)
+            rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
+            report = verify_export(
+                export_lines(rows, notes, self._header()), self.ctx.log.signer.verifier_key
+            )
+            return _against_head(report, head)
+
+    # -- data-subject access report (AVG art. 15) ----------------------------------------------
+
+    def subject_report(
+        self, viewer: Viewer, identifiers: SubjectIdentifiers
+    ) -> SubjectAccessReport:
+        pseudonyms = self._pseudonyms(identifiers)
+        with self.ctx.unit_of_work() as session:
+            version = self._authorize(session, viewer, "subject_access_report")
+            self._log(
+                session,
+                viewer,
+                Action.SUBJECT_ACCESS_REPORT,
+                reason="data-subject access report (AVG art. 15)",
+                version=version,
+                pseudonyms=pseudonyms,
+            )
+            checkpoint = self.ctx.log.sign_checkpoint_now(session)
+            rows = session.scalars(
+                self._subject_query(pseudonyms)
+                .where(LogEntry.seq < checkpoint.tree_size)
+                .order_by(LogEntry.seq)
+            ).all()
+            fact_ids = {i for r in rows for i in [*r.object_ids, *r.disclosed]}
+            types = (
+                dict(
+                    session.execute(select(Fact.id, Fact.fact_type).where(Fact.id.in_(fact_ids)))
+                    .tuples()
+                    .all()
+                )
+                if fact_ids
+                else {}
+            )
+            published: list[ReportLine] = []
+            seen: list[ReportLine] = []
+            other: list[ReportLine] = []
+            for row in rows:
+                ids = row.disclosed.keys() if row.action in READ_ACTIONS else row.object_ids
+                line = ReportLine(
+                    seq=row.seq,
+                    time=datetime.fromtimestamp(row.time_us / 1e6, tz=UTC),
+                    partner=row.actor_partner,
+                    partner_kind=row.actor_partner_kind,
+                    action=row.action,
+                    purpose=row.purpose,
+                    fact_types=sorted({types[i] for i in ids if i in types}),
+                    outcome=row.outcome,
+                    inclusion_proof=[
+                        h.hex() for h in inclusion_proof(session, row.seq, checkpoint.tree_size)
+                    ],
+                    leaf_hash=row.leaf_hash.hex(),
+                )
+                if row.action in PUBLISH_ACTIONS:
+                    published.append(line)
+                elif row.action in READ_ACTIONS:
+                    seen.append(line)
+                else:
+                    other.append(line)
+            return SubjectAccessReport(
+                generated_at=datetime.now(UTC),
+                published=published,
+                seen=seen,
+                other=other,
+                checkpoint=self._checkpoint_out(checkpoint),
+                verifier_key=self.ctx.log.signer.verifier_key,
+                policy_versions=sorted({r.policy_version for r in rows if r.policy_version}),
+            )
+
+
+def _against_head(report: VerifyReport, head: LogHead | None) -> VerifyReport:
+    """Fail a report whose entries disagree with the head the appender keeps beside them."""
+    if not report.ok:
+        return report
+    size = report.entries_checked
+    seq, problem = None, None
+    if head is None:
+        problem = "the log head is missing"
+    elif head.size > size:
+        seq = size
+        problem = (
+            f"the log head records {head.size} entries but only {size} are stored: "
+            f"entries from seq {size} on were removed"
+        )
+    elif head.size < size:
+        seq = head.size
+        problem = (
+            f"the log head records {head.size} entries but {size} are stored: entries from "
+            f"seq {head.size} on were added outside the appender"
+        )
+    else:
+        try:
+            head_root = CompactRange.from_hex(head.size, head.frontier).root()
+        except ProofError:
+            head_root = None
+        if head_root != report.root:
+            seq = report.covered_size
+            problem = (
+                f"entries from seq {seq} to {size - 1} do not match the log head's Merkle "
+                "frontier: they were changed after they were appended"
+            )
+    if problem is None:
+        return report
+    return replace(report, ok=False, first_broken_seq=seq, problem=problem)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    value = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate(0)
+    return value
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    text = "" if value is None else str(value)
+    # spreadsheet formula injection: a cell never starts with a formula character
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _operator() -> Any:
+    from hub.audit.log import Actor
+
+    return Actor()
+
+
+def _cli_request() -> Any:
+    from hub.audit.log import RequestInfo
+
+    return RequestInfo(request_id=None, source="cli")

@@ -1,0 +1,461 @@
+"""The access-log export format, and the offline verifier that needs nothing else.
+
+Why it lives here and not in the appender: an auditor verifies an export on their own
+machine with only the file and the hub's published verifier key, so this module imports no
+database, settings or network code -- only the pure core (`merkle`, `entry`,
+`checkpoints`). The exporter (`hub/audit/log.py`) writes the format with `export_lines`, so
+writer and reader share one definition.
+
+Export format ``vhhub-access-log-export/1`` (JSON Lines, UTF-8, one JSON object per line,
+written with sorted keys and no whitespace; docs/adr/0401-access-log-format.md)::
+
+    {"format":"vhhub-access-log-export/1","origin":"<origin>","verifier_key":"<vkey>"}
+    {"entry":{...},"leaf_hash":"<64 hex>","type":"entry"}          one per entry, seq 0..n-1
+    {"note":"<signed checkpoint note>","type":"checkpoint"}          right after entry T-1
+
+A checkpoint of tree size T sits directly after the T-th entry line (size 0: directly after
+the header), so the verifier compares its root with the running root of exactly the entries
+before it: one pass, O(log n) memory, however long the log.
+
+What `verify_export` proves and what it cannot (see the ADR for the full list): every
+entry up to the last valid checkpoint is exactly what the hub signed -- any change,
+deletion, insertion, reordering or forged checkpoint is reported with the first seq it
+breaks. Entries after the last checkpoint are reported as a warning, and an export cut off
+after a checkpoint looks like an older honest export unless the auditor supplies a
+checkpoint they obtained elsewhere (`trusted_checkpoints`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, NoReturn
+
+from hub.audit.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    NoteVerifier,
+    parse_and_verify_checkpoint,
+    parse_verifier_key,
+    peek_tree_size_unsafe,
+)
+from hub.audit.entry import (
+    AccessLogEntry,
+    EntryError,
+    entry_and_leaf_from_json,
+    entry_leaf_hash,
+    entry_to_json,
+)
+from hub.audit.merkle import HASH_SIZE, CompactRange
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "ExportEntry",
+    "ExportHeader",
+    "VerifyReport",
+    "checkpoint_line",
+    "entry_line",
+    "export_lines",
+    "header_line",
+    "main",
+    "verify_export",
+    "verify_export_file",
+]
+
+EXPORT_FORMAT: Final = "vhhub-access-log-export/1"
+
+#: What the exporter may pass per entry: a parsed entry (its leaf hash is computed), or an
+#: entry -- parsed, or as the raw stored JSON object if it no longer parses -- together with
+#: the leaf hash stored beside it. Passing the stored hash lets the verifier pinpoint a row
+#: changed in the database without its hash.
+ExportEntry = AccessLogEntry | tuple[AccessLogEntry | Mapping[str, Any], bytes]
+
+_HEADER_KEYS: Final = frozenset({"format", "origin", "verifier_key"})
+_ENTRY_KEYS: Final = frozenset({"type", "entry", "leaf_hash"})
+_CHECKPOINT_KEYS: Final = frozenset({"type", "note"})
+#: Lines are written with sorted keys and no whitespace, like the canonical entry bytes.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHeader:
+    """The first line of an export: which log, and which key its checkpoints claim."""
+
+    origin: str
+    verifier_key: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"format": EXPORT_FORMAT, "origin": self.origin, "verifier_key": self.verifier_key}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The verdict on one export. `problem` and `warnings` name positions, never content.
+
+    `first_broken_seq` is the lowest seq whose integrity could not be established: the entry
+    itself for a per-entry failure (bad leaf hash, gap, duplicate, out of order, unparsable);
+    for a checkpoint that fails, the first seq not already proven by an earlier checkpoint.
+    Every entry below it is proven intact by a valid checkpoint (or was checked before the
+    failure when no checkpoint failed). None when nothing broke, or when the problem is not
+    tied to entries (header, key).
+    """
+
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_broken_seq: int | None
+    problem: str | None
+    warnings: tuple[str, ...]
+    #: Entries proven by a verified checkpoint (in the export, or one you supplied).
+    covered_size: int
+    #: Merkle root over the `entries_checked` entries, to compare with checkpoints held
+    #: elsewhere (a witness, a previous audit).
+    root: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries_checked": self.entries_checked,
+            "checkpoints_checked": self.checkpoints_checked,
+            "first_broken_seq": self.first_broken_seq,
+            "problem": self.problem,
+            "warnings": list(self.warnings),
+            "covered_size": self.covered_size,
+            "root": self.root.hex(),
+        }
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _dump(obj: Mapping[str, Any]) -> str:
+    return _ENCODER.encode(obj) + "\n"
+
+
+def header_line(header: ExportHeader) -> str:
+    return _dump(header.to_json())
+
+
+def entry_line(entry: ExportEntry) -> str:
+    """One entry line; see `ExportEntry` for where the leaf hash comes from."""
+    if isinstance(entry, AccessLogEntry):
+        body: Mapping[str, Any] = entry_to_json(entry)
+        leaf = entry_leaf_hash(entry)
+    else:
+        item, leaf = entry
+        body = entry_to_json(item) if isinstance(item, AccessLogEntry) else item
+    if not isinstance(leaf, bytes) or len(leaf) != HASH_SIZE:
+        raise ValueError("a stored leaf hash must be 32 bytes")
+    return _dump({"type": "entry", "entry": body, "leaf_hash": leaf.hex()})
+
+
+def checkpoint_line(note: str) -> str:
+    return _dump({"type": "checkpoint", "note": note})
+
+
+def export_lines(
+    entries: Iterable[ExportEntry], checkpoints: Iterable[str], header: ExportHeader
+) -> Iterator[str]:
+    """The export, line by line (each ending in a newline), ready for ``writelines``.
+
+    `entries` must come in seq order and are streamed; `checkpoints` (signed notes) may come
+    in any order and are placed here -- each right after the entry that completes its tree.
+    Nothing is verified or dropped: a damaged log is exported as it is, for the verifier to
+    report. Checkpoints larger than the number of entries go last.
+    """
+    notes = sorted(
+        ((peek_tree_size_unsafe(note), i, note) for i, note in enumerate(checkpoints)),
+        key=lambda t: (t[0], t[1]),
+    )
+    pending = iter(notes)
+    upcoming = next(pending, None)
+    yield header_line(header)
+    count = 0
+    while upcoming is not None and upcoming[0] <= count:
+        yield checkpoint_line(upcoming[2])
+        upcoming = next(pending, None)
+    for entry in entries:
+        yield entry_line(entry)
+        count += 1
+        while upcoming is not None and upcoming[0] <= count:
+            yield checkpoint_line(upcoming[2])
+            upcoming = next(pending, None)
+    while upcoming is not None:
+        yield checkpoint_line(upcoming[2])
+        upcoming = next(pending, None)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class _Broken(Exception):
+    """Internal: stops the pass at the first problem."""
+
+    def __init__(self, seq: int | None, problem: str) -> None:
+        super().__init__(problem)
+        self.seq = seq
+        self.problem = problem
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Duplicate keys would let two JSON readers see two different entries in one line.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key")
+    return obj
+
+
+def _no_constants(_: str) -> NoReturn:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+)
+
+
+def _parse_line(line: str) -> Any:
+    return _DECODER.decode(line)
+
+
+def _parse_leaf_hex(value: object) -> bytes | None:
+    if not isinstance(value, str) or len(value) != 2 * HASH_SIZE or value != value.lower():
+        return None
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        return None
+
+
+class _Verifier:
+    """The state of one streaming pass: O(log n) memory whatever the export's size."""
+
+    def __init__(self, verifier: NoteVerifier, key_text: str, trusted: list[Checkpoint]) -> None:
+        self.verifier = verifier
+        self.key_text = key_text
+        self.trusted = sorted(trusted, key=lambda c: c.tree_size)
+        self.tree = CompactRange()
+        self.origin: str | None = None
+        self.checkpoints_checked = 0
+        self.covered = 0
+
+    def header(self, lineno: int, obj: Any) -> None:
+        if not isinstance(obj, dict) or set(obj) != _HEADER_KEYS:
+            raise _Broken(None, f"line {lineno}: not an export header")
+        if obj["format"] != EXPORT_FORMAT:
+            raise _Broken(None, f"line {lineno}: unknown export format")
+        origin, vkey = obj["origin"], obj["verifier_key"]
+        if not isinstance(origin, str) or not isinstance(vkey, str):
+            raise _Broken(None, f"line {lineno}: header origin and verifier_key must be text")
+        try:
+            named = parse_verifier_key(vkey)
+        except CheckpointError:
+            raise _Broken(None, f"line {lineno}: header verifier key is malformed") from None
+        if named != self.verifier:
+            raise _Broken(
+                None, f"line {lineno}: export names another verifier key than the one supplied"
+            )
+        self.origin = origin
+        for cp in self.trusted:
+            if cp.origin != origin:
+                raise _Broken(None, "a supplied checkpoint is for another log (origin differs)")
+        self._check_trusted()
+
+    def _check_trusted(self) -> None:
+        size = self.tree.size
+        while self.trusted and self.trusted[0].tree_size == size:
+            cp = self.trusted.pop(0)
+            if cp.root != self.tree.root():
+                raise _Broken(
+                    self.covered,
+                    f"a supplied checkpoint for size {size} does not match the export: "
+                    f"entries from seq {self.covered} to {size - 1} differ from what was signed",
+                )
+            self.covered = max(self.covered, size)
+
+    def entry(self, lineno: int, obj: dict[str, Any]) -> None:
+        expected = self.tree.size
+        if set(obj) != _ENTRY_KEYS:
+            raise _Broken(expected, f"line {lineno}: entry line has wrong keys")
+        try:
+            entry, leaf = entry_and_leaf_from_json(obj["entry"])
+        except EntryError as exc:
+            raise _Broken(expected, f"line {lineno}: invalid entry: {exc}") from None
+        if entry.seq != expected:
+            kind = "missing" if entry.seq > expected else "duplicate or out of order"
+            raise _Broken(
+                expected, f"line {lineno}: expected seq {expected}, found {entry.seq} ({kind})"
+            )
+        stated = _parse_leaf_hex(obj["leaf_hash"])
+        if stated is None:
+            raise _Broken(expected, f"line {lineno}: leaf_hash must be 64 lower-case hex digits")
+        if leaf != stated:
+            raise _Broken(expected, f"line {lineno}: seq {expected} does not match its leaf hash")
+        self.tree.append(leaf)
+        self._check_trusted()
+
+    def checkpoint(self, lineno: int, obj: dict[str, Any]) -> None:
+        size = self.tree.size
+        if set(obj) != _CHECKPOINT_KEYS or not isinstance(obj["note"], str):
+            raise _Broken(self.covered, f"line {lineno}: checkpoint line is malformed")
+        try:
+            cp = parse_and_verify_checkpoint(obj["note"], self.key_text)
+        except CheckpointError as exc:
+            raise _Broken(self.covered, f"line {lineno}: checkpoint rejected: {exc}") from None
+        if cp.origin != self.origin:
+            raise _Broken(self.covered, f"line {lineno}: checkpoint is for another log")
+        if cp.tree_size > size:
+            raise _Broken(
+                self.covered,
+                f"line {lineno}: checkpoint for size {cp.tree_size} follows only {size} "
+                f"entries: entries are missing, removed at or after seq {self.covered}",
+            )
+        if cp.tree_size < size:
+            raise _Broken(
+                self.covered,
+                f"line {lineno}: checkpoint for size {cp.tree_size} is out of place "
+                f"(after {size} entries)",
+            )
+        if cp.root != self.tree.root():
+            raise _Broken(
+                self.covered,
+                f"line {lineno}: checkpoint for size {size} does not match the entries: "
+                f"entries from seq {self.covered} to {size - 1} differ from what was signed",
+            )
+        self.checkpoints_checked += 1
+        self.covered = max(self.covered, size)
+
+    def finish(self) -> list[str]:
+        size = self.tree.size
+        if self.trusted:
+            cp = self.trusted[0]
+            raise _Broken(
+                self.covered,
+                f"the export ends after {size} entries but a supplied checkpoint covers "
+                f"{cp.tree_size}: the export is truncated or the log was rolled back",
+            )
+        warnings: list[str] = []
+        if self.covered < size:
+            warnings.append(
+                f"entries from seq {self.covered} to {size - 1} ({size - self.covered}) are "
+                "not yet covered by a signed checkpoint"
+            )
+        return warnings
+
+    def report(self, broken: _Broken | None, warnings: Sequence[str]) -> VerifyReport:
+        size = self.tree.size
+        return VerifyReport(
+            ok=broken is None,
+            entries_checked=size,
+            checkpoints_checked=self.checkpoints_checked,
+            first_broken_seq=None if broken is None else broken.seq,
+            problem=None if broken is None else broken.problem,
+            warnings=tuple(warnings),
+            covered_size=self.covered,
+            root=self.tree.root(),
+        )
+
+
+_NO_OUTSIDE_CHECKPOINT: Final = (
+    "no checkpoint from outside the export was supplied: an export cut off after a "
+    "checkpoint, or a rolled-back log, cannot be told from an older honest export"
+)
+
+
+def verify_export(
+    lines: Iterable[str],
+    verifier_key_text: str,
+    *,
+    trusted_checkpoints: Iterable[str] = (),
+) -> VerifyReport:
+    """Verify an export in one streaming pass; stop at and report the first problem.
+
+    `verifier_key_text` is the hub's published verifier key, obtained out of band -- never
+    from the export. `trusted_checkpoints` are signed notes obtained elsewhere (a witness,
+    the previous audit); the export must contain their tree sizes and match their roots,
+    which is the only way to detect a truncated export or a rolled-back log.
+
+    Raises `CheckpointError` only for bad caller input (a malformed verifier key, or a
+    supplied checkpoint that does not verify); problems in the export go into the report.
+    """
+    verifier = parse_verifier_key(verifier_key_text)
+    trusted = [parse_and_verify_checkpoint(n, verifier_key_text) for n in trusted_checkpoints]
+    state = _Verifier(verifier, verifier_key_text, trusted)
+    warnings: list[str] = [] if trusted else [_NO_OUTSIDE_CHECKPOINT]
+    seen_header = False
+    source = iter(lines)
+    lineno = 0
+    try:
+        while True:
+            lineno += 1
+            try:
+                raw = next(source)
+            except StopIteration:
+                break
+            except UnicodeDecodeError:
+                seq = state.tree.size if seen_header else None
+                raise _Broken(seq, f"line {lineno}: not valid UTF-8") from None
+            line = raw[:-1] if raw.endswith("\n") else raw
+            try:
+                obj = _parse_line(line)
+            except (ValueError, RecursionError):
+                seq = state.tree.size if seen_header else None
+                raise _Broken(seq, f"line {lineno}: not a JSON object") from None
+            if not seen_header:
+                state.header(lineno, obj)
+                seen_header = True
+                continue
+            if not isinstance(obj, dict):
+                raise _Broken(state.tree.size, f"line {lineno}: not a JSON object")
+            kind = obj.get("type")
+            if kind == "entry":
+                state.entry(lineno, obj)
+            elif kind == "checkpoint":
+                state.checkpoint(lineno, obj)
+            else:
+                raise _Broken(state.tree.size, f"line {lineno}: unknown line type")
+        if not seen_header:
+            raise _Broken(None, "the export is empty")
+        warnings.extend(state.finish())
+    except _Broken as broken:
+        return state.report(broken, warnings)
+    return state.report(None, warnings)
+
+
+def verify_export_file(path: str | Path, verifier_key_text: str, **kwargs: Any) -> VerifyReport:
+    """`verify_export` over a file, read as strict UTF-8 one line at a time."""
+    with Path(path).open(encoding="utf-8", errors="strict", newline="\n") as fh:
+        return verify_export(fh, verifier_key_text, **kwargs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m hub.audit.verify EXPORT --key VKEY [--checkpoint NOTE_FILE ...]``.
+
+    Prints the report as JSON; exits 0 when the export verifies, 1 when it does not.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m hub.audit.verify",
+        description="Verify an access-log export offline, with only the hub's verifier key.",
+    )
+    parser.add_argument("export", type=Path, help="the .jsonl export")
+    parser.add_argument("--key", required=True, help="the hub's verifier key (name+hash+key)")
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        type=Path,
+        default=[],
+        help="a signed checkpoint obtained outside the export (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    notes = [p.read_text(encoding="utf-8") for p in args.checkpoint]
+    report = verify_export_file(args.export, args.key, trusted_checkpoints=notes)
+    sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

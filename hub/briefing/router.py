@@ -1,0 +1,45 @@
+"""The need-to-know briefing and the updates feed; both go through the one door."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from hub.context import HubContext, get_context
+from hub.disclosure.schemas import Briefing, Updates
+from hub.disclosure.service import DisclosureService
+from hub.identity.dependencies import CurrentViewer
+
+router = APIRouter(tags=["briefing"])
+
+
+def disclosure_service(ctx: Annotated[HubContext, Depends(get_context)]) -> DisclosureService:
+    return ctx.disclosure
+
+
+Door = Annotated[DisclosureService, Depends(disclosure_service)]
+
+
+@router.get(
+    "/cases/{case_id}/briefing",
+    response_model=Briefing,
+    summary="What you need to know about this case, for your stated purpose",
+)
+def briefing(case_id: str, viewer: CurrentViewer, door: Door) -> Briefing:
+    return door.briefing(viewer, case_id)
+
+
+@router.get(
+    "/cases/{case_id}/updates",
+    response_model=Updates,
+    summary="Facts released to you that changed after a cursor",
+)
+def updates(
+    case_id: str,
+    viewer: CurrentViewer,
+    door: Door,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Updates:
+    return door.updates(viewer, case_id, cursor, limit)

@@ -1,0 +1,149 @@
+"""Case workflow endpoints (HTTP only: parse, call the service, shape the answer)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from hub.cases.schemas import (
+    AgendaIn,
+    AgendaItemOut,
+    CaseIn,
+    CaseOut,
+    ClosureIn,
+    InvitationIn,
+    PhaseChangeIn,
+    RegisseurIn,
+    ScreeningIn,
+    ScreeningOut,
+    TriageIn,
+)
+from hub.cases.service import CaseService
+from hub.context import HubContext, get_context
+from hub.identity.dependencies import CurrentViewer
+from hub.vocabulary import TableId
+
+router = APIRouter(tags=["cases"])
+
+
+def case_service(ctx: Annotated[HubContext, Depends(get_context)]) -> CaseService:
+    return ctx.cases
+
+
+Cases = Annotated[CaseService, Depends(case_service)]
+
+
+@router.post(
+    "/cases",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CaseOut,
+    summary="Register a case (aanmelding)",
+)
+def register_case(body: CaseIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.register(viewer, body)
+
+
+@router.get("/cases", response_model=list[CaseOut], summary="Cases you take part in")
+def list_cases(viewer: CurrentViewer, cases: Cases) -> list[CaseOut]:
+    return cases.list_for(viewer)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="Case metadata")
+def get_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.get(viewer, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/procesregie",
+    response_model=CaseOut,
+    summary="Take on the procesregie of a case at intake",
+)
+def take_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.take(viewer, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/screenings",
+    response_model=ScreeningOut,
+    summary="Screen subjects: which partner kinds are involved (hit/no-hit)",
+)
+def screen_case(
+    case_id: str, body: ScreeningIn, viewer: CurrentViewer, cases: Cases
+) -> ScreeningOut:
+    return cases.screen(viewer, case_id, body)
+
+
+@router.post(
+    "/cases/{case_id}/triage",
+    response_model=CaseOut,
+    summary="Record the Landelijk kader criteria and accept or reject the case",
+)
+def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.triage(viewer, case_id, body)
+
+
+@router.post(
+    "/cases/{case_id}/participants",
+    response_model=CaseOut,
+    summary="Invite a partner or a named professional",
+)
+def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.invite(viewer, case_id, body.partner, body.user)
+
+
+@router.delete(
+    "/cases/{case_id}/participants/{participant_id}",
+    response_model=CaseOut,
+    summary="Withdraw an invitation",
+)
+def withdraw(case_id: str, participant_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.withdraw(viewer, case_id, participant_id)
+
+
+@router.put(
+    "/cases/{case_id}/casusregisseur", response_model=CaseOut, summary="Assign the casusregisseur"
+)
+def assign_casusregisseur(
+    case_id: str, body: RegisseurIn, viewer: CurrentViewer, cases: Cases
+) -> CaseOut:
+    return cases.assign_casusregisseur(viewer, case_id, body.partner, body.user)
+
+
+@router.post(
+    "/cases/{case_id}/phase-changes",
+    response_model=CaseOut,
+    summary="Move the case one phase forward",
+)
+def change_phase(case_id: str, body: PhaseChangeIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.change_phase(viewer, case_id, body.to)
+
+
+@router.post("/cases/{case_id}/closure", response_model=CaseOut, summary="Close the case")
+def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+    return cases.close(viewer, case_id, body.outcome)
+
+
+@router.post(
+    "/tables/{table}/agenda",
+    response_model=AgendaItemOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Put a case on a meeting's agenda",
+)
+def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Cases) -> AgendaItemOut:
+    return cases.schedule(viewer, table, body.case_id, body.meeting_date)
+
+
+@router.get(
+    "/tables/{table}/agenda",
+    response_model=list[AgendaItemOut],
+    summary="A table's agenda (cases you may see)",
+)
+def agenda(
+    table: TableId,
+    viewer: CurrentViewer,
+    cases: Cases,
+    since: Annotated[date | None, Query()] = None,
+) -> list[AgendaItemOut]:
+    return cases.agenda(viewer, table, since)

@@ -1,0 +1,117 @@
+"""`vhhub keys ...`: the operator's key tools. Parses, calls hub.disclosure.rotation, prints.
+
+Mounted by hub/cli.py as ``vhhub keys``. Progress and errors go to stderr so stdout holds
+only the result, for scripts.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hub.disclosure.rotation import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SETTLE_S,
+    RotationError,
+    RotationReport,
+    rotate,
+)
+
+keys_app = typer.Typer(
+    help="Key-encryption keys: rotation (re-wrap every case key, retire old KEKs).",
+    no_args_is_help=True,
+)
+
+
+@keys_app.command("rotate")
+def rotate_command(
+    force_new: Annotated[
+        bool,
+        typer.Option(
+            "--force-new",
+            help="Create a new KEK even if an earlier rotation was interrupted "
+            "(by default such a run is finished first).",
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=1, help="Case keys per transaction."),
+    ] = DEFAULT_BATCH_SIZE,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle-seconds",
+            min=0.0,
+            help="Wait at least this long after switching KEKs before retiring old ones, "
+            "so running hub replicas see the switch.",
+        ),
+    ] = DEFAULT_SETTLE_S,
+) -> None:
+    """Rotate the KEK: new version, re-wrap every case key, retire unreferenced old versions.
+
+    Payloads are not touched. Safe to interrupt: run it again and it finishes the same
+    rotation, skipping keys already re-wrapped.
+    """
+    from hub.context import HubContext
+    from hub.settings import Settings
+
+    ctx = HubContext.open(Settings())
+    counter = _Counter()
+    try:
+        report = rotate(
+            ctx, force_new=force_new, batch_size=batch_size, settle_s=settle, progress=counter
+        )
+    except RotationError as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        counter.close()
+        ctx.close()
+    _print(report)
+    if report.failed_cases:
+        raise typer.Exit(2)
+
+
+class _Counter:
+    """A progress counter on stderr: one line rewritten in place on a terminal, a line per
+    batch otherwise (logs of a scheduled job)."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._written = False
+
+    def __call__(self, done: int, total: int) -> None:
+        line = f"re-wrapped {done}/{max(total, done)} case keys"
+        if self._tty:
+            sys.stderr.write(f"\r{line}")
+        else:
+            sys.stderr.write(f"{line}\n")
+        sys.stderr.flush()
+        self._written = True
+
+    def close(self) -> None:
+        if self._tty and self._written:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _print(report: RotationReport) -> None:
+    action = "created" if report.created else "finished rotation to"
+    typer.echo(f"KEK {action} version {report.current_version}")
+    typer.echo(f"case keys re-wrapped: {report.rewrapped}")
+    for version in report.retired:
+        typer.echo(f"retired KEK version {version}")
+    if report.unreferenced:
+        typer.echo(
+            "no case key uses these versions any more; remove them from the secret store: "
+            + ", ".join(f"VHHUB_KEK_{v.upper()}" for v in report.unreferenced)
+        )
+    if report.failed_cases:
+        typer.echo(
+            f"{len(report.failed_cases)} case key(s) did not unwrap and were left as they were "
+            "(logged as integrity.error); their KEK versions were kept: "
+            + ", ".join(report.failed_cases),
+            err=True,
+        )

@@ -1,0 +1,71 @@
+"""Publishing endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from hub.context import HubContext, get_context
+from hub.facts.schemas import (
+    CorrectionIn,
+    FactBatchIn,
+    FactIn,
+    PublishedFact,
+    PublishOut,
+    WithdrawalIn,
+)
+from hub.facts.service import FactService
+from hub.identity.dependencies import CurrentViewer
+
+router = APIRouter(tags=["facts"])
+
+
+def fact_service(ctx: Annotated[HubContext, Depends(get_context)]) -> FactService:
+    return ctx.facts
+
+
+Facts = Annotated[FactService, Depends(fact_service)]
+
+
+@router.post(
+    "/cases/{case_id}/facts",
+    response_model=PublishOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish one fact",
+)
+def publish_fact(case_id: str, body: FactIn, viewer: CurrentViewer, facts: Facts) -> PublishOut:
+    return facts.publish(viewer, case_id, [body])
+
+
+@router.post(
+    "/cases/{case_id}/fact-batches",
+    response_model=PublishOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish up to 500 facts, all or nothing",
+)
+def publish_batch(
+    case_id: str, body: FactBatchIn, viewer: CurrentViewer, facts: Facts
+) -> PublishOut:
+    return facts.publish(viewer, case_id, body.facts)
+
+
+@router.post(
+    "/facts/{fact_id}/corrections",
+    response_model=PublishedFact,
+    status_code=status.HTTP_201_CREATED,
+    summary="Correct your fact (new version)",
+)
+def correct_fact(
+    fact_id: str, body: CorrectionIn, viewer: CurrentViewer, facts: Facts
+) -> PublishedFact:
+    return facts.correct(viewer, fact_id, body)
+
+
+@router.post(
+    "/facts/{fact_id}/withdrawal", response_model=PublishedFact, summary="Withdraw your fact"
+)
+def withdraw_fact(
+    fact_id: str, body: WithdrawalIn, viewer: CurrentViewer, facts: Facts
+) -> PublishedFact:
+    return facts.withdraw(viewer, fact_id, body)

@@ -1,0 +1,373 @@
+"""The integral analysis and the plan of approach: recording, versions, monitoring.
+
+"Eén gezin, één plan, één regisseur": the casusregisseur records the plan, every change as a
+new immutable version; the partners that own an intervention report its progress as
+monitoring notes against the current version. Content is sealed with the case's data key on
+the way in and leaves only through the disclosure door (hub/disclosure/plans.py). Every use
+case is one unit of work: the policy decides first (denials logged and committed), the act
+and its ``plan.record`` entry commit together (ADR 0003, ADR 0007).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.entry import Action, Outcome
+from hub.audit.log import Event
+from hub.cases.models import Case, Participant
+from hub.disclosure.plans import PlanDisclosure
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.facts.catalog import FieldError
+from hub.facts.models import Fact
+from hub.identity.viewer import Viewer
+from hub.plans.models import PlanNote, PlanRepository, PlanVersion
+from hub.plans.schemas import (
+    NOTE_SCHEMA,
+    PLAN_SCHEMA,
+    NoteDocument,
+    PlanDocument,
+    PlanIn,
+    PlanOut,
+    PlanRecorded,
+    PlanVersionList,
+    PlanVersionOut,
+    RecordedBy,
+    StatusChangeIn,
+    StatusChangeOut,
+)
+from hub.vocabulary import Role
+
+if TYPE_CHECKING:
+    from hub.cases.service import CaseService
+    from hub.context import HubContext
+
+#: Monitoring notes one plan version takes; past it the casusregisseur consolidates the
+#: statuses into a new version. Keeps a read (and its log entry) bounded.
+MAX_NOTES_PER_VERSION: Final = 500
+
+
+class InvalidPlan(ValidationFailed):
+    slug = "invalid-plan"
+    title = "Invalid plan"
+    default_detail = "The plan does not fit this case; nothing was stored. See errors."
+
+
+class PlanService:
+    def __init__(self, ctx: HubContext, cases: CaseService) -> None:
+        self.ctx = ctx
+        self.cases = cases
+        self.door = PlanDisclosure(ctx, cases)
+
+    # -- reading (through the door) ----------------------------------------------------------
+
+    def read(self, viewer: Viewer, case_id: str, version: int | None = None) -> PlanOut:
+        return self.door.read(viewer, case_id, version)
+
+    def versions(self, viewer: Viewer, case_id: str) -> PlanVersionList:
+        """Who recorded which version when; no content, so nothing is decrypted. Logged as
+        a ``plan.read`` that disclosed only the versions' existence."""
+        with self.ctx.unit_of_work() as session:
+            case = self.cases.load(session, viewer, case_id)
+            policy_version = self.cases.authorize(session, viewer, case, "read_plan")
+            rows = PlanRepository.list_for_case(session, case.id)
+            self.ctx.log.append(
+                session,
+                Event(
+                    action=Action.PLAN_READ,
+                    outcome=Outcome.ALLOWED,
+                    case_id=case.id,
+                    object_ids=[r.id for r in rows],
+                    disclosed={r.id: () for r in rows},
+                    subject_pseudonyms=self.cases.case_pseudonyms(session, case.id),
+                    reason="plan version list (metadata only)",
+                    policy_version=policy_version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return PlanVersionList(
+                case_id=case.id,
+                revision=PlanRepository.revision(session, case.id),
+                versions=[_version_out(r) for r in rows],
+            )
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record(self, viewer: Viewer, case_id: str, body: PlanIn) -> tuple[PlanRecorded, bool]:
+        """Store `body` as the plan's next version; True when it is the first one.
+
+        The writer names the revision it read: if anyone changed the plan since (a version
+        or a status report), nothing is stored (409), so no report is silently overwritten.
+        """
+        document = PlanDocument.model_validate(body.model_dump(exclude={"based_on_revision"}))
+        errors = _structure_errors(document)
+        if errors:
+            raise InvalidPlan(extra={"errors": errors})
+        with self.ctx.unit_of_work() as session:
+            case = self.cases.load(session, viewer, case_id)
+            policy_version = self.cases.authorize(session, viewer, case, "record_plan")
+            _lock(session, case)
+            revision = PlanRepository.revision(session, case.id)
+            if body.based_on_revision != revision:
+                raise Conflict(
+                    f"The plan changed since revision {body.based_on_revision}; it is at "
+                    f"revision {revision}. Read it again and reapply your changes."
+                )
+            errors = self._case_errors(session, case, document)
+            if errors:
+                raise InvalidPlan(extra={"errors": errors})
+            current = PlanRepository.current(session, case.id)
+            number = 1 if current is None else current.version + 1
+            row_id = str(uuid.uuid4())
+            row = PlanVersion(
+                id=row_id,
+                case_id=case.id,
+                version=number,
+                content_ct=self.ctx.vault.seal_document(
+                    session,
+                    case_id=case.id,
+                    record="plan",
+                    row_id=row_id,
+                    schema_id=PLAN_SCHEMA,
+                    document=document.model_dump(mode="json"),
+                ),
+                recorded_by_partner=viewer.partner,
+                recorded_by_user=viewer.user,
+            )
+            session.add(row)
+            session.flush()
+            self._log_record(
+                session,
+                viewer,
+                case,
+                object_ids=[row.id],
+                policy_version=policy_version,
+                reason=f"plan version {number}",
+            )
+            out = PlanRecorded(**_version_out(row).model_dump(), revision=revision + 1)
+            return out, number == 1
+
+    # -- monitoring --------------------------------------------------------------------------
+
+    def change_status(
+        self, viewer: Viewer, case_id: str, intervention_id: str, body: StatusChangeIn
+    ) -> StatusChangeOut:
+        """Report an intervention's new status, with a note, against the current version.
+
+        The rule (ADR 0007): after the policy allows ``read_plan`` (and ``record_plan`` for
+        the casusregisseur), the casusregisseur may report on any intervention, any other
+        member only on interventions its own partner owns. A refusal is logged."""
+        with self.ctx.unit_of_work() as session:
+            case = self.cases.load(session, viewer, case_id)
+            release = self.door.release(session, viewer, case)
+            policy_version = release.policy_version
+            as_casusregisseur = _is_casusregisseur(viewer, case)
+            if as_casusregisseur:
+                policy_version = self.cases.authorize(session, viewer, case, "record_plan")
+            _lock(session, case)
+            current = PlanRepository.current(session, case.id)
+            if current is None:
+                raise NotFound("No plan has been recorded for this case yet.")
+            ref = self.door.intervention_for_monitoring(
+                session, viewer, release, current, intervention_id
+            )
+            if ref is None:
+                raise NotFound("The current plan version has no such intervention.")
+            if not as_casusregisseur and ref.owner != viewer.partner:
+                self.ctx.log.append(
+                    session,
+                    Event(
+                        action=Action.PLAN_RECORD,
+                        outcome=Outcome.DENIED,
+                        case_id=case.id,
+                        object_ids=[current.id],
+                        reason="monitoring: neither the casusregisseur nor the owner partner",
+                        policy_version=policy_version,
+                    ),
+                    actor=viewer.actor,
+                    request=viewer.request,
+                )
+                raise Forbidden(
+                    "Only the casusregisseur or the partner that owns this intervention may "
+                    "change its status."
+                )
+            if PlanRepository.count_notes_for_version(session, current.id) >= (
+                MAX_NOTES_PER_VERSION
+            ):
+                raise Conflict(
+                    "This plan version holds the maximum number of monitoring notes; the "
+                    "casusregisseur records a new version first."
+                )
+            note_id = str(uuid.uuid4())
+            note = PlanNote(
+                id=note_id,
+                case_id=case.id,
+                plan_version_id=current.id,
+                content_ct=self.ctx.vault.seal_document(
+                    session,
+                    case_id=case.id,
+                    record="plan_note",
+                    row_id=note_id,
+                    schema_id=NOTE_SCHEMA,
+                    document=NoteDocument(
+                        intervention_id=ref.id, status=body.status, note=body.note
+                    ).model_dump(mode="json"),
+                ),
+                recorded_by_partner=viewer.partner,
+                recorded_by_user=viewer.user,
+            )
+            session.add(note)
+            session.flush()
+            self._log_record(
+                session,
+                viewer,
+                case,
+                object_ids=[current.id, note.id],
+                policy_version=policy_version,
+                reason=f"monitoring note on plan version {current.version}",
+            )
+            return StatusChangeOut(
+                id=note.id,
+                case_id=case.id,
+                plan_version_id=current.id,
+                version=current.version,
+                intervention_id=ref.id,
+                status=body.status,
+                revision=PlanRepository.revision(session, case.id),
+                recorded_by=RecordedBy(partner=viewer.partner, user=viewer.user),
+                recorded_at=note.recorded_at,
+            )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _case_errors(
+        self, session: Session, case: Case, document: PlanDocument
+    ) -> list[FieldError]:
+        """References that must hold in this case: facts current in it, owners taking part.
+
+        The answer names the place of each bad reference, never the value (which may be an
+        id the writer should not have, and which we do not echo)."""
+        errors: list[FieldError] = []
+        referenced = {f for a in document.analysis for f in a.fact_ids}
+        current_facts: set[str] = set()
+        if referenced:
+            current_facts = set(
+                session.scalars(
+                    select(Fact.id).where(
+                        Fact.case_id == case.id,
+                        Fact.id.in_(referenced),
+                        Fact.status == "current",
+                    )
+                )
+            )
+        for i, analysis in enumerate(document.analysis):
+            for j, fact_id in enumerate(analysis.fact_ids):
+                if fact_id not in current_facts:
+                    errors.append(
+                        {
+                            "pointer": f"/analysis/{i}/fact_ids/{j}",
+                            "problem": "not a current fact of this case",
+                        }
+                    )
+        owners = _possible_owners(case, self.cases.participants(session, case.id))
+        for i, intervention in enumerate(document.interventions):
+            if intervention.owner not in owners:
+                errors.append(
+                    {
+                        "pointer": f"/interventions/{i}/owner",
+                        "problem": "not a participant partner of this case "
+                        "nor the casusregisseur's partner",
+                    }
+                )
+        return errors[:100]
+
+    def _log_record(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: Case,
+        *,
+        object_ids: list[str],
+        policy_version: str,
+        reason: str,
+    ) -> None:
+        self.ctx.log.append(
+            session,
+            Event(
+                action=Action.PLAN_RECORD,
+                outcome=Outcome.ALLOWED,
+                case_id=case.id,
+                object_ids=object_ids,
+                subject_pseudonyms=self.cases.case_pseudonyms(session, case.id),
+                reason=reason,
+                policy_version=policy_version,
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+
+
+def _structure_errors(document: PlanDocument) -> list[FieldError]:
+    """Rules inside the document: one analysis per life domain, unique goal and
+    intervention ids, and an intervention's goal must be one of the plan's goals."""
+    errors: list[FieldError] = []
+    errors += _duplicates("/analysis/{}/life_domain", (a.life_domain for a in document.analysis))
+    errors += _duplicates("/goals/{}/id", (g.id for g in document.goals))
+    errors += _duplicates("/interventions/{}/id", (i.id for i in document.interventions))
+    for i, analysis in enumerate(document.analysis):
+        errors += _duplicates(f"/analysis/{i}/fact_ids/{{}}", analysis.fact_ids)
+    goals = {g.id for g in document.goals}
+    for i, intervention in enumerate(document.interventions):
+        if intervention.goal_id is not None and intervention.goal_id not in goals:
+            errors.append(
+                {"pointer": f"/interventions/{i}/goal_id", "problem": "not a goal of this plan"}
+            )
+    return errors[:100]
+
+
+def _duplicates(pointer: str, values: Iterable[str]) -> list[FieldError]:
+    seen: set[str] = set()
+    errors: list[FieldError] = []
+    for index, value in enumerate(values):
+        if value in seen:
+            errors.append({"pointer": pointer.format(index), "problem": "duplicate"})
+        seen.add(value)
+    return errors
+
+
+def _possible_owners(case: Case, participants: Iterable[Participant]) -> set[str]:
+    owners = {p.partner_id for p in participants if p.withdrawn_at is None}
+    if case.casusregisseur_partner is not None:
+        owners.add(case.casusregisseur_partner)
+    return owners
+
+
+def _is_casusregisseur(viewer: Viewer, case: Case) -> bool:
+    """The viewer is the case's named casusregisseur, acting in that role (the same test
+    as the policy's ``is_casusregisseur``; the policy still decides ``record_plan``)."""
+    return (
+        viewer.has_role(Role.CASUSREGISSEUR)
+        and case.casusregisseur_partner == viewer.partner
+        and case.casusregisseur_user == viewer.user
+    )
+
+
+def _lock(session: Session, case: Case) -> None:
+    """Serialise plan writers of one case, so version numbers and revisions cannot race
+    (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+
+
+def _version_out(row: PlanVersion) -> PlanVersionOut:
+    return PlanVersionOut(
+        id=row.id,
+        case_id=row.case_id,
+        version=row.version,
+        recorded_by=RecordedBy(partner=row.recorded_by_partner, user=row.recorded_by_user),
+        recorded_at=row.recorded_at,
+    )

@@ -1,0 +1,163 @@
+"""Deduplicate facts into classes before asking the policy, and check every answer.
+
+Why classes: a briefing of 500 facts holds few distinct combinations of what the policy looks
+at (type, domain, sensitivity, publisher kind, whether the viewer published it, shareable and
+the field list). Deciding once per class and copying the answer to each fact keeps a
+500-fact briefing to a few dozen evaluations, whatever the engine.
+
+Why the engine sees only the class attributes: if the policy could read anything else about a
+fact (its id, its publisher's name, a date), two facts of one class could deserve different
+answers and the copy would be wrong. Projecting each fact onto CLASS_ATTRIBUTES before it
+reaches the engine makes the classes exact by construction. A policy that needs another fact
+attribute must add it here (the differential test compares deduplicated and per-fact runs).
+
+Why the answer checks: an engine that crashed half-way, an OPA sidecar serving a different
+policy, or a bug in a new policy version must never leak. Any answer that is not exactly one
+well-formed decision per asked class, releasing only fields the fact has, is a PolicyError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.errors import PolicyError
+from hub.vocabulary import DisclosureClass, DisclosureLevel
+
+#: The fact attributes the disclosure policy may read. `publisher` is reduced to whether it
+#: is the viewer's own partner when classes are formed.
+CLASS_ATTRIBUTES: tuple[str, ...] = (
+    "type",
+    "domain",
+    "sensitivity",
+    "publisher",
+    "publisher_kind",
+    "shareable",
+    "fields",
+)
+
+_LEVELS = {level.value: level for level in DisclosureLevel}
+_NEVER = DisclosureClass.NEVER.value
+
+
+@dataclass(frozen=True, slots=True)
+class FactClasses:
+    """The reduced engine input and how to map its answer back to the original fact ids."""
+
+    engine_input: dict[str, Any]
+    class_of: dict[str, str]  # fact id -> class id
+
+    @property
+    def class_count(self) -> int:
+        return len(self.engine_input["facts"])
+
+
+def _viewer_partner(decision_input: Mapping[str, Any]) -> Any:
+    viewer = decision_input.get("viewer")
+    return viewer.get("partner") if isinstance(viewer, Mapping) else None
+
+
+def _checked_facts(decision_input: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The input's facts, refused when malformed: the answer could not be checked against them."""
+    facts = decision_input.get("facts")
+    if not isinstance(facts, Mapping):
+        raise PolicyError("decision input has no facts object")
+    for fact_id, fact in facts.items():
+        if not isinstance(fact_id, str) or not isinstance(fact, Mapping):
+            raise PolicyError("decision input holds a fact that is not an object")
+        fields = fact.get("fields", {})
+        if not isinstance(fields, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+        ):
+            raise PolicyError("decision input holds a fact whose fields are not name -> class")
+    return facts
+
+
+def _project(fact: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: fact[key] for key in CLASS_ATTRIBUTES if key in fact}
+
+
+def deduplicate(decision_input: Mapping[str, Any]) -> FactClasses:
+    """Group facts into classes; the engine input holds one representative per class."""
+    facts = _checked_facts(decision_input)
+    viewer_partner = _viewer_partner(decision_input)
+    class_by_key: dict[str, str] = {}
+    representatives: dict[str, dict[str, Any]] = {}
+    class_of: dict[str, str] = {}
+    for fact_id, fact in facts.items():
+        projected = _project(fact)
+        own = "publisher" in projected and projected["publisher"] == viewer_partner
+        key = json.dumps({**projected, "publisher": own}, sort_keys=True, default=repr)
+        class_id = class_by_key.get(key)
+        if class_id is None:
+            class_id = f"k{len(class_by_key)}"
+            class_by_key[key] = class_id
+            representatives[class_id] = projected
+        class_of[fact_id] = class_id
+    return FactClasses({**decision_input, "facts": representatives}, class_of)
+
+
+def identity_classes(decision_input: Mapping[str, Any]) -> FactClasses:
+    """One class per fact (projected all the same): to check that deduplication is exact."""
+    facts = _checked_facts(decision_input)
+    projected = {fact_id: _project(fact) for fact_id, fact in facts.items()}
+    return FactClasses({**decision_input, "facts": projected}, {f: f for f in facts})
+
+
+def parse_decisions(
+    answer: Any, classes: FactClasses, policy_version: str
+) -> dict[str, FactDecision]:
+    """Check the engine's answer for every class and map it back to every fact id."""
+    asked: Mapping[str, Mapping[str, Any]] = classes.engine_input["facts"]
+    if not isinstance(answer, Mapping):
+        raise PolicyError("policy answer for decisions is not an object")
+    if set(answer) != set(asked):
+        raise PolicyError(
+            f"policy answer covers {len(set(answer) & set(asked))} of {len(asked)} facts"
+            f" and {len(set(answer) - set(asked))} unknown ids"
+        )
+    viewer_partner = _viewer_partner(classes.engine_input)
+    by_class = {
+        class_id: _fact_decision(answer[class_id], fact, viewer_partner, policy_version)
+        for class_id, fact in asked.items()
+    }
+    return {fact_id: by_class[class_id] for fact_id, class_id in classes.class_of.items()}
+
+
+def _fact_decision(
+    raw: Any, fact: Mapping[str, Any], viewer_partner: Any, policy_version: str
+) -> FactDecision:
+    if not isinstance(raw, Mapping):
+        raise PolicyError("policy decision is not an object")
+    raw_level = raw.get("level")
+    level = _LEVELS.get(raw_level) if isinstance(raw_level, str) else None
+    if level is None:
+        raise PolicyError("policy decision has an unknown level")
+    fields = raw.get("fields")
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise PolicyError("policy decision fields are not a list of strings")
+    reason, rule = raw.get("reason"), raw.get("rule")
+    if not isinstance(reason, str) or not isinstance(rule, str) or not rule:
+        raise PolicyError("policy decision lacks a reason or a rule name")
+    known: Mapping[str, str] = fact.get("fields", {})
+    if len(set(fields)) != len(fields) or not set(fields) <= set(known):
+        raise PolicyError("policy decision releases fields the fact does not have")
+    if fields and level in (DisclosureLevel.NONE, DisclosureLevel.EXISTENCE):
+        raise PolicyError("policy decision releases fields at a level that shows no content")
+    own = fact.get("publisher") == viewer_partner
+    if not own and any(known[f] == _NEVER for f in fields):
+        raise PolicyError("policy decision releases a never-shared field to a non-publisher")
+    return FactDecision(level, tuple(sorted(fields)), reason, rule, policy_version)
+
+
+def parse_verdict(answer: Any, policy_version: str, what: str) -> Verdict:
+    """Check an allow_publish / allow_action answer: exactly a bool and a reason."""
+    if not isinstance(answer, Mapping):
+        raise PolicyError(f"policy answer for {what} is not an object")
+    allowed, reason = answer.get("allowed"), answer.get("reason")
+    if not isinstance(allowed, bool) or not isinstance(reason, str):
+        raise PolicyError(f"policy answer for {what} is malformed")
+    return Verdict(allowed, reason, policy_version)

@@ -1,0 +1,136 @@
+"""One interface for every policy engine, and the loader that picks one.
+
+Callers (the disclosure door, publishing, case actions) depend on `PolicyEngine` only, so the
+embedded engine and the OPA sidecar are interchangeable by configuration, and the
+differential test can hold them to identical answers.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from hub.rego import batching
+from hub.rego.bundle import DEFAULT_POLICY_DIR
+from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.errors import PolicyError
+
+#: Rule paths of the three questions the hub asks.
+DECISIONS_RULE = "data.vhhub.disclosure.decisions"
+PUBLISH_RULE = "data.vhhub.publish.decision"
+ACTIONS_RULE = "data.vhhub.actions.decision"
+
+ENGINE_KINDS = ("embedded", "regopy", "opa")
+
+
+@runtime_checkable
+class PolicyEngine(Protocol):
+    """What the hub asks a policy engine. Every method fails closed with `PolicyError`."""
+
+    @property
+    def version(self) -> str:
+        """The policy version (SHA-256 of the policy files) every answer carries."""
+        ...
+
+    def decide_batch(
+        self, input: Mapping[str, Any], *, deduplicate: bool = True
+    ) -> dict[str, FactDecision]:
+        """A decision for every fact id in input["facts"] (see ADR 0102 for the shape)."""
+        ...
+
+    def allow_publish(self, input: Mapping[str, Any]) -> Verdict:
+        """May this viewer publish this fact (type, domain, sensitivity) into this case?"""
+        ...
+
+    def allow_action(self, input: Mapping[str, Any]) -> Verdict:
+        """May this viewer perform this action (on this case, with this target)?"""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the engine must not be used afterwards."""
+        ...
+
+
+class BatchingEngine(ABC):
+    """The shared part: class deduplication, answer checks and version stamping.
+
+    Subclasses implement only `_evaluate(rule, input)`: evaluate one rule path against one
+    JSON-compatible input and return its value, raising PolicyError when it is undefined or
+    the engine fails.
+    """
+
+    def __init__(self, version: str) -> None:
+        self._version = version
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @abstractmethod
+    def _evaluate(self, rule: str, input: Mapping[str, Any]) -> Any:
+        """Value of `rule` for `input`; PolicyError when undefined or on any engine failure."""
+
+    def decide_batch(
+        self, input: Mapping[str, Any], *, deduplicate: bool = True
+    ) -> dict[str, FactDecision]:
+        group = batching.deduplicate if deduplicate else batching.identity_classes
+        classes = group(input)
+        if not classes.engine_input["facts"]:
+            return {}
+        answer = self._evaluate(DECISIONS_RULE, classes.engine_input)
+        return batching.parse_decisions(answer, classes, self._version)
+
+    def allow_publish(self, input: Mapping[str, Any]) -> Verdict:
+        answer = self._evaluate(PUBLISH_RULE, input)
+        return batching.parse_verdict(answer, self._version, "publish")
+
+    def allow_action(self, input: Mapping[str, Any]) -> Verdict:
+        answer = self._evaluate(ACTIONS_RULE, input)
+        return batching.parse_verdict(answer, self._version, "action")
+
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Nothing to release by default."""
+
+
+def encode_input(input: Mapping[str, Any]) -> str:
+    """The input as JSON: every engine gets the same JSON, so they see the same values."""
+    try:
+        return json.dumps(input, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"policy input is not JSON: {type(exc).__name__}") from exc
+
+
+def load_engine(
+    kind: str,
+    policy_dir: Path = DEFAULT_POLICY_DIR,
+    *,
+    opa_url: str | None = None,
+    timeout_s: float = 2.0,
+) -> PolicyEngine:
+    """Build the engine named by `kind` ("embedded", "opa" or "regopy") on `policy_dir`.
+
+    The embedded engine (regorus) is the default and needs nothing else. "opa" asks an OPA
+    server at `opa_url` and checks that it serves this directory's version. "regopy" is a
+    cross-check engine for tests only (ADR 0101). Raises PolicyError when the policy does not
+    load or the configuration is incomplete.
+    """
+    if timeout_s <= 0:
+        raise PolicyError("policy timeout must be positive")
+    if kind in ("embedded", "regorus"):
+        from hub.rego.embedded import RegorusEngine
+
+        return RegorusEngine(policy_dir, timeout_s=timeout_s)
+    if kind == "opa":
+        if not opa_url:
+            raise PolicyError("the OPA engine needs opa_url")
+        from hub.rego.opa import OpaServerEngine
+
+        return OpaServerEngine(policy_dir, opa_url, timeout_s=timeout_s)
+    if kind == "regopy":
+        from hub.rego.regopy_engine import RegopyEngine
+
+        return RegopyEngine(policy_dir, timeout_s=timeout_s)
+    raise PolicyError(f"unknown policy engine kind {kind!r}; expected one of {ENGINE_KINDS}")

@@ -1,0 +1,166 @@
+# METADATA
+# title: Who may do what to a case
+# description: >-
+#   Case actions (register, screen, invite, move phases, close, read and record the plan),
+#   access-log actions for auditors and policy actions for privacy officers. Each action's
+#   roles, partner kinds, relation to the case, purposes and phases are data
+#   (data.vhhub.action_rules); this file reads them by key.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and AVG art. 5(1)(b)
+package vhhub.actions
+
+import rego.v1
+
+import data.vhhub.common
+
+# METADATA
+# title: The action's rule
+# description: The catalogue entry of the requested action; undefined for unknown actions.
+# custom:
+#   source: AVG art. 25 (data protection by default - what is not listed is not allowed)
+action_rule := data.vhhub.action_rules[input.action]
+
+# METADATA
+# title: Action decision
+# description: Allowed when no check fails; otherwise the first failing check's reason.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and AVG art. 5(1)(b)
+decision := {"allowed": false, "reason": reason} if {
+	reason := denial
+} else := {"allowed": true, "reason": concat("", ["Allowed: ", action_rule.description])}
+
+# METADATA
+# title: First failing action check
+# description: The checks in order; the first that fails names the reason.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and AVG art. 5(1)(b)
+denial := "Unknown action; only actions in the action catalogue can be allowed." if {
+	not action_is_known
+} else := "The viewer holds none of the roles this action needs." if {
+	not viewer_holds_a_required_role
+} else := "The viewer's partner kind may not perform this action." if {
+	not partner_kind_may_act
+} else := "The stated purpose is not one this action serves." if {
+	not action_rule.purposes[input.purpose]
+} else := "This action needs a case." if {
+	case_is_missing
+} else := "The case's table or phase is unknown to the policy." if {
+	case_is_checked
+	not common.case_context_is_known
+} else := "This action is not possible in the case's current phase." if {
+	case_is_checked
+	not action_rule.phases[input.case.phase]
+} else := "The stated purpose does not fit the case's current phase." if {
+	case_is_checked
+	action_rule.purpose_must_fit_phase
+	not common.purpose_serves_case_work
+} else := "The viewer does not stand in the relation to this case that the action needs." if {
+	case_is_checked
+	not relation_holds
+} else := "A phase moves one step forward only, by a regisseur allowed to move it from the current phase." if {
+	input.action == "change_phase"
+	not phase_change_is_one_step_forward
+}
+
+# METADATA
+# title: Action is in the catalogue
+# description: Unknown actions are denied (fail closed).
+# custom:
+#   source: AVG art. 25 (data protection by default)
+action_is_known if action_rule
+
+# METADATA
+# title: Viewer holds a required role
+# description: At least one of the viewer's roles is among the action's roles.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (rollen in het Veiligheidshuis)
+viewer_holds_a_required_role if {
+	some role in input.viewer.roles
+	action_rule.roles[role]
+}
+
+# METADATA
+# title: Partner kind may act
+# description: >-
+#   The action is open to any partner kind, or the viewer's kind is in the named set
+#   (for example key partners for registering a case, Veiligheidshuis staff for screening).
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (sleutelpartners; procesregie bij het Veiligheidshuispersoneel)
+partner_kind_may_act if {
+	action_rule.partner_kinds == "any"
+	data.vhhub.network.partner_kinds[input.viewer.partner_kind]
+}
+
+partner_kind_may_act if data.vhhub.network.kind_sets[action_rule.partner_kinds][input.viewer.partner_kind]
+
+# METADATA
+# title: A needed case is missing
+# description: The action works on a case but the request names none.
+# custom:
+#   source: AVG art. 5(1)(b) (purpose limitation - a case action is tied to one case)
+case_is_missing if {
+	action_rule.needs_case
+	not is_object(input.case)
+}
+
+# METADATA
+# title: Case checks apply
+# description: A case is given and the action limits the phases it works in.
+# custom:
+#   source: AVG art. 5(1)(b) (purpose limitation per phase)
+case_is_checked if {
+	is_object(input.case)
+	count(action_rule.phases) > 0
+}
+
+# METADATA
+# title: Viewer stands in the needed relation to the case
+# description: None, the case's procesregisseur, its casusregisseur, either regisseur, or a member (participant or regisseur).
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
+relation_holds if action_rule.relation == "none"
+
+relation_holds if {
+	action_rule.relation == "procesregisseur"
+	common.is_procesregisseur
+}
+
+relation_holds if {
+	action_rule.relation == "casusregisseur"
+	common.is_casusregisseur
+}
+
+relation_holds if {
+	action_rule.relation == "regisseur"
+	common.is_regisseur
+}
+
+relation_holds if {
+	action_rule.relation == "member"
+	common.is_member
+}
+
+# METADATA
+# title: Phase change is one step forward
+# description: >-
+#   The target is the next phase after the current one, and the viewer is a regisseur who
+#   may move the case out of its current phase (procesregisseur up to the case conference;
+#   casusregisseur or procesregisseur from the case conference on).
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (aanmelding, triage, casusoverleg, plan van aanpak)
+phase_change_is_one_step_forward if {
+	step := data.vhhub.network.phases[input.case.phase]
+	is_string(step.next)
+	input.target.phase == step.next
+	some role in regisseur_roles_held
+	step.advanced_by[role]
+}
+
+# METADATA
+# title: Regisseur roles the viewer holds on this case
+# description: procesregisseur and/or casusregisseur, when the viewer is named as such on the case.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie)
+regisseur_roles_held contains "procesregisseur" if common.is_procesregisseur
+
+regisseur_roles_held contains "casusregisseur" if common.is_casusregisseur

@@ -1,0 +1,221 @@
+# Tests of vhhub.actions: who may do what to a case.
+package vhhub.actions_test
+
+import rego.v1
+
+import data.vhhub.actions
+import data.vhhub.fixtures_test as fx
+
+act(viewer, purpose, action, table, phase, target) := d if {
+	d := actions.decision with input as fx.action_input(viewer, purpose, action, table, phase, target)
+}
+
+allowed(viewer, purpose, action, table, phase, target) if act(viewer, purpose, action, table, phase, target).allowed == true
+
+no_case(viewer, purpose, action) := d if {
+	d := actions.decision with input as {"viewer": viewer, "purpose": purpose, "action": action, "case": null, "target": null}
+}
+
+# --- intake, screening, triage ---------------------------------------------------------------
+
+test_key_partner_registers_a_case if {
+	d := no_case(fx.participant("politie"), "intake", "register_case")
+	d.allowed == true
+}
+
+test_housing_and_social_work_may_not_register_cases if {
+	no_case(fx.participant("woonstede"), "intake", "register_case").allowed == false
+	no_case(fx.participant("mw"), "intake", "register_case").allowed == false
+}
+
+test_registering_needs_the_intake_purpose if {
+	d := no_case(fx.participant("politie"), "screening", "register_case")
+	d.allowed == false
+}
+
+test_veiligheidshuis_staff_takes_on_a_newly_registered_case if {
+	newcomer := object.union(fx.procesregisseur, {"user": "u-3"})
+	allowed(newcomer, "intake", "take_case", "adults", "intake", null)
+}
+
+test_a_case_is_taken_on_only_during_intake_and_only_by_veiligheidshuis_staff if {
+	not allowed(fx.procesregisseur, "screening", "take_case", "adults", "screening", null)
+	not allowed(fx.viewer("gemeente-wi", ["procesregisseur"]), "intake", "take_case", "adults", "intake", null)
+}
+
+test_procesregisseur_screens_in_the_screening_phase if {
+	allowed(fx.procesregisseur, "screening", "screen", "youth", "screening", null)
+	allowed(fx.procesregisseur, "screening", "triage", "youth", "screening", null)
+}
+
+test_screening_is_refused_outside_the_screening_phase if {
+	d := act(fx.procesregisseur, "preparation", "screen", "youth", "preparation", null)
+	d.allowed == false
+}
+
+test_another_procesregisseur_may_not_screen_this_case if {
+	other := object.union(fx.procesregisseur, {"user": "u-99"})
+	d := act(other, "screening", "screen", "adults", "screening", null)
+	d.allowed == false
+	d.reason == "The viewer does not stand in the relation to this case that the action needs."
+}
+
+test_a_participant_may_not_screen if {
+	not allowed(fx.participant("politie"), "screening", "screen", "adults", "screening", null)
+}
+
+# --- invitations, agenda, casusregisseur -----------------------------------------------------
+
+test_procesregisseur_invites_and_withdraws_partners if {
+	allowed(fx.procesregisseur, "preparation", "invite", "domestic_violence", "preparation", {"partner": "woonstede"})
+	allowed(fx.procesregisseur, "preparation", "withdraw_invitation", "domestic_violence", "preparation", {"partner": "woonstede"})
+}
+
+test_a_participant_may_not_invite if {
+	not allowed(fx.participant("politie"), "preparation", "invite", "domestic_violence", "preparation", {"partner": "woonstede"})
+}
+
+test_procesregisseur_schedules_and_assigns_the_casusregisseur if {
+	allowed(fx.procesregisseur, "screening", "schedule", "multi_problem", "screening", null)
+	allowed(fx.procesregisseur, "case_conference", "assign_casusregisseur", "multi_problem", "case_conference", {"partner": "gemeente-wi", "user": "u-4"})
+}
+
+test_casusregisseur_is_not_assigned_during_screening if {
+	not allowed(fx.procesregisseur, "screening", "assign_casusregisseur", "multi_problem", "screening", {"partner": "gemeente-wi", "user": "u-4"})
+}
+
+# --- phases ----------------------------------------------------------------------------------
+
+test_procesregisseur_moves_the_case_forward_up_to_the_case_conference if {
+	allowed(fx.procesregisseur, "intake", "change_phase", "youth", "intake", {"phase": "screening"})
+	allowed(fx.procesregisseur, "screening", "change_phase", "youth", "screening", {"phase": "preparation"})
+	allowed(fx.procesregisseur, "preparation", "change_phase", "youth", "preparation", {"phase": "case_conference"})
+}
+
+test_a_phase_cannot_be_skipped if {
+	d := act(fx.procesregisseur, "intake", "change_phase", "youth", "intake", {"phase": "preparation"})
+	d.allowed == false
+	d.reason == "A phase moves one step forward only, by a regisseur allowed to move it from the current phase."
+}
+
+test_a_phase_cannot_move_backward if {
+	not allowed(fx.procesregisseur, "plan", "change_phase", "adults", "plan", {"phase": "case_conference"})
+}
+
+test_casusregisseur_may_not_move_the_case_before_the_case_conference if {
+	not allowed(fx.casusregisseur, "preparation", "change_phase", "adults", "preparation", {"phase": "case_conference"})
+}
+
+test_casusregisseur_moves_the_case_from_conference_to_plan_to_execution if {
+	allowed(fx.casusregisseur, "case_conference", "change_phase", "adults", "case_conference", {"phase": "plan"})
+	allowed(fx.casusregisseur, "plan", "change_phase", "adults", "plan", {"phase": "execution"})
+	allowed(fx.procesregisseur, "plan", "change_phase", "adults", "plan", {"phase": "execution"})
+}
+
+test_execution_is_left_only_by_closing if {
+	not allowed(fx.casusregisseur, "execution", "change_phase", "adults", "execution", {"phase": "closed"})
+	allowed(fx.casusregisseur, "execution", "close", "adults", "execution", null)
+}
+
+test_procesregisseur_may_close_a_case_early if {
+	allowed(fx.procesregisseur, "screening", "close", "youth", "screening", null)
+}
+
+test_a_participant_may_not_close_the_case if {
+	not allowed(fx.participant("politie"), "execution", "close", "adults", "execution", null)
+}
+
+test_a_closed_case_is_not_closed_again if {
+	not allowed(fx.casusregisseur, "execution", "close", "adults", "closed", null)
+}
+
+# --- reading the case and the plan -----------------------------------------------------------
+
+test_participants_and_regisseurs_read_the_case if {
+	allowed(fx.participant("woonstede"), "case_conference", "read_case", "multi_problem", "case_conference", null)
+	allowed(fx.procesregisseur, "intake", "read_case", "multi_problem", "intake", null)
+}
+
+test_an_outsider_may_not_read_the_case if {
+	not allowed(fx.participant("buiten"), "case_conference", "read_case", "multi_problem", "case_conference", null)
+}
+
+test_nobody_reads_a_closed_case_for_case_work if {
+	not allowed(fx.participant("woonstede"), "execution", "read_case", "multi_problem", "closed", null)
+}
+
+test_casusregisseur_records_the_plan_in_the_plan_phase if {
+	allowed(fx.casusregisseur, "plan", "record_plan", "domestic_violence", "plan", null)
+	allowed(fx.casusregisseur, "execution", "record_plan", "domestic_violence", "execution", null)
+}
+
+test_the_plan_is_not_recorded_before_the_plan_phase if {
+	not allowed(fx.casusregisseur, "case_conference", "record_plan", "domestic_violence", "case_conference", null)
+}
+
+test_only_the_casusregisseur_records_the_plan if {
+	not allowed(fx.procesregisseur, "plan", "record_plan", "domestic_violence", "plan", null)
+	not allowed(fx.participant("politie"), "plan", "record_plan", "domestic_violence", "plan", null)
+}
+
+test_participants_read_the_plan_also_for_a_follow_up_conference if {
+	allowed(fx.participant("politie"), "plan", "read_plan", "youth", "plan", null)
+	allowed(fx.participant("politie"), "case_conference", "read_plan", "youth", "execution", null)
+}
+
+test_the_plan_is_not_read_before_the_plan_phase if {
+	not allowed(fx.participant("politie"), "case_conference", "read_plan", "youth", "case_conference", null)
+}
+
+# --- audit and policy review -----------------------------------------------------------------
+
+test_auditor_reads_and_exports_the_log if {
+	no_case(fx.auditor, "audit", "read_log").allowed == true
+	no_case(fx.auditor, "audit", "export_log").allowed == true
+	no_case(fx.auditor, "subject_access", "subject_access_report").allowed == true
+}
+
+test_auditor_may_read_the_log_of_a_closed_case if {
+	allowed(fx.auditor, "audit", "read_log", "adults", "closed", null)
+}
+
+test_a_participant_may_not_read_the_log if {
+	no_case(fx.participant("politie"), "audit", "read_log").allowed == false
+}
+
+test_reading_the_log_needs_an_audit_purpose if {
+	no_case(fx.auditor, "case_conference", "read_log").allowed == false
+}
+
+test_privacy_officer_reads_simulates_loads_and_approves_policies if {
+	every action in ["read_policies", "simulate_policy", "load_policy", "approve_policy"] {
+		no_case(fx.privacy_officer, "policy_review", action).allowed == true
+	}
+}
+
+test_auditor_reads_policies_but_may_not_approve_them if {
+	no_case(fx.auditor, "policy_review", "read_policies").allowed == true
+	no_case(fx.auditor, "policy_review", "approve_policy").allowed == false
+}
+
+test_privacy_officer_may_not_read_cases if {
+	not allowed(fx.privacy_officer, "case_conference", "read_case", "adults", "case_conference", null)
+}
+
+# --- fail closed -----------------------------------------------------------------------------
+
+test_an_unknown_action_is_denied if {
+	d := no_case(fx.auditor, "audit", "delete_log")
+	d.allowed == false
+	d.reason == "Unknown action; only actions in the action catalogue can be allowed."
+}
+
+test_a_case_action_without_a_case_is_denied if {
+	d := no_case(fx.procesregisseur, "screening", "screen")
+	d.allowed == false
+	d.reason == "This action needs a case."
+}
+
+test_a_case_at_an_unknown_table_is_denied if {
+	not allowed(fx.procesregisseur, "screening", "screen", "cooking", "screening", null)
+}

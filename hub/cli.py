@@ -123,6 +123,34 @@ def token(
     typer.echo(minted)
 
 
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Play the Veiligheidshuis role play through the real API and show who sees what."""
+    import json
+
+    from hub.context import HubContext
+    from hub.demo.render import render
+    from hub.demo.scenario import DemoFailed, play
+    from hub.setup import initialise
+
+    cfg = Settings(log_level="WARNING")
+    report = initialise(cfg)
+    if not as_json:
+        created = sum(1 for line in report.lines() if line.startswith("created"))
+        typer.echo(f"data dir ready: {created} items created (keys, database, registry)")
+    ctx = HubContext.open(cfg)
+    try:
+        result = play(ctx)
+    except DemoFailed as exc:
+        typer.echo(f"vhhub demo: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ctx.close()
+    typer.echo(json.dumps(result.to_json(), indent=2) if as_json else render(result))
+
+
 @partners_app.command("list")
 def partners_list() -> None:
     """Show partners, kinds, key ids and the roles each may claim."""

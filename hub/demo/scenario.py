@@ -1,0 +1,425 @@
+"""The Veiligheidshuis role play behind `vhhub demo`, played through the real HTTP API.
+
+A family with problems in several life domains: nuisance reports at the police, a pending
+prosecution at the OM, debts at the municipality's work & income, rent arrears and an
+eviction procedure at the housing corporation, social work involvement, probation
+supervision of one parent and GGZ care of the other. The case goes through intake,
+screening, triage onto the multi_problem table, preparation, the case conference and the
+plan of approach. Every step is an API call with a freshly minted token of the partner
+that acts, exactly as a partner application would make it.
+
+The narrator (this module) knows what every partner published, so next to each briefing it
+can say what that partner did NOT get and why: it asks the policy engine about the facts'
+metadata (never their content), as a privacy officer's simulation would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from hub.context import HubContext
+from hub.demo.server import LoopbackHub
+from hub.identity.partner_keys import load_private_jwk
+from hub.identity.tokens import mint_token
+from hub.settings import PROJECT_ROOT
+
+EXAMPLES = PROJECT_ROOT / "schemas" / "examples"
+
+#: partner id -> (short column label, roles its demo user claims)
+PARTNERS: dict[str, tuple[str, list[str]]] = {
+    "politie": ("politie", ["publisher", "participant"]),
+    "om": ("om", ["publisher", "participant"]),
+    "reclassering": ("reclass", ["publisher", "participant"]),
+    "gemeente-wi": ("gem-w&i", ["publisher", "participant", "casusregisseur"]),
+    "woningcorporatie": ("woning", ["publisher", "participant"]),
+    "maatschappelijk-werk": ("mw", ["publisher", "participant"]),
+    "ggz": ("ggz", ["publisher", "participant"]),
+}
+ZVH = "zvh"
+
+#: (publisher, fact type, subject role, short Dutch label)
+FACTS: list[tuple[str, str, str, str]] = [
+    ("politie", "police.nuisance_report/1", "vader", "politie: overlastmelding"),
+    ("politie", "police.incident/1", "vader", "politie: incident"),
+    ("om", "prosecution.case_status/1", "vader", "om: strafzaak"),
+    ("reclassering", "probation.supervision/1", "vader", "reclassering: toezicht"),
+    ("gemeente-wi", "municipality.income_debt/1", "moeder", "gemeente: schulden"),
+    ("woningcorporatie", "housing.rent_arrears/1", "moeder", "woning: huurachterstand"),
+    ("woningcorporatie", "housing.eviction/1", "moeder", "woning: ontruiming"),
+    ("woningcorporatie", "housing.nuisance_complaint/1", "vader", "woning: overlastklacht"),
+    ("maatschappelijk-werk", "social_work.involvement/1", "moeder", "mw: begeleiding"),
+    ("ggz", "mental_health.involvement/1", "moeder", "ggz: behandeling"),
+]
+SUBJECTS = [
+    {"role_in_case": "vader", "bsn": "111222333"},
+    {"role_in_case": "moeder", "name": "Demo Moeder", "date_of_birth": "1988-04-12"},
+]
+LEVEL_MARK = {"full": "V", "summary": "S", "existence": "B", "none": "-"}
+
+
+class DemoFailed(RuntimeError):
+    """A step of the role play got an answer it should not have."""
+
+
+@dataclass
+class DemoResult:
+    case_id: str = ""
+    steps: list[str] = field(default_factory=list)
+    fact_ids: dict[str, str] = field(default_factory=dict)
+    briefings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    log: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "steps": self.steps,
+            "facts": self.fact_ids,
+            "briefings": self.briefings,
+            "plan": self.plan,
+            "log": self.log,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class Actor:
+    def __init__(
+        self, ctx: HubContext, http: httpx.Client, partner: str, user: str, roles: list[str]
+    ) -> None:
+        self.ctx, self.http, self.partner, self.user, self.roles = ctx, http, partner, user, roles
+        self._jwk = load_private_jwk(ctx.settings, partner)
+
+    def call(
+        self, method: str, path: str, purpose: str, body: Any = None, expect: int = 200
+    ) -> Any:
+        token = mint_token(
+            partner_id=self.partner,
+            user=self.user,
+            roles=self.roles,
+            private_jwk=self._jwk,
+            audience=self.ctx.settings.audience,
+        )
+        response = self.http.request(
+            method,
+            f"/api/v1{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Purpose": purpose},
+        )
+        if response.status_code != expect:
+            raise DemoFailed(
+                f"{method} {path} as {self.partner}: {response.status_code} "
+                f"{response.json().get('detail', '')}"
+            )
+        return response.json()
+
+
+def _example(fact_type: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (EXAMPLES / f"{fact_type.replace('/', '.')}.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def play(ctx: HubContext) -> DemoResult:
+    started = time.monotonic()
+    result = DemoResult()
+    with LoopbackHub(ctx) as hub, hub.client() as http:
+        actors = {p: Actor(ctx, http, p, f"demo-{p}", roles) for p, (_, roles) in PARTNERS.items()}
+        zvh = Actor(ctx, http, ZVH, "procesregisseur-1", ["procesregisseur"])
+        auditor = Actor(ctx, http, ZVH, "auditor-1", ["auditor"])
+        step = result.steps.append
+
+        case = actors["politie"].call(
+            "POST",
+            "/cases",
+            "intake",
+            {
+                "kind": "family",
+                "proposed_table": "multi_problem",
+                "reason": "Gezin met herhaalde overlast, schulden en dreigende huisuitzetting; "
+                "vader onder toezicht, moeder in behandeling.",
+                "subjects": SUBJECTS,
+            },
+            expect=201,
+        )
+        cid = result.case_id = case["id"]
+        subjects = {s["role_in_case"]: s["id"] for s in case["subjects"]}
+        step(
+            "aanmelding: politie meldt het gezin aan (2 betrokkenen, identificerende gegevens "
+            "versleuteld en alleen als blinde index doorzoekbaar)"
+        )
+        zvh.call("POST", f"/cases/{cid}/procesregie", "intake")
+        zvh.call("POST", f"/cases/{cid}/phase-changes", "intake", {"to": "screening"})
+        screening = zvh.call("POST", f"/cases/{cid}/screenings", "screening", {})
+        known = sum(r["known"] for r in screening["results"])
+        step(
+            f"screening: procesregisseur (Veiligheidshuis) ziet per betrokkene alleen hit/geen "
+            f"hit: {known} van {len(screening['results'])} elders bekend"
+        )
+        zvh.call(
+            "POST",
+            f"/cases/{cid}/triage",
+            "screening",
+            {
+                "criteria": {
+                    "multiple_life_domains": True,
+                    "criminal_or_nuisance_behaviour": True,
+                    "multiple_chains_needed": True,
+                    "impact_on_system_or_environment": True,
+                },
+                "decision": "accept",
+                "table": "multi_problem",
+            },
+        )
+        step(
+            "triage: criteria Landelijk kader vastgelegd, casus aangenomen op de O3-tafel "
+            "(multi_problem)"
+        )
+        for partner in PARTNERS:
+            if partner != "politie":
+                zvh.call("POST", f"/cases/{cid}/participants", "screening", {"partner": partner})
+        step("deelnemers: " + ", ".join(p for p in PARTNERS if p != "politie") + " uitgenodigd")
+        zvh.call("POST", f"/cases/{cid}/phase-changes", "screening", {"to": "preparation"})
+
+        for number, (publisher, fact_type, subject, label) in enumerate(FACTS):
+            content = _example(fact_type)
+            published = actors[publisher].call(
+                "POST",
+                f"/cases/{cid}/facts",
+                "preparation",
+                {
+                    "idempotency_key": f"demo-{cid[:8]}-{number}",
+                    "type": fact_type,
+                    "subject_id": subjects[subject],
+                    "legal_basis": "convenant_zvh",
+                    "shareable": False,
+                    "content": content,
+                },
+                expect=201,
+            )
+            result.fact_ids[label] = published["facts"][0]["id"]
+        step(
+            f"voorbereiding: {len(FACTS)} feiten gedeeld door {len(PARTNERS)} partners, "
+            "elk gevalideerd tegen het feittype en versleuteld met de sleutel van de casus"
+        )
+
+        result.briefings["preparation"] = _briefings(ctx, actors, cid, "preparation", result)
+        zvh.call("POST", f"/cases/{cid}/phase-changes", "preparation", {"to": "case_conference"})
+        zvh.call(
+            "PUT",
+            f"/cases/{cid}/casusregisseur",
+            "case_conference",
+            {"partner": "gemeente-wi", "user": "demo-gemeente-wi"},
+        )
+        step("casusoverleg: gemeente (Werk & Inkomen) wordt casusregisseur")
+        result.briefings["case_conference"] = _briefings(
+            ctx, actors, cid, "case_conference", result
+        )
+
+        regisseur = actors["gemeente-wi"]
+        regisseur.call("POST", f"/cases/{cid}/phase-changes", "case_conference", {"to": "plan"})
+        ids = result.fact_ids
+        regisseur.call(
+            "PUT",
+            f"/cases/{cid}/plan",
+            "plan",
+            {
+                "based_on_revision": 0,
+                "analysis": [
+                    {
+                        "life_domain": "housing",
+                        "assessment": "Ontruiming dreigt door huurachterstand en overlastklachten.",
+                        "fact_ids": [ids["woning: ontruiming"], ids["woning: overlastklacht"]],
+                    },
+                    {
+                        "life_domain": "finances",
+                        "assessment": "Problematische schulden; schuldhulp loopt niet.",
+                        "fact_ids": [ids["gemeente: schulden"], ids["woning: huurachterstand"]],
+                    },
+                    {
+                        "life_domain": "justice",
+                        "assessment": "Vader onder toezicht; strafzaak loopt.",
+                        "fact_ids": [ids["reclassering: toezicht"], ids["om: strafzaak"]],
+                    },
+                    {
+                        "life_domain": "mental_health",
+                        "assessment": "Moeder in behandeling; afstemming met de behandelaar nodig.",
+                        "fact_ids": [ids["ggz: behandeling"]],
+                    },
+                ],
+                "risk": {
+                    "level": "high",
+                    "assessment": "Huisuitzetting met kinderen binnen drie "
+                    "maanden als er niets gebeurt.",
+                },
+                "goals": [
+                    {"id": "g1", "text": "Ontruiming voorkomen"},
+                    {"id": "g2", "text": "Geen nieuwe overlast of strafbare feiten"},
+                ],
+                "interventions": [
+                    {
+                        "id": "i1",
+                        "text": "Betalingsregeling en schuldhulptraject",
+                        "owner": "gemeente-wi",
+                        "deadline": "2027-01-15",
+                        "goal_id": "g1",
+                    },
+                    {
+                        "id": "i2",
+                        "text": "Ontruiming aanhouden zolang de regeling loopt",
+                        "owner": "woningcorporatie",
+                        "deadline": "2027-01-31",
+                        "goal_id": "g1",
+                    },
+                    {
+                        "id": "i3",
+                        "text": "Bijzondere voorwaarden en meldplicht handhaven",
+                        "owner": "reclassering",
+                        "deadline": "2027-03-01",
+                        "goal_id": "g2",
+                    },
+                    {
+                        "id": "i4",
+                        "text": "Gezinsbegeleiding thuis",
+                        "owner": "maatschappelijk-werk",
+                        "deadline": "2027-02-01",
+                        "goal_id": "g2",
+                    },
+                ],
+            },
+            expect=201,
+        )
+        plan = actors["woningcorporatie"].call("GET", f"/cases/{cid}/plan", "plan")
+        actors["woningcorporatie"].call(
+            "POST",
+            f"/cases/{cid}/plan/interventions/i2/status-changes",
+            "plan",
+            {"status": "in_progress", "note": "Ontruiming aangehouden."},
+            expect=201,
+        )
+        step(
+            "plan van aanpak: integrale analyse per leefgebied (verwijst naar feiten, kopieert "
+            "ze niet), risico, doelen en interventies met eigenaar en termijn"
+        )
+        result.plan = {
+            "analysis": [
+                {
+                    "life_domain": a["life_domain"],
+                    "assessment": a["assessment"],
+                    "facts": len(a["fact_ids"]),
+                }
+                for a in plan["analysis"]
+            ],
+            "risk": plan["risk"],
+            "goals": plan["goals"],
+            "interventions": [
+                {"id": i["id"], "text": i["text"], "owner": i["owner"], "deadline": i["deadline"]}
+                for i in plan["interventions"]
+            ],
+        }
+        regisseur.call("POST", f"/cases/{cid}/phase-changes", "plan", {"to": "execution"})
+        step("uitvoering: de woningcorporatie meldt de voortgang van haar interventie")
+
+        result.log = _log_summary(ctx, auditor, cid)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _briefings(
+    ctx: HubContext, actors: dict[str, Actor], cid: str, purpose: str, result: DemoResult
+) -> dict[str, Any]:
+    """Each partner's briefing, plus the narrator's account of what it withholds and why."""
+    out: dict[str, Any] = {}
+    for partner, actor in actors.items():
+        briefing = actor.call("GET", f"/cases/{cid}/briefing", purpose)
+        shown = {f["id"]: f for d in briefing["domains"] for f in d["facts"]}
+        reasons = _why_not(ctx, actor, cid, purpose, result)
+        rows = []
+        for label, fact_id in result.fact_ids.items():
+            fact = shown.get(fact_id)
+            if fact is None:
+                rows.append(
+                    {
+                        "fact": label,
+                        "level": "none",
+                        "fields": [],
+                        "withheld": "alles",
+                        "reason": reasons.get(fact_id, ""),
+                    }
+                )
+            else:
+                rows.append(
+                    {
+                        "fact": label,
+                        "level": fact["level"],
+                        "fields": sorted(fact["fields"]),
+                        "withheld": fact["withheld_fields"],
+                        "reason": fact["reason"],
+                    }
+                )
+        existence = [
+            f"{e['publisher_kind']} heeft informatie over {e['life_domain']}"
+            for d in briefing["domains"]
+            for e in d["existence"]
+        ]
+        out[partner] = {
+            "log_seq": briefing["log_seq"],
+            "facts": rows,
+            "existence": existence,
+            "policy_version": briefing["policy_version"],
+        }
+    return out
+
+
+def _why_not(
+    ctx: HubContext, actor: Actor, cid: str, purpose: str, result: DemoResult
+) -> dict[str, str]:
+    """The policy's reasons for facts a partner does not see, from metadata only."""
+    with ctx.db.transaction() as session:
+        from hub.cases.models import Case
+        from hub.facts.models import Fact
+
+        case = session.get(Case, cid)
+        assert case is not None
+        facts = [session.get(Fact, i) for i in result.fact_ids.values()]
+        policy_case = ctx.cases.policy_case(session, case)
+        fact_input = {f.id: ctx.disclosure._fact_input(f) for f in facts if f is not None}
+    decisions = ctx.gate.engine.decide_batch(
+        {
+            "viewer": {
+                "partner": actor.partner,
+                "partner_kind": ctx.registry.partners[actor.partner].kind.value,
+                "user": actor.user,
+                "roles": sorted(actor.roles),
+            },
+            "purpose": purpose,
+            "case": policy_case,
+            "facts": fact_input,
+        }
+    )
+    return {fact_id: d.reason for fact_id, d in decisions.items()}
+
+
+def _log_summary(ctx: HubContext, auditor: Actor, cid: str) -> dict[str, Any]:
+    page = auditor.call("GET", f"/audit/entries?case_id={cid}&limit=1000", "audit")
+    actions = Counter(e["action"] for e in page["entries"])
+    disclosures = sum(
+        len(e["disclosed"]) for e in page["entries"] if e["action"] == "briefing.read"
+    )
+    checkpoint = auditor.call("POST", "/audit/checkpoints", "audit")
+    report = ctx.audit.verify_live()
+    return {
+        "case_entries": len(page["entries"]),
+        "actions": dict(sorted(actions.items())),
+        "facts_disclosed_in_briefings": disclosures,
+        "checkpoint": {"tree_size": checkpoint["tree_size"], "root": checkpoint["root_hash"]},
+        "verification": report.to_json(),
+        "verifier_key": ctx.log.signer.verifier_key,
+    }

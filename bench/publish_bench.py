@@ -407,9 +407,11 @@ def main(argv: list[str] | None = None) -> int:
             plain_metadata.create_all(engine)
             engine.dispose()
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite (WAL)"
-            with bench_hub(data_dir, database_url) as base_url:
-                with httpx.Client(base_url=base_url, timeout=120) as http:
-                    results = run(http, settings, args.facts, args.batch, database_url)
+            with (
+                bench_hub(data_dir, database_url) as base_url,
+                httpx.Client(base_url=base_url, timeout=120) as http,
+            ):
+                results = run(http, settings, args.facts, args.batch, database_url)
     report(results, args.facts, args.batch, backend)
     return 0
 

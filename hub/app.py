@@ -15,6 +15,7 @@ from hub.context import HubContext
 from hub.facts.router import router as facts_router
 from hub.health import router as health_router
 from hub.http import RequestContextMiddleware, install_error_handlers
+from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
 from hub.logging import configure_logging
 from hub.plans.router import router as plans_router
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     )
     app.state.hub = ctx
     install_error_handlers(app)
+    # the last added runs first: request id and body limit, then authentication
+    app.add_middleware(AuthenticationMiddleware, authenticator=ctx.authenticator)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)

@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 
 from hub.audit.cli import audit_app
+from hub.disclosure.cli import keys_app
 from hub.policy_review.cli import policy_app
+from hub.retention.cli import retention_app
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -25,6 +27,8 @@ partners_app = typer.Typer(help="The partners of the network registry.", no_args
 app.add_typer(partners_app, name="partners")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
+app.add_typer(retention_app, name="retention")
 
 
 @app.callback()

@@ -14,6 +14,7 @@ from hub.app import create_app
 from hub.errors import PROBLEM_BASE
 from hub.settings import Settings
 from tests.conftest import RunningHub
+from tests.support import token_for
 
 MARKER = "Jansen-0123456789-MARKER"
 
@@ -29,8 +30,27 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     return body  # type: ignore[no-any-return]
 
 
-def test_unknown_path_is_a_problem_404(http: httpx.Client) -> None:
-    assert_problem(http.get(f"/api/v1/{MARKER}"), 404, "not-found")
+def auth(settings: Settings) -> dict[str, str]:
+    token = token_for(settings, "politie", "agent-1", ["participant"])
+    return {"Authorization": f"Bearer {token}", "Purpose": "preparation"}
+
+
+def test_unknown_path_is_a_problem_404(http: httpx.Client, hub: RunningHub) -> None:
+    assert_problem(http.get(f"/api/v1/{MARKER}", headers=auth(hub.settings)), 404, "not-found")
+
+
+def test_without_a_token_every_api_path_answers_the_same_401(http: httpx.Client) -> None:
+    unknown = assert_problem(http.get(f"/api/v1/{MARKER}"), 401, "unauthenticated")
+    bad_body = assert_problem(
+        http.post(
+            "/api/v1/cases",
+            content=b"{not json " + MARKER.encode(),
+            headers={"Authorization": "Bearer " + MARKER},
+        ),
+        401,
+        "unauthenticated",
+    )
+    assert unknown == bad_body
 
 
 def test_wrong_method_is_a_problem_405(http: httpx.Client) -> None:
@@ -51,7 +71,9 @@ def test_oversized_chunked_body_is_refused_while_streaming(
 
     client = TestClient(app_with_probe, raise_server_exceptions=False)
     response = client.post(
-        "/api/v1/probe", content=chunks(), headers={"content-type": "application/json"}
+        "/api/v1/probe",
+        content=chunks(),
+        headers={"content-type": "application/json", **auth(initialised)},
     )
     assert_problem(response, 413, "payload-too-large")
 
@@ -74,25 +96,33 @@ def app_with_probe(initialised: Settings) -> FastAPI:
     return app
 
 
-def test_request_validation_errors_name_pointers_without_values(app_with_probe: FastAPI) -> None:
+def test_request_validation_errors_name_pointers_without_values(
+    app_with_probe: FastAPI, initialised: Settings
+) -> None:
     client = TestClient(app_with_probe, raise_server_exceptions=False)
-    response = client.post("/api/v1/probe", json={"amount": MARKER, "name": MARKER})
+    response = client.post(
+        "/api/v1/probe", json={"amount": MARKER, "name": MARKER}, headers=auth(initialised)
+    )
     body = assert_problem(response, 422, "validation-failed")
     pointers = {e["pointer"] for e in body["errors"]}  # type: ignore[index, union-attr]
     assert pointers == {"body:/amount", "body:/name"}
 
 
-def test_malformed_json_is_a_problem_422(app_with_probe: FastAPI) -> None:
+def test_malformed_json_is_a_problem_422(app_with_probe: FastAPI, initialised: Settings) -> None:
     client = TestClient(app_with_probe, raise_server_exceptions=False)
     response = client.post(
         "/api/v1/probe",
         content=b'{"amount": ' + MARKER.encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **auth(initialised)},
     )
     assert_problem(response, 422, "validation-failed")
 
 
-def test_unexpected_errors_are_a_generic_500(app_with_probe: FastAPI) -> None:
+def test_unexpected_errors_are_a_generic_500(
+    app_with_probe: FastAPI, initialised: Settings
+) -> None:
     client = TestClient(app_with_probe, raise_server_exceptions=False)
-    response = client.post("/api/v1/probe", json={"amount": 1, "name": "ok"})
+    response = client.post(
+        "/api/v1/probe", json={"amount": 1, "name": "ok"}, headers=auth(initialised)
+    )
     assert_problem(response, 500, "internal-error")

@@ -81,13 +81,24 @@ class CaseVault:
         )
 
     def _data_key(self, session: Session, case_id: str) -> DataKey:
+        """The case's data key, unwrapped once per unit of work.
+
+        Kept in the session's own `info` dict, so it lives exactly as long as the transaction
+        and never in process memory across requests.
+        """
+        cache: dict[str, DataKey] = session.info.setdefault("vhhub_data_keys", {})
+        key = cache.get(case_id)
+        if key is not None:
+            return key
         row = session.get(CaseKey, case_id)
         if row is None:
             raise CaseShredded()
         try:
-            return self._keys.unwrap_data_key(WrappedKey.from_bytes(row.wrapped), case_id=case_id)
+            key = self._keys.unwrap_data_key(WrappedKey.from_bytes(row.wrapped), case_id=case_id)
         except DecryptionError:
             raise IntegrityFailure(case_id=case_id, row_id="case-key") from None
+        cache[case_id] = key
+        return key
 
     # -- sealing (anyone with a case may write into it) ---------------------------------------
 

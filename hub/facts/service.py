@@ -153,16 +153,21 @@ class FactService:
             out: list[PublishedFact] = []
             new: list[tuple[FactIn, FactType, str]] = []
             seen_keys: set[str] = set()
+            # one query for the whole batch: which of these keys did this publisher use before?
+            earlier = {
+                f.idempotency_key: f
+                for f in session.scalars(
+                    select(Fact).where(
+                        Fact.publisher_partner == viewer.partner,
+                        Fact.idempotency_key.in_([f.idempotency_key for f in facts]),
+                    )
+                )
+            }
             for fact, fact_type in zip(facts, types, strict=True):
                 if fact.idempotency_key in seen_keys:
                     raise ValidationFailed("Idempotency keys must be unique within a batch.")
                 seen_keys.add(fact.idempotency_key)
-                existing = session.scalars(
-                    select(Fact).where(
-                        Fact.publisher_partner == viewer.partner,
-                        Fact.idempotency_key == fact.idempotency_key,
-                    )
-                ).one_or_none()
+                existing = earlier.get(fact.idempotency_key)
                 if existing is not None:
                     if existing.case_id != case.id or existing.fact_type != fact_type.id:
                         raise Conflict("This idempotency key was used for another fact.")
@@ -215,17 +220,17 @@ class FactService:
                     version=1,
                     status="current",
                     change_seq=entry.seq,
+                    # the id is chosen up front, so the row is sealed before its one insert
+                    content_ct=self.ctx.vault.seal_document(
+                        session,
+                        case_id=case.id,
+                        record="fact",
+                        row_id=fact_id,
+                        schema_id=fact_type.id,
+                        document=fact.content,
+                    ),
                 )
                 session.add(row)
-                session.flush()
-                row.content_ct = self.ctx.vault.seal_document(
-                    session,
-                    case_id=case.id,
-                    record="fact",
-                    row_id=fact_id,
-                    schema_id=fact_type.id,
-                    document=fact.content,
-                )
                 out.append(
                     PublishedFact(
                         id=fact_id,

@@ -127,6 +127,7 @@ _HTTP_SLUGS = {
 }
 
 _HTTP_DETAILS = {
+    400: "The request could not be parsed (malformed or too deeply nested body).",
     404: "No such resource, or it is not visible to you.",
     405: "This method is not allowed on this resource.",
 }

@@ -332,3 +332,34 @@ def test_closing_starts_the_retention_clock_and_ends_disclosure(
     housing = actor(http, hub.settings, "woningcorporatie", "preparation")
     assert housing.get(f"/api/v1/cases/{cid}/briefing").status_code == 404
     assert log_rows(hub.settings, action="case.close")[0].case_id == cid
+
+
+def test_in_screening_the_procesregisseur_learns_only_which_partner_kinds_are_involved(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    police = actor(http, hub.settings, "politie", "intake")
+    case = ok(
+        police.post(
+            "/api/v1/cases",
+            json={
+                "kind": "person",
+                "proposed_table": "multi_problem",
+                "reason": "overlast",
+                "subjects": [{"role_in_case": "resident", "bsn": "111222333"}],
+            },
+        ),
+        201,
+    )
+    cid = case["id"]
+    publish(http, hub.settings, cid, "politie", "police.incident/1", "i-1", purpose="intake")
+    zvh = actor(http, hub.settings, "zvh", "intake", ["procesregisseur"], "pr-1")
+    ok(zvh.post(f"/api/v1/cases/{cid}/procesregie"))
+    ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "screening"}))
+    briefing = ok(zvh.with_purpose("screening").get(f"/api/v1/cases/{cid}/briefing"))
+    assert [f for d in briefing["domains"] for f in d["facts"]] == []
+    notes = [n for d in briefing["domains"] for n in d["existence"]]
+    assert notes == [
+        {"publisher_kind": "police", "life_domain": "safety", "reason": notes[0]["reason"]}
+    ]
+    [entry] = [r for r in log_rows(hub.settings, action="briefing.read")]
+    assert all(fields == [] for fields in entry.disclosed.values())

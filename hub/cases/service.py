@@ -116,10 +116,12 @@ class CaseService:
         action: str,
         *,
         target: dict[str, Any] | None = None,
+        policy_case: dict[str, Any] | None = None,
     ) -> str:
         """Ask the policy; a viewer who may not even read the case gets 404. Returns the
-        policy version of the allowing decision."""
-        policy_case = self.policy_case(session, case)
+        policy version of the allowing decision. Pass `policy_case` when the caller has
+        built it already (it costs a query)."""
+        policy_case = policy_case or self.policy_case(session, case)
         gate = self.ctx.gate
         hide = (
             action == "read_case"

@@ -49,20 +49,32 @@ class DisclosureService:
             "fields": fact_type.disclosure_classes(),
         }
 
-    def _decide(
-        self, session: Session, viewer: Viewer, case: Case, facts: Sequence[Fact]
-    ) -> tuple[dict[str, Any], dict[str, FactDecision]]:
+    def _open_case(
+        self, session: Session, viewer: Viewer, case_id: str
+    ) -> tuple[Case, dict[str, Any]]:
+        """The case as the policy sees it, after the viewer is allowed to read it (else 404)."""
+        case = self.cases.load(session, viewer, case_id)
         policy_case = self.cases.policy_case(session, case)
+        self.cases.authorize(session, viewer, case, "read_case", policy_case=policy_case)
+        return case, policy_case
+
+    def _decide(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: Case,
+        policy_case: dict[str, Any],
+        facts: Sequence[Fact],
+    ) -> dict[str, FactDecision]:
         if not facts:
-            return policy_case, {}
+            return {}
         policy_input = {
             "viewer": viewer.policy_input(),
             "purpose": viewer.purpose.value,
             "case": policy_case,
             "facts": {f.id: self._fact_input(f) for f in facts},
         }
-        decisions = self.ctx.gate.decide(session, viewer, policy_input, case_id=case.id)
-        return policy_case, decisions
+        return self.ctx.gate.decide(session, viewer, policy_input, case_id=case.id)
 
     def _release(
         self, session: Session, viewer: Viewer, fact: Fact, decision: FactDecision
@@ -159,8 +171,7 @@ class DisclosureService:
 
     def briefing(self, viewer: Viewer, case_id: str) -> Briefing:
         with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            self.cases.authorize(session, viewer, case, "read_case")
+            case, policy_case = self._open_case(session, viewer, case_id)
             facts = list(
                 session.scalars(
                     select(Fact)
@@ -168,7 +179,7 @@ class DisclosureService:
                     .order_by(Fact.published_at, Fact.id)
                 )
             )
-            _, decisions = self._decide(session, viewer, case, facts)
+            decisions = self._decide(session, viewer, case, policy_case, facts)
             released, existence, disclosed = self._assemble(session, viewer, facts, decisions)
             entry = self.ctx.log.append(
                 session,
@@ -210,8 +221,7 @@ class DisclosureService:
         """Facts published or changed after `cursor`, under the same policy as the briefing."""
         limit = max(1, min(limit, MAX_PAGE))
         with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            self.cases.authorize(session, viewer, case, "read_case")
+            case, policy_case = self._open_case(session, viewer, case_id)
             changed = list(
                 session.scalars(
                     select(Fact)
@@ -222,7 +232,7 @@ class DisclosureService:
             )
             more = len(changed) > limit
             changed = changed[:limit]
-            _, decisions = self._decide(session, viewer, case, changed)
+            decisions = self._decide(session, viewer, case, policy_case, changed)
             current = [f for f in changed if f.status == "current"]
             released, existence, disclosed = self._assemble(session, viewer, current, decisions)
             removed = sorted(

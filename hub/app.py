@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from hub import __version__
@@ -17,11 +19,24 @@ from hub.health import router as health_router
 from hub.http import RequestContextMiddleware, install_error_handlers
 from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
-from hub.logging import configure_logging
+from hub.logging import configure_logging, get_logger
 from hub.plans.router import router as plans_router
+from hub.policy_review.router import router as policy_review_router
 from hub.settings import Settings
 
 API_PREFIX = "/api/v1"
+log = get_logger("hub.app")
+
+
+async def _checkpoint_signer(ctx: HubContext) -> None:
+    """Every half interval, sign a checkpoint over entries that have waited too long."""
+    period = max(1.0, ctx.settings.checkpoint_interval_s / 2)
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await to_thread.run_sync(ctx.sign_stale_checkpoint)
+        except Exception as exc:  # keep signing later; the error type is all we log
+            log.warning("checkpoint_signer_failed", error_type=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, *, context: HubContext | None = None) -> FastAPI:
@@ -31,9 +46,15 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if context is None:
-            ctx.close()
+        signer = asyncio.create_task(_checkpoint_signer(ctx))
+        try:
+            yield
+        finally:
+            signer.cancel()
+            with suppress(asyncio.CancelledError):
+                await signer
+            if context is None:
+                ctx.close()
 
     app = FastAPI(
         title="vhhub",
@@ -56,4 +77,5 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.include_router(briefing_router, prefix=API_PREFIX)
     app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(plans_router, prefix=API_PREFIX)
+    app.include_router(policy_review_router, prefix=API_PREFIX)
     return app

@@ -54,9 +54,14 @@ def init() -> None:
     Safe to run again: existing keys are kept, the database is migrated forward, the registry
     is brought in line with the network file.
     """
+    from hub.policy_review.service import ShippedPolicyFails
     from hub.setup import initialise
 
-    report = initialise(settings())
+    try:
+        report = initialise(settings())
+    except ShippedPolicyFails as exc:
+        typer.echo(f"vhhub: the policy in the policy dir fails its own tests: {exc}", err=True)
+        raise typer.Exit(1) from None
     for line in report.lines():
         typer.echo(line)
 

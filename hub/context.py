@@ -27,7 +27,7 @@ from hub.facts.service import FactService
 from hub.identity.registry import NetworkRegistry, load_registry
 from hub.identity.service import Authenticator, build_key_resolver
 from hub.plans.service import PlanService
-from hub.rego.engine import load_engine
+from hub.policy_review.service import PolicyReviewService, open_active_engine
 from hub.settings import Settings
 
 
@@ -47,6 +47,7 @@ class HubContext:
     disclosure: DisclosureService = field(init=False)
     audit: AuditService = field(init=False)
     plans: PlanService = field(init=False)
+    policy_review: PolicyReviewService = field(init=False)
 
     def __post_init__(self) -> None:
         self.cases = CaseService(self)
@@ -54,6 +55,7 @@ class HubContext:
         self.disclosure = DisclosureService(self, self.cases)
         self.audit = AuditService(self)
         self.plans = PlanService(self, self.cases)
+        self.policy_review = PolicyReviewService(self)
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""
@@ -64,16 +66,7 @@ class HubContext:
         db = Database(settings.effective_database_url)
         registry = load_registry(settings.network_file)
         keys = open_key_provider(settings)
-        signer = LogSigner(
-            key=SigningKey.from_seed(keys.audit_signing_key()),
-            origin=settings.log_origin,
-            key_name=settings.log_key_name,
-        )
-        log = AccessLog(
-            signer,
-            checkpoint_every=settings.checkpoint_every,
-            checkpoint_interval_s=settings.checkpoint_interval_s,
-        )
+        log = open_access_log(settings, keys)
         authenticator = Authenticator(
             db=db,
             log=log,
@@ -81,12 +74,8 @@ class HubContext:
             keys=build_key_resolver(settings, registry),
             audience=settings.audience,
         )
-        engine = load_engine(
-            settings.policy_engine,
-            settings.policy_dir,
-            opa_url=settings.opa_url,
-            timeout_s=settings.policy_timeout_s,
-        )
+        # the version active in the database (ADR 0103), the same on every replica
+        engine = open_active_engine(settings, db)
         return cls(
             settings,
             db,
@@ -99,6 +88,10 @@ class HubContext:
             catalog=FactTypeCatalog.load(settings.schema_dir),
         )
 
+    def sign_stale_checkpoint(self) -> None:
+        with self.db.transaction() as session:
+            self.log.sign_if_stale(session)
+
     def readiness_probes(self) -> dict[str, Callable[[], object]]:
         """Checks beyond the database; each raises when its component is not usable."""
         return {"keys": self._probe_keys, "policy": lambda: self.gate.version}
@@ -109,12 +102,29 @@ class HubContext:
         self.keys.audit_signing_key()
 
     def close(self) -> None:
+        self.policy_review.close()
         self.db.dispose()
 
 
 def get_context(request: Request) -> HubContext:
     ctx: HubContext = request.app.state.hub
+    # before any work of this request: serve the policy version active in the database
+    ctx.policy_review.follow_active()
     return ctx
+
+
+def open_access_log(settings: Settings, keys: KeyProvider) -> AccessLog:
+    """The access log with this hub's checkpoint signer (also used by `vhhub init`)."""
+    signer = LogSigner(
+        key=SigningKey.from_seed(keys.audit_signing_key()),
+        origin=settings.log_origin,
+        key_name=settings.log_key_name,
+    )
+    return AccessLog(
+        signer,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_interval_s=settings.checkpoint_interval_s,
+    )
 
 
 def open_key_provider(settings: Settings) -> KeyProvider:

@@ -81,9 +81,21 @@ def initialise(settings: Settings) -> InitReport:
         report.updated += [f"registry {item}" for item in sync.updated]
         if sync.kept:
             report.kept.append(f"registry: {len(sync.kept)} partners and tables unchanged")
+        _register_policy(settings, db, report)
     finally:
         db.dispose()
     return report
+
+
+def _register_policy(settings: Settings, db: Database, report: InitReport) -> None:
+    """The shipped policies/ become the active version when the database has none (ADR 0103);
+    later versions go through `vhhub policy load` and two privacy officers' approval."""
+    from hub.context import open_access_log, open_key_provider
+    from hub.policy_review.service import register_shipped_policy
+
+    log = open_access_log(settings, open_key_provider(settings))
+    created, line = register_shipped_policy(settings, db, log)
+    (report.created if created else report.kept).append(line)
 
 
 def require_initialised(settings: Settings) -> None:

@@ -125,6 +125,21 @@ class AccessLog:
         session.flush()
         return entry
 
+    def sign_if_stale(self, session: Session) -> Checkpoint | None:
+        """Sign a checkpoint when entries have waited longer than the interval without one.
+
+        Appends only check the interval when they happen; this closes the gap after the
+        last write of a quiet period (run periodically by every hub process; idempotent).
+        """
+        head = self._lock_head(session)
+        now_us = time.time_ns() // 1000
+        if head.size == head.checkpoint_size:
+            return None
+        if now_us - head.checkpoint_time_us < self.checkpoint_interval_us:
+            return None
+        frontier = CompactRange.from_hex(head.size, head.frontier)
+        return self._checkpoint(session, head, frontier, now_us)
+
     def sign_checkpoint_now(self, session: Session) -> Checkpoint:
         """Sign a checkpoint over the whole log as it stands (on request)."""
         head = self._lock_head(session)

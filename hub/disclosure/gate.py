@@ -7,6 +7,7 @@ answer denies (fail closed) and is logged as `policy.error`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -49,13 +50,32 @@ ACTION_EVENTS: dict[str, Action] = {
 
 
 class PolicyGate:
+    """The policy engine of this process, swappable when another version becomes active.
+
+    Every replica follows the version active in the database (hub.policy_review, ADR 0103).
+    `engine` is read without a lock (an attribute read is atomic); `swap` installs a new
+    engine under a lock, so two threads that notice an activation at once install one after
+    the other. The old engine is returned, not closed: requests in flight may still use it.
+    """
+
     def __init__(self, engine: PolicyEngine, access_log: AccessLog) -> None:
-        self.engine = engine
+        self._engine = engine
+        self._swap_lock = threading.Lock()
         self._log = access_log
 
     @property
+    def engine(self) -> PolicyEngine:
+        return self._engine
+
+    def swap(self, engine: PolicyEngine) -> PolicyEngine:
+        """Serve `engine` from now on; return the engine it replaces."""
+        with self._swap_lock:
+            previous, self._engine = self._engine, engine
+        return previous
+
+    @property
     def version(self) -> str:
-        return self.engine.version
+        return self._engine.version
 
     def authorize(
         self,

@@ -1,14 +1,20 @@
-"""`vhhub policy ...`: the policy version, the policy's own tests, and an OPA bundle.
+"""`vhhub policy ...`: versions, tests, bundles, and the privacy officer's review tools.
 
-Wiring only: each command calls `hub.rego` and prints. The lead mounts `policy_app` as
-`vhhub policy`. Without --policy-dir the commands use the configured policy directory
-(VHHUB_POLICY_DIR, default the repository's policies/), the same one the hub serves.
+Wiring only: each command calls `hub.rego` or `hub.policy_review` and prints. `version`,
+`test` and `bundle` work on a policy directory (--policy-dir; default VHHUB_POLICY_DIR or the
+repository's policies/). `list`, `load`, `matrix`, `simulate` and `diff` also know the
+versions loaded into the database: the hub serves the *active* one of those (ADR 0103), so
+`matrix` and `simulate` default to it, and fall back to the directory before `vhhub init`.
+
+Approving is not here on purpose: an approval is a privacy officer's act, made with their own
+token (`POST /api/v1/policies/{version}/approvals`), so the log names the person.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,8 +22,15 @@ from hub.rego.bundle import load_bundle, policy_version, write_opa_bundle
 from hub.rego.errors import PolicyError
 from hub.rego.policy_tests import TestReport, run_policy_tests
 
+if TYPE_CHECKING:
+    from hub.facts.catalog import FactTypeCatalog
+    from hub.policy_review.versions import ReviewedVersion
+    from hub.settings import Settings
+
 policy_app = typer.Typer(
-    help="Policies: version, tests, OPA bundle.", no_args_is_help=True, add_completion=False
+    help="Policies: version, tests, OPA bundle, and the privacy officer's review tools.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 PolicyDirOption = Annotated[
@@ -113,3 +126,306 @@ def bundle(
     except PolicyError as exc:
         raise _fail(exc.reason) from None
     typer.echo(f"{output}  revision {loaded.version}")
+
+
+# --- the privacy officer's review tools ----------------------------------------------------
+
+VersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        "-V",
+        help="A version in the database: hash, unique prefix (8+ hex digits) or 'active'.",
+    ),
+]
+
+
+def _settings() -> Settings:
+    from hub.settings import Settings
+
+    return Settings()
+
+
+def _catalog(settings: Settings) -> FactTypeCatalog:
+    from hub.facts.catalog import FactTypeCatalog
+
+    return FactTypeCatalog.load(settings.schema_dir)
+
+
+def _from_database(settings: Settings, ref: str) -> ReviewedVersion | None:
+    """The version `ref` from the database; None when the database holds no such version."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db.session import Database, is_sqlite
+    from hub.policy_review.store import PolicyVersionRepository
+    from hub.policy_review.versions import ReviewedVersion, files_from_stored_bundle
+
+    url = settings.effective_database_url
+    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
+        return None  # not initialised here: do not create an empty database file
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            row = PolicyVersionRepository(session).resolve(ref)
+            stored = (row.version, row.bundle) if row is not None and row.bundle else None
+    except SQLAlchemyError:
+        return None
+    finally:
+        db.dispose()
+    if stored is None:
+        return None
+    return ReviewedVersion.from_files(files_from_stored_bundle(*stored))
+
+
+def _reviewed(ref: str | None, policy_dir: Path | None) -> ReviewedVersion:
+    """--version from the database, --policy-dir from disk, else the active version (or the
+    configured directory when no version is active yet)."""
+    from hub.policy_review.versions import ReviewedVersion
+
+    settings = _settings()
+    if policy_dir is not None and ref is not None:
+        raise _fail("give --version or --policy-dir, not both")
+    if policy_dir is not None:
+        return ReviewedVersion.from_directory(policy_dir)
+    found = _from_database(settings, ref or "active")
+    if found is not None:
+        return found
+    if ref is not None:
+        raise _fail(f"no policy version {ref} in the database")
+    typer.echo(f"vhhub: no active version in the database; using {settings.policy_dir}", err=True)
+    return ReviewedVersion.from_directory(settings.policy_dir)
+
+
+def _version_or_dir(value: str) -> ReviewedVersion:
+    """A diff operand: an existing directory, else a version in the database."""
+    from hub.policy_review.versions import ReviewedVersion
+
+    path = Path(value)
+    if path.is_dir():
+        return ReviewedVersion.from_directory(path)
+    found = _from_database(_settings(), value)
+    if found is None:
+        raise _fail(f"{value} is neither a policy directory nor a version in the database")
+    return found
+
+
+@policy_app.command("list")
+def list_versions() -> None:
+    """The policy versions loaded into the database, newest first."""
+    from hub.db.session import Database
+    from hub.policy_review.store import PolicyVersionRepository
+
+    db = Database(_settings().effective_database_url)
+    try:
+        with db.transaction() as session:
+            repo = PolicyVersionRepository(session)
+            approvals = repo.approvals_by_version()
+            for row in repo.list_newest_first():
+                who = (
+                    f"{row.loaded_by_partner}/{row.loaded_by_user}"
+                    if row.loaded_by_partner
+                    else f"operator ({row.origin})"
+                )
+                approved = ", ".join(
+                    f"{a.approver_partner}/{a.approver_user}"
+                    for a in approvals.get(row.version, [])
+                )
+                tests = {True: "tests pass", False: "TESTS FAIL", None: "tests not run"}
+                typer.echo(
+                    f"{row.version[:12]}  {row.status:<8}  {tests[row.tests_passed]:<13}"
+                    f"  loaded {row.loaded_at:%Y-%m-%d %H:%M} by {who}"
+                    + (f"; approved by {approved}" if approved else "")
+                )
+    finally:
+        db.dispose()
+
+
+@policy_app.command("load")
+def load(
+    policy_dir: Annotated[
+        Path, typer.Argument(help="The policy directory to load.", file_okay=False)
+    ],
+) -> None:
+    """Load a policy directory as a new, INACTIVE version; two privacy officers activate it."""
+    from hub.context import HubContext
+    from hub.errors import HubError
+
+    ctx = HubContext.open(_settings())
+    try:
+        loaded = ctx.policy_review.load_directory(policy_dir)
+    except HubError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        ctx.close()
+    tests = loaded.tests
+    typer.echo(f"loaded policy version {loaded.version} (inactive)")
+    if tests is not None:
+        typer.echo(
+            f"policy tests: {tests.total - tests.failed_count}/{tests.total} passed"
+            + (f"; failing: {', '.join(tests.failed)}" if tests.failed else "")
+        )
+    if loaded.tests_passed:
+        typer.echo(
+            f"next: two privacy officers approve it: POST /api/v1/policies/{loaded.version}"
+            "/approvals"
+        )
+    else:
+        typer.echo("this version fails its own tests: it cannot be approved or activated")
+        raise typer.Exit(1)
+
+
+@policy_app.command("matrix")
+def matrix(
+    table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="md (100 columns), html or json.")
+    ] = "md",
+    ref: VersionOption = None,
+    policy_dir: PolicyDirOption = None,
+    width: Annotated[int, typer.Option("--width", help="Markdown width.", min=60)] = 100,
+) -> None:
+    """The disclosure matrix: per table, viewers by phase, levels per life domain."""
+    from hub.policy_review.matrix import (
+        build_matrix,
+        only_table,
+        render_html,
+        render_markdown,
+        to_json,
+    )
+
+    if output_format not in ("md", "html", "json"):
+        raise _fail("--format is md, html or json")
+    settings = _settings()
+    catalog = _catalog(settings)
+    never = {
+        t.id: [n for n, spec in t.fields.items() if spec.disclosure.value == "never"]
+        for t in catalog.types()
+    }
+    view = build_matrix(_reviewed(ref, policy_dir), never_class_fields=never)
+    if table is not None and table not in {t.table for t in view.tables}:
+        raise _fail(f"no table {table} in this version")
+    view = only_table(view, table)
+    if output_format == "json":
+        typer.echo(json.dumps(to_json(view), indent=2, ensure_ascii=False))
+    elif output_format == "html":
+        typer.echo(render_html(view), nl=False)
+    else:
+        typer.echo(render_markdown(view, width=width), nl=False)
+
+
+@policy_app.command("simulate")
+def simulate(
+    kind: Annotated[str | None, typer.Option("--kind", help="The viewer's partner kind.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="A role of the viewer; repeat.")
+    ] = None,
+    partner: Annotated[
+        str | None, typer.Option("--partner", help="A partner id (its kind from the registry).")
+    ] = None,
+    table: Annotated[str, typer.Option("--table", help="The table.")] = "multi_problem",
+    phase: Annotated[str, typer.Option("--phase", help="The case's phase.")] = "case_conference",
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="The request's purpose (default: the phase).")
+    ] = None,
+    fact_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="A fact type (repeat); default every catalog type."),
+    ] = None,
+    publisher_kind: Annotated[
+        str | None, typer.Option("--publisher-kind", help="Who published the facts.")
+    ] = None,
+    shareable: Annotated[
+        bool, typer.Option("--shareable", help="The publisher marked the facts shareable.")
+    ] = False,
+    own: Annotated[
+        bool, typer.Option("--own", help="The viewer's partner published them.")
+    ] = False,
+    not_invited: Annotated[
+        bool, typer.Option("--not-invited", help="The viewer's partner is not invited.")
+    ] = False,
+    ref: VersionOption = None,
+    policy_dir: PolicyDirOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """What a described viewer would see of synthetic facts, and why (rule and source).
+
+    Synthetic facts carry the catalog's metadata only (domain, sensitivity, field classes);
+    there is no content. A simulation on a real case is a privacy officer's act and goes
+    through the API (POST /api/v1/policies/simulations with case_id).
+    """
+    from hub.facts.catalog import UnknownFactType
+    from hub.policy_review.service import phase_purpose, simulation_out
+    from hub.policy_review.simulate import (
+        DescribedViewer,
+        FactSpec,
+        render_text,
+        simulate_synthetic,
+    )
+
+    settings = _settings()
+    if partner is not None:
+        from hub.identity.registry import load_registry
+
+        spec = load_registry(settings.network_file).partners.get(partner)
+        if spec is None:
+            raise _fail(f"no partner {partner} in the network registry")
+        kind = spec.kind.value
+    if kind is None:
+        raise _fail("give --kind or --partner")
+    catalog = _catalog(settings)
+    types = fact_type or [t.id for t in catalog.types()]
+    viewer = DescribedViewer(
+        partner_kind=kind,
+        roles=tuple(sorted(set(role or ["participant"]))),
+        partner=partner or "simulated-viewer",
+        invited=not not_invited,
+    )
+    specs = [
+        FactSpec(
+            type=t, publisher_kind=publisher_kind, shareable=shareable, published_by_viewer=own
+        )
+        for t in types
+    ]
+    try:
+        result = simulate_synthetic(
+            _reviewed(ref, policy_dir),
+            catalog,
+            viewer=viewer,
+            table=table,
+            phase=phase,
+            purpose=purpose or phase_purpose(phase),
+            specs=specs,
+        )
+    except UnknownFactType as exc:
+        raise _fail(exc.detail) from None
+    except PolicyError as exc:
+        raise _fail(f"the policy could not decide: {exc.reason}") from None
+    if output_format == "json":
+        typer.echo(simulation_out(result).model_dump_json(indent=2))
+    else:
+        typer.echo(render_text(result), nl=False)
+
+
+@policy_app.command("diff")
+def diff(
+    old: Annotated[str, typer.Argument(help="Old version: hash/prefix in the database, or a dir.")],
+    new: Annotated[str, typer.Argument(help="New version: hash/prefix in the database, or a dir.")],
+    table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+    exhaustive: Annotated[
+        bool, typer.Option("--exhaustive", help="Ask all nine purposes (slower).")
+    ] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Every decision that changes between two versions, found by asking both engines."""
+    from hub.policy_review import diff as diffing
+    from hub.policy_review.service import diff_out
+
+    before, after = _version_or_dir(old), _version_or_dir(new)
+    result = diffing.diff_versions(
+        before, after, _catalog(_settings()), table=table, exhaustive=exhaustive
+    )
+    if output_format == "json":
+        typer.echo(diff_out(result, table=table).model_dump_json(indent=2))
+    else:
+        typer.echo(diffing.render_text(result), nl=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -68,3 +70,22 @@ def test_checkpoint_on_request_covers_the_whole_log(db: Database, log: AccessLog
         checkpoint = log.sign_checkpoint_now(session)
         size = checkpoint.tree_size
     assert size == 3
+
+
+def test_a_quiet_log_still_gets_its_newest_entries_signed(db: Database) -> None:
+    key = SigningKey.from_seed(generate_signing_seed())
+    log = AccessLog(
+        LogSigner(key, "vhhub.test/log", "vhhub.test"),
+        checkpoint_every=100,
+        checkpoint_interval_s=1,
+    )
+    for n in range(3):
+        with db.transaction() as session:
+            log.append(session, event(n), actor=ANONYMOUS, request=RequestInfo())
+    with db.transaction() as session:
+        assert log.sign_if_stale(session) is None  # the interval has not passed yet
+    time.sleep(1.1)
+    with db.transaction() as session:
+        signed = log.sign_if_stale(session)
+        assert signed is not None and signed.tree_size == 3
+        assert log.sign_if_stale(session) is None  # nothing new to sign

@@ -1,0 +1,262 @@
+"""API models of the privacy officer's tools. Decisions and field names, never content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hub.vocabulary import PartnerKind, Phase, Purpose, Role, TableId
+
+_ID = r"^[A-Za-z0-9._-]{1,64}$"
+_TYPE_ID = r"^[a-z][a-z_]*\.[a-z][a-z_]*/[1-9][0-9]{0,3}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+class PolicyFileOut(BaseModel):
+    path: str
+    sha256: str
+    bytes: int
+    test: bool = Field(description="A _test.rego module (the policy's own tests).")
+
+
+class PersonOut(BaseModel):
+    partner: str
+    user: str
+
+
+class ApprovalOut(BaseModel):
+    partner: str
+    user: str
+    approved_at: datetime
+
+
+class TestSummaryOut(BaseModel):
+    __test__ = False  # not a pytest class
+
+    total: int
+    failed: list[str] = Field(description="Qualified names of failing tests (at most 50).")
+    failed_count: int
+    rules_exercised: int
+    rules: int
+
+
+class PolicyVersionOut(BaseModel):
+    version: str = Field(description="SHA-256 over the policy and data files (hex).")
+    status: str = Field(description="inactive | active | retired")
+    active: bool
+    origin: str | None = Field(description="shipped (vhhub init) | cli | upload")
+    files: list[PolicyFileOut]
+    loaded_at: datetime
+    loaded_by: PersonOut | None = Field(description="None: the operator (CLI or init).")
+    approvals: list[ApprovalOut]
+    approvals_needed: int = Field(description="Distinct privacy officers needed to activate.")
+    tests_passed: bool | None
+    tests: TestSummaryOut | None
+    activated_at: datetime | None
+    retired_at: datetime | None
+
+
+class PolicyVersionList(BaseModel):
+    active: str | None
+    versions: list[PolicyVersionOut]
+
+
+class ApprovalResult(BaseModel):
+    approval_recorded: bool = Field(description="False: this person had already approved.")
+    activated: bool = Field(description="This approval made the version active.")
+    policy: PolicyVersionOut
+
+
+# --- matrix -------------------------------------------------------------------------------
+
+
+class MatrixCellOut(BaseModel):
+    phase: str
+    purpose: str
+    profile: str
+    known_profile: bool
+    domains: dict[str, str] = Field(description="life domain -> level the profile gives")
+    fact_types: dict[str, str] = Field(description="fact type -> level (wins over domain)")
+
+
+class MatrixRowOut(BaseModel):
+    row: str = Field(description="A partner kind, or procesregisseur / casusregisseur / auditor.")
+    family: str
+    label: str
+    rules: list[str] = Field(description="Annotated rules that apply on top of this row.")
+    cells: list[MatrixCellOut]
+
+
+class MatrixTableOut(BaseModel):
+    table: str
+    title: str
+    rows: list[MatrixRowOut]
+
+
+class RuleOut(BaseModel):
+    title: str
+    description: str
+    source: str = Field(description="METADATA custom.source: the legal source of the rule.")
+
+
+class MatrixOut(BaseModel):
+    version: str
+    life_domains: list[str]
+    phases: list[str]
+    levels: list[str]
+    tables: list[MatrixTableOut]
+    never_shared: dict[str, list[str]] = Field(
+        description="fact type -> fields only the publishing partner ever sees"
+    )
+    rules: dict[str, RuleOut]
+
+
+# --- simulation ---------------------------------------------------------------------------
+
+
+class SimulatedViewerIn(Strict):
+    """Who to simulate: a partner kind (or a partner id, whose kind the registry knows)."""
+
+    partner_kind: PartnerKind | None = None
+    roles: list[Role] = Field(min_length=1, max_length=6)
+    partner: str | None = Field(default=None, pattern=_ID)
+    user: str | None = Field(default=None, pattern=_ID)
+    invited: bool | None = Field(
+        default=None,
+        description="Invited as a participant (default: yes; on a real case with a "
+        "partner id: as the case says).",
+    )
+
+    @model_validator(mode="after")
+    def _kind_or_partner(self) -> SimulatedViewerIn:
+        if self.partner_kind is None and self.partner is None:
+            raise ValueError("give partner_kind or partner")
+        return self
+
+
+class SyntheticFactIn(Strict):
+    type: str = Field(pattern=_TYPE_ID, examples=["housing.rent_arrears/1"])
+    domain: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
+    publisher_kind: PartnerKind | None = None
+    shareable: bool = False
+    published_by_viewer: bool = False
+
+
+class SimulationIn(Strict):
+    """Either synthetic facts at a table and phase, or a real case (case_id) - never both."""
+
+    viewer: SimulatedViewerIn
+    table: TableId | None = None
+    phase: Phase | None = None
+    purpose: Purpose | None = Field(
+        default=None, description="The simulated request's purpose (default: the phase's)."
+    )
+    fact_types: list[Annotated[str, Field(pattern=_TYPE_ID, max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    facts: list[SyntheticFactIn] = Field(default_factory=list, max_length=200)
+    publisher_kind: PartnerKind | None = Field(
+        default=None, description="Publisher kind for fact_types (default per type)."
+    )
+    shareable: bool = False
+    case_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,36}$")
+    version: str | None = Field(
+        default=None, pattern=r"^([0-9a-f]{8,64}|active)$", description="Default: active."
+    )
+
+    @model_validator(mode="after")
+    def _synthetic_or_case(self) -> SimulationIn:
+        if self.case_id is not None:
+            if self.fact_types or self.facts or self.table is not None:
+                raise ValueError("a case simulation takes its facts and table from the case")
+        elif self.table is None or self.phase is None:
+            raise ValueError("a synthetic simulation needs a table and a phase")
+        return self
+
+
+class SimulatedViewerOut(BaseModel):
+    partner_kind: str
+    roles: list[str]
+    partner: str
+    invited: bool
+
+
+class SimulatedFactOut(BaseModel):
+    id: str = Field(description="s1, s2, ... for synthetic facts; the fact id on a real case.")
+    type: str
+    title: str
+    domain: str
+    sensitivity: str
+    publisher_kind: str
+    shareable: bool
+    published_by_viewer: bool
+    level: str
+    released_fields: list[str] = Field(description="Field names only, never values.")
+    withheld_fields: list[str]
+    never_shared: list[str]
+    rule: str
+    rule_title: str
+    source: str
+    reason: str
+
+
+class SimulationOut(BaseModel):
+    version: str
+    table: str
+    phase: str
+    purpose: str
+    case_id: str | None
+    viewer: SimulatedViewerOut
+    facts: list[SimulatedFactOut]
+    levels: dict[str, int] = Field(description="How many facts at each level.")
+
+
+# --- diff ---------------------------------------------------------------------------------
+
+
+class TypeChangeOut(BaseModel):
+    type: str
+    fields_added: list[str]
+    fields_removed: list[str]
+
+
+class ChangeOut(BaseModel):
+    table: str
+    phase: str
+    purpose: str
+    viewer: str = Field(description="Partner kind, or a role family / outsider.")
+    viewer_label: str
+    scope: str = Field(description="domain: every fact of the domain alike; fact_type: one type")
+    domain: str
+    fact_type: str | None
+    variants: list[str] = Field(description="plain | shareable | own (published by the viewer)")
+    old_level: str
+    new_level: str
+    old_rule: str
+    new_rule: str
+    direction: str = Field(description="more | less | other")
+    fact_types: list[TypeChangeOut]
+    text: str = Field(description="The change in words, for a privacy officer.")
+
+
+class DiffOut(BaseModel):
+    old: str
+    new: str
+    table: str | None
+    exhaustive: bool
+    contexts: int = Field(description="Contexts (table x phase x purpose x viewer) asked.")
+    decisions: int = Field(description="Decisions compared per version.")
+    reason_only: int = Field(description="Decisions whose reason changed but not what is seen.")
+    sentinels: dict[str, str] = Field(
+        description="table/phase -> the purpose that stood in for purposes neither version names"
+    )
+    changes: list[ChangeOut]
+    summary: dict[str, int]

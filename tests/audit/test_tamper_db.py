@@ -19,10 +19,20 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from hub.audit.checkpoints import sign_checkpoint
 from hub.audit.entry import Action, Outcome, entry_from_json, entry_leaf_hash
@@ -37,9 +47,6 @@ from hub.settings import PROJECT_ROOT, Settings
 from hub.vocabulary import PartnerKind, Purpose, Role
 from tests.conftest import RunningHub
 
-if TYPE_CHECKING:
-    from tests.conftest import TestDatabase
-
 pytestmark = pytest.mark.slow
 
 #: 44 entries with a checkpoint every 8 (the first append signs at once): checkpoints at sizes
@@ -48,39 +55,13 @@ ENTRIES = 44
 EVERY = 8
 CHECKPOINT_SIZES = [1, 9, 17, 25, 33, 41]
 
-ENTRY = LogEntry.__table__
-SUBJECTS = LogSubject.__table__
-CHECKPOINTS = Checkpoint.__table__
-HEAD = LogHead.__table__
+ENTRY = cast(Table, LogEntry.__table__)
+SUBJECTS = cast(Table, LogSubject.__table__)
+CHECKPOINTS = cast(Table, Checkpoint.__table__)
+HEAD = cast(Table, LogHead.__table__)
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-def restore_log_head(url: str) -> None:
-    """Put back the log head row the migration creates, if a fixture truncated it away.
-
-    tests/conftest.py empties every table between PostgreSQL tests, the head included; the
-    appender refuses to run without it. A no-op when the row is there.
-    """
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if conn.execute(select(HEAD.c.id)).first() is None:
-                conn.execute(
-                    insert(HEAD).values(
-                        id=1, size=0, frontier=[], checkpoint_size=0, checkpoint_time_us=0
-                    )
-                )
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def db_url(test_database: TestDatabase, tmp_path: Path) -> str:
-    url = test_database.fresh(tmp_path)
-    restore_log_head(url)
-    return url
 
 
 @pytest.fixture

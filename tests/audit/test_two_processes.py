@@ -13,30 +13,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import select
 
 from hub.audit.checkpoints import parse_and_verify_checkpoint
 from hub.audit.entry import entry_from_json, entry_leaf_hash
 from hub.audit.merkle import CompactRange, root
 from hub.audit.models import Checkpoint, LogEntry, LogHead
 from hub.audit.store import row_json
+from hub.audit.verify import VerifyReport
 from hub.context import HubContext
 from hub.settings import PROJECT_ROOT, Settings
 from tests.conftest import backend_url, free_port
 from tests.support import token_for
-
-if TYPE_CHECKING:
-    from tests.conftest import TestDatabase
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,25 +51,6 @@ REQUESTS = 300
 THREADS = 8
 #: Small, so both processes sign many checkpoints while the other one is appending.
 CHECKPOINT_EVERY = 16
-
-
-@pytest.fixture
-def db_url(test_database: TestDatabase, tmp_path: Path) -> str:
-    """This test's empty database, with the log head row the migration creates (the shared
-    fixture empties every table between PostgreSQL tests, the head included)."""
-    url = test_database.fresh(tmp_path)
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if conn.execute(select(LogHead.id)).first() is None:
-                conn.execute(
-                    insert(LogHead).values(
-                        id=1, size=0, frontier=[], checkpoint_size=0, checkpoint_time_us=0
-                    )
-                )
-    finally:
-        engine.dispose()
-    return url
 
 
 def hub_env(settings: Settings) -> dict[str, str]:
@@ -112,18 +92,37 @@ def start_hub(settings: Settings, name: str, tmp_path: Path) -> HubProcess:
     return HubProcess(process, f"http://127.0.0.1:{port}", output, path)
 
 
-def wait_ready(hub: HubProcess, timeout_s: float = 90) -> None:
+def wait_ready(hub: HubProcess, timeout_s: float = 90) -> str | None:
+    """None once /api/v1/ready answers 200; else what went wrong."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if hub.process.poll() is not None:
-            pytest.fail(f"hub process exited with {hub.process.returncode}:\n{hub.tail()}")
+            return f"hub process exited with {hub.process.returncode}:\n{hub.tail()}"
         try:
             if httpx.get(f"{hub.base_url}/api/v1/ready", timeout=2).status_code == 200:
-                return
+                return None
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"hub at {hub.base_url} not ready after {timeout_s}s:\n{hub.tail()}")
+    return f"hub at {hub.base_url} not ready after {timeout_s}s:\n{hub.tail()}"
+
+
+def start_ready_hub(
+    settings: Settings, name: str, tmp_path: Path, started: list[HubProcess]
+) -> HubProcess:
+    """Start a hub and wait for it; a port taken meanwhile (free_port's race) gets a retry.
+    Every process started is put in `started`, so the caller can always stop it."""
+    problem = ""
+    for attempt in range(3):
+        hub = start_hub(settings, f"{name}-{attempt}", tmp_path)
+        started.append(hub)
+        problem = wait_ready(hub) or ""
+        if not problem:
+            return hub
+        stop(hub)
+        if "address already in use" not in problem.lower():
+            break
+    pytest.fail(problem)
 
 
 def stop(hub: HubProcess) -> None:
@@ -134,7 +133,8 @@ def stop(hub: HubProcess) -> None:
         except subprocess.TimeoutExpired:
             hub.process.kill()
             hub.process.wait(timeout=15)
-    hub.output.close()
+    if not hub.output.closed:
+        hub.output.close()
 
 
 @pytest.fixture
@@ -150,15 +150,11 @@ def two_hubs(settings: Settings, tmp_path: Path) -> Iterator[list[HubProcess]]:
         check=False,
     )
     assert init.returncode == 0, init.stderr
-    hubs: list[HubProcess] = []
+    started: list[HubProcess] = []
     try:
-        hubs.append(start_hub(settings, "hub-a", tmp_path))
-        hubs.append(start_hub(settings, "hub-b", tmp_path))
-        for hub in hubs:
-            wait_ready(hub)
-        yield hubs
+        yield [start_ready_hub(settings, name, tmp_path, started) for name in ("a", "b")]
     finally:
-        for hub in hubs:
+        for hub in started:
             stop(hub)
 
 
@@ -224,13 +220,35 @@ def drive(settings: Settings, hubs: list[HubProcess]) -> Counter[str]:
 def test_two_processes_under_load_append_one_gap_free_verifiable_log(
     settings: Settings, two_hubs: list[HubProcess]
 ) -> None:
-    sent = drive(settings, two_hubs)
-    assert sum(sent.values()) == REQUESTS
-    for hub in two_hubs:
-        assert hub.process.poll() is None, hub.tail()
-
     ctx = HubContext.open(settings)
     try:
+        # the live verification, run again and again while both processes append
+        loaded = threading.Event()
+        during: list[VerifyReport] = []
+
+        failures: list[BaseException] = []
+
+        def verify_meanwhile() -> None:
+            try:
+                while not loaded.is_set():
+                    during.append(ctx.audit.verify_live())
+            except BaseException as exc:  # reported by the test thread below
+                failures.append(exc)
+
+        verifier = threading.Thread(target=verify_meanwhile)
+        verifier.start()
+        try:
+            sent = drive(settings, two_hubs)
+        finally:
+            loaded.set()
+            verifier.join()
+        assert sum(sent.values()) == REQUESTS
+        for hub in two_hubs:
+            assert hub.process.poll() is None, hub.tail()
+        assert not failures, failures
+        assert all(r.ok for r in during), [r.problem for r in during if not r.ok]
+        assert any(0 < r.entries_checked < REQUESTS for r in during)
+
         with ctx.db.transaction() as session:
             rows = session.scalars(select(LogEntry).order_by(LogEntry.seq)).all()
             checkpoints = session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)).all()

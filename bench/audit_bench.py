@@ -64,7 +64,13 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
 
 from hub.audit.checkpoints import sign_checkpoint  # noqa: E402
-from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash  # noqa: E402
+from hub.audit.entry import (  # noqa: E402
+    ENTRY_FIELDS,
+    AccessLogEntry,
+    Action,
+    Outcome,
+    entry_leaf_hash,
+)
 from hub.audit.log import Actor, Event, LogSigner, RequestInfo  # noqa: E402
 from hub.audit.merkle import CompactRange  # noqa: E402
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject  # noqa: E402
@@ -384,26 +390,7 @@ def empty_log(engine: Engine) -> None:
 
 # -- bulk load -------------------------------------------------------------------------------------
 
-_COLUMNS = (
-    "seq",
-    "time_us",
-    "actor_partner",
-    "actor_partner_kind",
-    "actor_user",
-    "actor_roles",
-    "action",
-    "purpose",
-    "case_id",
-    "subject_pseudonyms",
-    "object_ids",
-    "disclosed",
-    "outcome",
-    "reason",
-    "policy_version",
-    "request_id",
-    "source",
-    "leaf_hash",
-)
+_COLUMNS = (*ENTRY_FIELDS, "leaf_hash")
 
 
 def _json(value: Any) -> str:

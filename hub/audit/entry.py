@@ -37,6 +37,7 @@ from hub.vocabulary import PartnerKind, Purpose, Role
 
 __all__ = [
     "ENTRY_DOMAIN",
+    "ENTRY_FIELDS",
     "MAX_ID_LENGTH",
     "MAX_REASON_LENGTH",
     "AccessLogEntry",
@@ -301,27 +302,28 @@ class AccessLogEntry:
         return _EPOCH + timedelta(microseconds=self.time_us)
 
 
-_JSON_KEYS: Final = frozenset(
-    {
-        "seq",
-        "time_us",
-        "actor_partner",
-        "actor_partner_kind",
-        "actor_user",
-        "actor_roles",
-        "action",
-        "purpose",
-        "case_id",
-        "subject_pseudonyms",
-        "object_ids",
-        "disclosed",
-        "outcome",
-        "reason",
-        "policy_version",
-        "request_id",
-        "source",
-    }
+#: The fields of an entry, in NEN 7513 order: the export form's keys and the log table's
+#: columns (hub.audit.store reads rows by them).
+ENTRY_FIELDS: Final[tuple[str, ...]] = (
+    "seq",
+    "time_us",
+    "actor_partner",
+    "actor_partner_kind",
+    "actor_user",
+    "actor_roles",
+    "action",
+    "purpose",
+    "case_id",
+    "subject_pseudonyms",
+    "object_ids",
+    "disclosed",
+    "outcome",
+    "reason",
+    "policy_version",
+    "request_id",
+    "source",
 )
+_JSON_KEYS: Final = frozenset(ENTRY_FIELDS)
 
 
 def entry_to_json(entry: AccessLogEntry) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.audit.entry import ENTRY_FIELDS
 from hub.audit.merkle import (
     SubtreeHasher,
     consistency_proof_with,
@@ -21,25 +22,7 @@ from hub.audit.merkle import (
 )
 from hub.audit.models import Checkpoint, LogEntry, LogHead
 
-ENTRY_COLUMNS = (
-    "seq",
-    "time_us",
-    "actor_partner",
-    "actor_partner_kind",
-    "actor_user",
-    "actor_roles",
-    "action",
-    "purpose",
-    "case_id",
-    "subject_pseudonyms",
-    "object_ids",
-    "disclosed",
-    "outcome",
-    "reason",
-    "policy_version",
-    "request_id",
-    "source",
-)
+ENTRY_COLUMNS = ENTRY_FIELDS
 
 
 def row_json(row: LogEntry) -> dict[str, Any]:

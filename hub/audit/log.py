@@ -89,7 +89,7 @@ class AccessLog:
     ) -> AccessLogEntry:
         """Write one entry in the caller's transaction and return it (with its position)."""
         head = self._lock_head(session)
-        now_us = time.time_ns() // 1000
+        now_us = self._entry_time(head)
         entry = AccessLogEntry(
             seq=head.size,
             time_us=now_us,
@@ -163,6 +163,14 @@ class AccessLog:
         head.checkpoint_size = frontier.size
         head.checkpoint_time_us = now_us
         return checkpoint
+
+    @staticmethod
+    def _entry_time(head: LogHead) -> int:
+        """Now, but never before the previous entry: if the clock steps back (NTP, another
+        host's clock), entries keep the previous time until it catches up. Time order is seq
+        order, which the auditor's time-range queries rely on (`EntryFilter.apply`)."""
+        head.time_us = max(time.time_ns() // 1000, head.time_us)
+        return head.time_us
 
     @staticmethod
     def _lock_head(session: Session) -> LogHead:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +14,8 @@ from hub.audit.checkpoints import parse_and_verify_checkpoint
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import ANONYMOUS, AccessLog, Event, LogSigner, RequestInfo
 from hub.audit.merkle import root
-from hub.audit.models import Checkpoint, LogEntry
+from hub.audit.models import Checkpoint, LogEntry, LogHead
+from hub.audit.service import EntryFilter
 from hub.crypto.signing import SigningKey, generate_signing_seed
 from hub.db.session import Database
 
@@ -89,3 +93,44 @@ def test_a_quiet_log_still_gets_its_newest_entries_signed(db: Database) -> None:
         signed = log.sign_if_stale(session)
         assert signed is not None and signed.tree_size == 3
         assert log.sign_if_stale(session) is None  # nothing new to sign
+
+
+def at(time_us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)
+
+
+def test_time_never_goes_back_and_time_windows_select_exactly_their_entries(
+    db: Database, log: AccessLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock steps back twice (NTP, a second host): entries keep the previous time, so
+    time order stays seq order and the auditor's time windows, which bound seq by time,
+    still select every entry inside them and none outside."""
+    base = 1_764_000_000_000_000
+    readings = [base + d for d in (1_000, 2_000, 1_500, 1_800, 3_000, 2_500, 4_000)]
+    clock: Iterator[int] = iter(readings)
+    # a test clock for the appender only: the hub's own code and the database run for real
+    monkeypatch.setattr("hub.audit.log.time", SimpleNamespace(time_ns=lambda: next(clock) * 1000))
+    for n in range(len(readings)):
+        with db.transaction() as session:
+            log.append(session, event(n), actor=ANONYMOUS, request=RequestInfo())
+    with db.transaction() as session:
+        times = list(session.scalars(select(LogEntry.time_us).order_by(LogEntry.seq)))
+        assert session.scalars(select(LogHead.time_us)).one() == times[-1]
+    assert [t - base for t in times] == [1_000, 2_000, 2_000, 2_000, 3_000, 3_000, 4_000]
+
+    edges = [base + d for d in (0, 999, 1_000, 1_001, 2_000, 2_001, 2_500, 3_000, 4_000, 4_001)]
+    windows = [(s, u) for s in [None, *edges] for u in [None, *edges]]
+    for since, until in windows:
+        where = EntryFilter(
+            since=None if since is None else at(since), until=None if until is None else at(until)
+        )
+        with db.transaction() as session:
+            found = list(
+                session.scalars(where.apply(select(LogEntry.seq), session).order_by(LogEntry.seq))
+            )
+        expected = [
+            seq
+            for seq, t in enumerate(times)
+            if (since is None or t >= since) and (until is None or t < until)
+        ]
+        assert found == expected, (since, until)

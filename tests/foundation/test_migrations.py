@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
-from hub.db.migrate import current_revision, head_revision, upgrade_to_head
+from hub.db.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
+from hub.db.session import sqlite_url
 from hub.models import Base
 
 EXPECTED_TABLES = {
@@ -49,6 +53,39 @@ def test_migrations_create_every_table_and_stop_at_head(db_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= EXPECTED_TABLES
         assert current_revision(engine) == head_revision()
         upgrade_to_head(db_url)  # a second upgrade is a no-op
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_0004_carries_the_newest_entry_time_into_the_head_and_downgrades(tmp_path: Path) -> None:
+    """An existing log keeps its entries; the head learns the newest entry's time so the
+    next entry is never earlier. (SQLite file: downgrading a shared server database would
+    pull the schema from under other tests.)"""
+    url = sqlite_url(tmp_path / "old.db")
+    config = alembic_config(url)
+    command.upgrade(config, "0003")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for seq, time_us in enumerate((1_764_000_000_000_000, 1_764_000_000_500_000)):
+                conn.execute(
+                    text(
+                        "INSERT INTO access_log (seq, time_us, actor_roles, action, "
+                        "subject_pseudonyms, object_ids, disclosed, outcome, leaf_hash) "
+                        "VALUES (:seq, :t, '[]', 'case.read', '[]', '[]', '{}', 'allowed', :h)"
+                    ),
+                    {"seq": seq, "t": time_us, "h": bytes(32)},
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT time_us FROM access_log_head")).scalar_one() == (
+                1_764_000_000_500_000
+            )
+            assert conn.execute(text("SELECT count(*) FROM access_log")).scalar_one() == 2
+        command.downgrade(config, "0003")
+        assert "time_us" not in {c["name"] for c in inspect(engine).get_columns("access_log_head")}
+        command.upgrade(config, "head")
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()

@@ -2,7 +2,7 @@
 on SQLite and on PostgreSQL, at a realistic log size.
 
     python bench/audit_bench.py [--entries N] [--database-url URL] [--appends N]
-                                [--queries N] [--no-sqlite] [--no-postgres]
+                                [--queries N] [--no-verify] [--no-sqlite] [--no-postgres]
 
 Per backend, in one run on the same machine (so the figures compare):
 
@@ -13,13 +13,20 @@ Per backend, in one run on the same machine (so the figures compare):
 2. A bulk load of N entries (default 1,000,000; ``--entries 10000000`` for the 10-million
    figure) written directly -- COPY on PostgreSQL, executemany on SQLite -- with correct leaf
    hashes, a signed checkpoint every 256 entries and a correct head frontier, so the hub
-   carries on appending to it and every verifier accepts it.
+   carries on appending to it and every verifier accepts it. Entries are 15 s apart, so 10
+   million entries span almost five years of a busy Veiligheidshuis and time windows in the
+   queries select realistic numbers of entries.
 3. Append throughput again, at that size.
 4. Verification throughput: `AuditService.verify_live()` over the whole database, and the
-   offline verifier (`verify_export_file`) over the export the CLI would write.
-5. Query latency (p50/p95 ms) of the auditor's filtered queries at that size -- by case, by
-   partner + action, by subject (BSN -> blind index) -- through `AuditService` (policy check,
-   query, and the log.query entry every auditor query writes), and the bare SELECT alone.
+   offline verifier (`verify_export_file`) over the export the CLI would write
+   (``--no-verify`` skips this step: at 10 million entries it takes an hour per backend, and
+   the verifiers' throughput does not depend on the log's size).
+5. Query latency (p50/p95 ms) of the auditor's queries, first page of 100, at that size -- by
+   case, by partner + action, by user, by one day, by partner + denied in one month, by
+   outcome (error), by purpose (audit), by subject (BSN -> blind index), and the second page
+   of a by-partner query -- through
+   `AuditService` (policy check, query, and the log.query entry every auditor query writes),
+   and the bare SELECT alone; then the query plan of one query of each kind.
 
 PostgreSQL: ``--database-url`` names a server the bench may create a scratch database on
 (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres); it is dropped afterwards.
@@ -51,6 +58,7 @@ from sqlalchemy import (  # noqa: E402
     Engine,
     Index,
     LargeBinary,
+    Select,
     String,
     Table,
     create_engine,
@@ -61,7 +69,7 @@ from sqlalchemy import (  # noqa: E402
     update,
 )
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column  # noqa: E402
 
 from hub.audit.checkpoints import sign_checkpoint  # noqa: E402
 from hub.audit.entry import (  # noqa: E402
@@ -90,6 +98,8 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 100
 CHECKPOINT_EVERY = 256  # the hub's default
 LOAD_CHUNK = 20_000
+SPACING_US = 15_000_000  # between bulk-loaded entries
+DAY_US = 86_400_000_000
 
 # -- a synthetic but plausible hub: partners, users, cases, subjects ------------------------------
 
@@ -124,6 +134,7 @@ ACTIONS: list[tuple[Action, Outcome, int]] = [
     (Action.AUTH_FAILURE, Outcome.DENIED, 4),
     (Action.LOG_QUERY, Outcome.ALLOWED, 2),
     (Action.FACT_WITHDRAW, Outcome.ALLOWED, 1),
+    (Action.POLICY_ERROR, Outcome.ERROR, 1),
 ]
 _ACTION_TABLE: list[tuple[Action, Outcome]] = [
     (a, o) for a, o, weight in ACTIONS for _ in range(weight)
@@ -195,6 +206,7 @@ def synthetic(world: World, rnd: random.Random, seq: int) -> tuple[Event, Actor,
         objects = (f"f-{c:07d}-{rnd.randrange(6)}",)
     if action is Action.LOG_QUERY:
         actor = Actor("zvh", PartnerKind.ZVH_STAFF, "aud-1", (Role.AUDITOR,))
+        request = RequestInfo(request.request_id, request.source, Purpose.AUDIT)
     event = Event(
         action,
         outcome,
@@ -202,7 +214,9 @@ def synthetic(world: World, rnd: random.Random, seq: int) -> tuple[Event, Actor,
         subject_pseudonyms=world.case_subjects[c],
         object_ids=objects,
         disclosed=disclosed,
-        reason="policy:not_participant" if outcome is Outcome.DENIED else None,
+        reason={Outcome.DENIED: "policy:not_participant", Outcome.ERROR: "policy:unavailable"}.get(
+            outcome
+        ),
         policy_version=POLICY,
     )
     return event, actor, request
@@ -244,12 +258,12 @@ class PlainEntry(PlainBase):
     """access_log's columns and indexes; seq from a counter, leaf_hash left as zeros."""
 
     __tablename__ = "bench_plain_log"
-    __table_args__ = (
-        Index("ix_bench_plain_case_seq", "case_id", "seq"),
-        Index("ix_bench_plain_partner_seq", "actor_partner", "seq"),
-        Index("ix_bench_plain_user_seq", "actor_user", "seq"),
-        Index("ix_bench_plain_action_seq", "action", "seq"),
-        Index("ix_bench_plain_time", "time_us"),
+    __table_args__ = tuple(  # the very indexes access_log has, renamed
+        Index(
+            str(index.name).replace("ix_access_log", "ix_bench_plain"),
+            *(column.name for column in index.columns),
+        )
+        for index in cast(Table, LogEntry.__table__).indexes
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -384,7 +398,9 @@ def empty_log(engine: Engine) -> None:
         conn.execute(delete(LogEntry))
         conn.execute(delete(Checkpoint))
         conn.execute(
-            update(LogHead).values(size=0, frontier=[], checkpoint_size=0, checkpoint_time_us=0)
+            update(LogHead).values(
+                size=0, frontier=[], checkpoint_size=0, checkpoint_time_us=0, time_us=0
+            )
         )
 
 
@@ -407,7 +423,7 @@ def entry_chunks(
     subjects: list[tuple[str, int]] = []
     notes: list[dict[str, Any]] = []
     for seq in range(n):
-        time_us = start_us + seq * 1000
+        time_us = start_us + seq * SPACING_US
         entry = as_entry(seq, time_us, *synthetic(world, rnd, seq))
         leaf = entry_leaf_hash(entry)
         frontier.append(leaf)
@@ -515,6 +531,7 @@ class Loader:
                     frontier=frontier.hex_hashes(),
                     checkpoint_size=frontier.size,
                     checkpoint_time_us=self.last_checkpoint_us,
+                    time_us=self.last_checkpoint_us,  # the last entry's
                 )
             )
         self.seconds += time.perf_counter() - started
@@ -526,12 +543,13 @@ class Loader:
         return time.perf_counter() - started
 
 
-def bulk_load(backends: list[Backend], world: World, n: int) -> None:
-    """One pass computes the entries; every backend gets the same rows."""
+def bulk_load(backends: list[Backend], world: World, n: int) -> tuple[int, int]:
+    """One pass computes the entries; every backend gets the same rows. Returns the time span
+    (µs) the loaded entries cover."""
     print(f"\n== bulk load of {n:,} entries into {', '.join(b.name for b in backends)}")
     loaders = [Loader(b) for b in backends]
     frontier = CompactRange()
-    start_us = time.time_ns() // 1000 - n * 1000 - 3_600_000_000  # 1 ms apart, in the past
+    start_us = time.time_ns() // 1000 - n * SPACING_US - 3_600_000_000  # ending an hour ago
     signer = backends[0].ctx.log.signer
     started = time.perf_counter()
     for chunk in entry_chunks(signer, world, n, start_us, frontier):
@@ -549,6 +567,7 @@ def bulk_load(backends: list[Backend], world: World, n: int) -> None:
         res.put(f"bulk load {n:,}: compute entries, leaf hashes, checkpoints", computing, "s")
         res.put(f"bulk load {n:,}: write rows ({loader.backend.name})", loader.seconds, "s")
         res.put(f"bulk load {n:,}: build indexes + ANALYZE", indexing, "s")
+    return start_us, start_us + n * SPACING_US
 
 
 # -- verification ----------------------------------------------------------------------------------
@@ -595,7 +614,14 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return p50 * 1000, p95 * 1000
 
 
-def bench_queries(ctx: HubContext, world: World, count: int, res: Results) -> None:
+QueryKind = Callable[
+    [], tuple[Callable[[], Any], Callable[[], int], Callable[[Session], Select[Any]]]
+]
+
+
+def bench_queries(
+    ctx: HubContext, world: World, span: tuple[int, int], count: int, res: Results
+) -> None:
     viewer = Viewer(
         partner="zvh",
         partner_kind=PartnerKind.ZVH_STAFF,
@@ -608,45 +634,90 @@ def bench_queries(ctx: HubContext, world: World, count: int, res: Results) -> No
     partners = [p for p, _ in PARTNERS]
     actions = [a.value for a, _, _ in ACTIONS]
     pseudonym_of = {b: ps[0] for b, ps in zip(world.bsns, world.case_subjects, strict=False)}
+    first_us, end_us = span
 
-    def by_case() -> tuple[Callable[[], Any], Callable[[], int]]:
-        where = EntryFilter(case_id=rnd.choice(world.cases))
-        return (lambda: ctx.audit.entries(viewer, where, None, 100)), (lambda: raw_query(where))
-
-    def by_partner_action() -> tuple[Callable[[], Any], Callable[[], int]]:
-        where = EntryFilter(partner=rnd.choice(partners), action=rnd.choice(actions))
-        return (lambda: ctx.audit.entries(viewer, where, None, 100)), (lambda: raw_query(where))
-
-    def by_subject() -> tuple[Callable[[], Any], Callable[[], int]]:
-        bsn = rnd.choice(list(pseudonym_of))
-        ident = SubjectIdentifiers(bsn=bsn)
+    def window(length_us: int) -> tuple[datetime, datetime]:
+        since = rnd.randrange(first_us, max(first_us + 1, end_us - length_us))
         return (
-            lambda: ctx.audit.subject_entries(viewer, ident, None, 100),
-            lambda: raw_subject(pseudonym_of[bsn]),
+            datetime.fromtimestamp(since / 1e6, UTC),
+            datetime.fromtimestamp((since + length_us) / 1e6, UTC),
         )
 
-    def raw_query(where: EntryFilter) -> int:
-        with ctx.db.transaction() as session:
-            q = where.apply(select(LogEntry)).order_by(LogEntry.seq).limit(101)
-            return len(session.scalars(q).all())
+    def filtered(where: EntryFilter, cursor: int | None = None) -> Any:
+        def query(session: Session) -> Select[Any]:
+            q = where.apply(select(LogEntry), session)
+            return q if cursor is None else q.where(LogEntry.seq > cursor)
 
-    def raw_subject(pseudonym: str) -> int:
-        with ctx.db.transaction() as session:
-            seqs = select(LogSubject.seq).where(LogSubject.pseudonym.in_([pseudonym]))
-            q = select(LogEntry).where(LogEntry.seq.in_(seqs)).order_by(LogEntry.seq).limit(101)
-            return len(session.scalars(q).all())
+        return (lambda: ctx.audit.entries(viewer, where, cursor, 100)), (lambda: rows(query)), query
 
-    kinds = {
+    def by_case() -> Any:
+        return filtered(EntryFilter(case_id=rnd.choice(world.cases)))
+
+    def by_partner_action() -> Any:
+        return filtered(EntryFilter(partner=rnd.choice(partners), action=rnd.choice(actions)))
+
+    def by_user() -> Any:
+        partner = rnd.choice(partners)
+        return filtered(EntryFilter(user=f"u-{partner[:6]}-{rnd.randrange(40)}"))
+
+    def by_day() -> Any:
+        since, until = window(DAY_US)
+        return filtered(EntryFilter(since=since, until=until))
+
+    def by_partner_denied_month() -> Any:
+        since, until = window(30 * DAY_US)
+        return filtered(
+            EntryFilter(partner=rnd.choice(partners), outcome="denied", since=since, until=until)
+        )
+
+    def by_outcome_error() -> Any:
+        return filtered(EntryFilter(outcome="error"))
+
+    def by_purpose_audit() -> Any:
+        return filtered(EntryFilter(purpose="audit"))
+
+    def second_page() -> Any:
+        where = EntryFilter(partner=rnd.choice(partners))
+        first = ctx.audit.entries(viewer, where, None, 100)
+        return filtered(where, first.next_cursor)
+
+    def by_subject() -> Any:
+        bsn = rnd.choice(list(pseudonym_of))
+        ident = SubjectIdentifiers(bsn=bsn)
+
+        def query(session: Session) -> Select[Any]:
+            seqs = select(LogSubject.seq).where(LogSubject.pseudonym.in_([pseudonym_of[bsn]]))
+            return select(LogEntry).where(LogEntry.seq.in_(seqs))
+
+        return (
+            (lambda: ctx.audit.subject_entries(viewer, ident, None, 100)),
+            (lambda: rows(query)),
+            query,
+        )
+
+    def rows(query: Callable[[Session], Select[Any]]) -> int:
+        """The bare SELECT of a first page, with what it needs to build (time -> seq)."""
+        with ctx.db.transaction() as session:
+            return len(session.scalars(query(session).order_by(LogEntry.seq).limit(101)).all())
+
+    kinds: dict[str, QueryKind] = {
         "by case": by_case,
         "by partner + action": by_partner_action,
+        "by user": by_user,
+        "by one day": by_day,
+        "by partner + denied, 1 month": by_partner_denied_month,
+        "by outcome error": by_outcome_error,
+        "by purpose audit": by_purpose_audit,
+        "by partner, second page": second_page,
         "by subject (BSN)": by_subject,
     }
+    plans: dict[str, Callable[[Session], Select[Any]]] = {}
     for name, make in kinds.items():
         service_times: list[float] = []
         sql_times: list[float] = []
         found = 0
         for _ in range(count):
-            service, sql = make()
+            service, sql, query = make()
             t0 = time.perf_counter()
             found += sql()
             t1 = time.perf_counter()
@@ -654,6 +725,7 @@ def bench_queries(ctx: HubContext, world: World, count: int, res: Results) -> No
             t2 = time.perf_counter()
             sql_times.append(t1 - t0)
             service_times.append(t2 - t1)
+        plans[name] = query
         s50, s95 = percentiles(service_times)
         q50, q95 = percentiles(sql_times)
         res.put(f"query {name}: AuditService p50", s50, "ms")
@@ -661,6 +733,27 @@ def bench_queries(ctx: HubContext, world: World, count: int, res: Results) -> No
         res.put(f"query {name}: SELECT only p50", q50, "ms")
         res.put(f"query {name}: SELECT only p95", q95, "ms")
         res.put(f"query {name}: rows in the first page (mean, max 101)", found / count, "rows")
+    print_plans(ctx, plans)
+
+
+def print_plans(ctx: HubContext, plans: dict[str, Callable[[Session], Select[Any]]]) -> None:
+    """The plan of the last query of each kind, as the database ran it (PostgreSQL) or would
+    run it (SQLite), so a slow figure can be traced to its index or its absence."""
+    engine = ctx.db.engine
+    postgres = engine.dialect.name == "postgresql"
+    explain = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)" if postgres else "EXPLAIN QUERY PLAN"
+    with ctx.db.transaction() as session:
+        for name, query in plans.items():
+            compiled = (
+                query(session)
+                .order_by(LogEntry.seq)
+                .limit(101)
+                .compile(engine, compile_kwargs={"literal_binds": True})
+            )
+            lines = session.execute(text(f"{explain} {compiled}")).all()
+            print(f"  plan, {name}:")
+            for line in lines:
+                print(f"    {line[0] if postgres else line[-1]}")
 
 
 # -- backends --------------------------------------------------------------------------------------
@@ -692,12 +785,13 @@ def run(backends: list[Backend], tmp: Path, args: argparse.Namespace) -> None:
         bench_baseline(b.ctx.db, world, args.appends, b.res)
         empty_log(b.ctx.db.engine)
         bench_appends(b.ctx, world, args.appends, b.res, "on an empty log")
-    bulk_load(backends, world, args.entries)
+    span = bulk_load(backends, world, args.entries)
     for b in backends:
         print(f"\n== {b.name}: at {args.entries:,} entries", flush=True)
         bench_appends(b.ctx, world, args.appends, b.res, f"at {args.entries:,} entries")
-        bench_verify(b.ctx, tmp, b.res)
-        bench_queries(b.ctx, world, args.queries, b.res)
+        if args.verify:
+            bench_verify(b.ctx, tmp, b.res)
+        bench_queries(b.ctx, world, span, args.queries, b.res)
 
 
 def postgres_scratch(server_url: str) -> tuple[str, Callable[[], None]] | None:
@@ -736,15 +830,21 @@ def summary(all_results: list[Results], args: argparse.Namespace) -> None:
                     f"  {key:<58} {f[key]:>10,.0f} entries/s = {f[key] / base:5.2f} x "
                     f"baseline ({base:,.0f}/s)"
                 )
-        live = next(v for k, v in f.items() if k.startswith("verify_live over"))
-        offline = next(v for k, v in f.items() if k.startswith("offline verify_export_file"))
-        print(
-            f"  verify: live {live:,.0f} entries/s, offline {offline:,.0f} entries/s "
-            f"(live = {live / offline:.2f} x offline)"
-        )
-        for kind in ("by case", "by partner + action", "by subject (BSN)"):
+        if args.verify:
+            live = next(v for k, v in f.items() if k.startswith("verify_live over"))
+            offline = next(v for k, v in f.items() if k.startswith("offline verify_export_file"))
             print(
-                f"  query {kind:<20} p50/p95 AuditService "
+                f"  verify: live {live:,.0f} entries/s, offline {offline:,.0f} entries/s "
+                f"(live = {live / offline:.2f} x offline)"
+            )
+        kinds = [
+            k.removeprefix("query ").removesuffix(": AuditService p50")
+            for k in f
+            if k.endswith(": AuditService p50")
+        ]
+        for kind in kinds:
+            print(
+                f"  query {kind:<30} p50/p95 AuditService "
                 f"{f[f'query {kind}: AuditService p50']:6.1f} / "
                 f"{f[f'query {kind}: AuditService p95']:6.1f} ms, SELECT only "
                 f"{f[f'query {kind}: SELECT only p50']:6.1f} / "
@@ -762,6 +862,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--appends", type=int, default=2000, help="entries per append run")
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="skip live and offline verification of the loaded log",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)

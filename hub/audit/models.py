@@ -20,7 +20,7 @@ class LogEntry(Base):
         # without sorting; with a time range the query also bounds seq (time never goes
         # backwards), so the same indexes serve it. Partner + action gets its own index:
         # a partner's history is long and the actions auditors ask about (exports, policy
-        # changes, denials) are rare in it. Measured in bench/audit_bench.py; ADR 0401.
+        # changes, denials) are rare in it. Measured in bench/audit_bench.py; ADR 0402.
         Index("ix_access_log_case_seq", "case_id", "seq"),
         Index("ix_access_log_partner_seq", "actor_partner", "seq"),
         Index("ix_access_log_partner_action_seq", "actor_partner", "action", "seq"),

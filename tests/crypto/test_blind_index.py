@@ -159,8 +159,24 @@ def test_11_proef_property(digits: str) -> None:
     assert valid_bsn(digits) == expected
 
 
+def _with_check_digit(first8: str) -> str | None:
+    """The BSN that completes `first8` under the 11-proef, if one digit does."""
+    check = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), first8)) % 11
+    return None if check == 10 else first8 + str(check)
+
+
+#: Valid BSNs built digit by digit (filtering random nine digits discards 10 in 11, which
+#: trips Hypothesis's filter_too_much health check now and then).
+valid_bsns = (
+    st.from_regex(r"[0-9]{8}", fullmatch=True)
+    .map(_with_check_digit)
+    .filter(lambda b: b is not None and valid_bsn(b))
+    .map(str)
+)
+
+
 @given(
-    st.from_regex(r"[0-9]{9}", fullmatch=True).filter(valid_bsn),
+    valid_bsns,
     st.lists(st.sampled_from([" ", ".", "-", ""]), min_size=10, max_size=10),
 )
 def test_separators_anywhere_do_not_change_the_index(digits: str, seps: list[str]) -> None:

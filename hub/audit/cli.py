@@ -56,29 +56,43 @@ def verify(
     ] = None,
     public_key: Annotated[
         str | None,
-        typer.Option("--public-key", help="The hub's verifier key text, or a file holding it."),
+        typer.Option(
+            "--public-key",
+            help="The hub's verifier key text, or a file holding it, obtained out of band. "
+            "Required for an export; for the database it replaces the hub's own key.",
+        ),
     ] = None,
     checkpoint: Annotated[
         list[Path] | None,
-        typer.Option("--checkpoint", help="A signed checkpoint obtained elsewhere (witness)."),
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint kept from an earlier audit or a witness (repeatable): "
+            "catches a log cut off or rolled back to an older copy.",
+        ),
     ] = None,
 ) -> None:
-    """Check hashes, order, proofs and checkpoint signatures; report the first broken entry."""
-    from hub.audit.verify import verify_export_file
+    """Check hashes, order, proofs and checkpoint signatures; report the first broken entry.
 
-    if file is None:
-        ctx = _context()
-        try:
-            report = ctx.audit.verify_live()
-        finally:
-            ctx.close()
-    else:
-        if public_key is None:
-            typer.echo("vhhub: --public-key is required to verify an export offline", err=True)
-            raise typer.Exit(2)
-        key = Path(public_key).read_text().strip() if Path(public_key).is_file() else public_key
-        notes = [p.read_text() for p in checkpoint or []]
-        report = verify_export_file(file, key, trusted_checkpoints=notes)
+    Exits 0 when the log verifies, 1 when it does not, 2 when an argument is unusable."""
+    from hub.audit.verify import VerifyInputError, read_verifier_inputs, verify_export_file
+
+    try:
+        if file is not None:
+            if public_key is None:
+                raise VerifyInputError("--public-key is required to verify an export offline")
+            key, notes = read_verifier_inputs(public_key, checkpoint or [])
+            report = verify_export_file(file, key, trusted_checkpoints=notes)
+        else:
+            ctx = _context()
+            try:
+                given = public_key or ctx.log.signer.verifier_key
+                key, notes = read_verifier_inputs(given, checkpoint or [])
+                report = ctx.audit.verify_live(key, notes)
+            finally:
+                ctx.close()
+    except VerifyInputError as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps(report.to_json(), indent=2))
     if not report.ok:
         typer.echo(f"FAILED at entry {report.first_broken_seq}: {report.problem}", err=True)

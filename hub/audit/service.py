@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -375,10 +375,20 @@ class AuditService:
                 for row in rows:
                     yield entry_out(row).model_dump_json() + "\n"
 
-    def verify_live(self) -> VerifyReport:
-        """Verify the database's log with only the hub's public verifier key, and against
-        the log head, whose size and Merkle frontier also commit to the entries not yet
-        covered by a checkpoint (so removing or rewriting those is caught too)."""
+    def verify_live(
+        self, verifier_key_text: str | None = None, trusted_checkpoints: Iterable[str] = ()
+    ) -> VerifyReport:
+        """Verify the database's log with only a public verifier key, and against the log
+        head, whose size and Merkle frontier also commit to the entries not yet covered by a
+        checkpoint (so removing or rewriting those is caught too).
+
+        `verifier_key_text` is the key the auditor pinned out of band; without it the hub's
+        own current key is used, which cannot catch a log re-signed with a swapped key file.
+        `trusted_checkpoints` (kept from an earlier audit or a witness) catch a database
+        rolled back to an older copy, as in `verify_export`. Raises `CheckpointError` for a
+        malformed key or a supplied checkpoint that does not verify."""
+        key = verifier_key_text or self.ctx.log.signer.verifier_key
+        header = ExportHeader(origin=self.ctx.log.signer.origin, verifier_key=key)
         with self.ctx.db.transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
                 # one snapshot for the head and every row, however long the pass takes
@@ -387,7 +397,7 @@ class AuditService:
             notes = checkpoint_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
             report = verify_export(
-                export_lines(rows, notes, self._header()), self.ctx.log.signer.verifier_key
+                export_lines(rows, notes, header), key, trusted_checkpoints=trusted_checkpoints
             )
             return _against_head(report, head)
 

@@ -361,9 +361,55 @@ class _Verifier:
 
 
 _NO_OUTSIDE_CHECKPOINT: Final = (
-    "no checkpoint from outside the export was supplied: an export cut off after a "
-    "checkpoint, or a rolled-back log, cannot be told from an older honest export"
+    "no checkpoint kept outside the log was supplied (--checkpoint): a log cut off after a "
+    "checkpoint, or a rolled-back log, cannot be told from an older honest one"
 )
+
+
+class VerifyInputError(ValueError):
+    """The caller's own input is unusable (a key, a checkpoint or an export that cannot be
+    read or parsed): nothing was verified. Distinct from a log that fails verification."""
+
+
+def read_verifier_inputs(
+    public_key: str, checkpoint_files: Iterable[Path]
+) -> tuple[str, list[str]]:
+    """The verifier key text (given inline or as a file) and the kept checkpoints, checked
+    before any verification starts, so that a typo is never reported as a broken log.
+
+    Raises `VerifyInputError` with a message that names the problem, never key bytes."""
+    key_path = Path(public_key)
+    try:
+        key = key_path.read_text(encoding="utf-8").strip() if key_path.is_file() else public_key
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerifyInputError(f"cannot read the verifier key file: {_reason(exc)}") from None
+    try:
+        parse_verifier_key(key)
+    except CheckpointError as exc:
+        raise VerifyInputError(f"the verifier key is not usable: {exc}") from None
+    notes: list[str] = []
+    for path in checkpoint_files:
+        try:
+            note = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VerifyInputError(f"cannot read checkpoint {path}: {_reason(exc)}") from None
+        # a saved note often gains a trailing newline (an editor, `print`); a signed note
+        # ends in exactly one, and nothing after it is signed, so extra ones are dropped
+        note = note.rstrip("\n") + "\n"
+        try:
+            parse_and_verify_checkpoint(note, key)
+        except CheckpointError as exc:
+            raise VerifyInputError(
+                f"checkpoint {path} does not verify with the supplied key: {exc}"
+            ) from None
+        notes.append(note)
+    return key, notes
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else type(exc).__name__
 
 
 def verify_export(
@@ -427,22 +473,30 @@ def verify_export(
 
 
 def verify_export_file(path: str | Path, verifier_key_text: str, **kwargs: Any) -> VerifyReport:
-    """`verify_export` over a file, read as strict UTF-8 one line at a time."""
-    with Path(path).open(encoding="utf-8", errors="strict", newline="\n") as fh:
-        return verify_export(fh, verifier_key_text, **kwargs)
+    """`verify_export` over a file, read as strict UTF-8 one line at a time.
+
+    Raises `VerifyInputError` when the file cannot be opened or read."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="strict", newline="\n") as fh:
+            return verify_export(fh, verifier_key_text, **kwargs)
+    except OSError as exc:
+        raise VerifyInputError(f"cannot read the export {path}: {_reason(exc)}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m hub.audit.verify EXPORT --key VKEY [--checkpoint NOTE_FILE ...]``.
 
-    Prints the report as JSON; exits 0 when the export verifies, 1 when it does not.
+    Prints the report as JSON; exits 0 when the export verifies, 1 when it does not, 2 when
+    the arguments are unusable (nothing was verified).
     """
     parser = argparse.ArgumentParser(
         prog="python -m hub.audit.verify",
         description="Verify an access-log export offline, with only the hub's verifier key.",
     )
     parser.add_argument("export", type=Path, help="the .jsonl export")
-    parser.add_argument("--key", required=True, help="the hub's verifier key (name+hash+key)")
+    parser.add_argument(
+        "--key", required=True, help="the hub's verifier key (name+hash+key), or a file holding it"
+    )
     parser.add_argument(
         "--checkpoint",
         action="append",
@@ -451,8 +505,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a signed checkpoint obtained outside the export (repeatable)",
     )
     args = parser.parse_args(argv)
-    notes = [p.read_text(encoding="utf-8") for p in args.checkpoint]
-    report = verify_export_file(args.export, args.key, trusted_checkpoints=notes)
+    try:
+        key, notes = read_verifier_inputs(args.key, args.checkpoint)
+        report = verify_export_file(args.export, key, trusted_checkpoints=notes)
+    except VerifyInputError as exc:
+        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        return 2
     sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     return 0 if report.ok else 1
 

@@ -10,6 +10,7 @@ separate process. Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -42,6 +43,7 @@ from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.store import ENTRY_COLUMNS
 from hub.audit.verify import VerifyReport
 from hub.context import HubContext
+from hub.crypto.keys import AUDIT_SIGNING_KEY_FILE, write_secret_file
 from hub.crypto.signing import SigningKey, generate_signing_seed
 from hub.settings import PROJECT_ROOT, Settings
 from hub.vocabulary import PartnerKind, Purpose, Role
@@ -572,14 +574,13 @@ def test_an_export_verifies_offline_with_the_public_key_and_an_edited_line_fails
     assert "FAILED at entry 20" in broken.stderr
 
 
-def test_a_rolled_back_log_fails_offline_against_a_checkpoint_the_auditor_kept(
-    ctx: HubContext, initialised: Settings, raw: Engine, flow: list[int], tmp_path: Path
-) -> None:
-    """A consistent rollback -- entries, newer checkpoints and head all rewound -- looks like an
-    older honest log; a checkpoint obtained earlier (a witness, the last audit) exposes it."""
+def roll_back_to_30(raw: Engine, keep: Path) -> None:
+    """A consistent rollback to 30 entries -- entries, newer checkpoints and head all rewound,
+    as restoring an older copy of the database would leave it -- after the auditor kept the
+    checkpoint of size 41 in `keep`."""
     with raw.begin() as conn:
         kept = conn.execute(select(CHECKPOINTS.c.note).where(CHECKPOINTS.c.tree_size == 41))
-        (tmp_path / "cp41.note").write_text(kept.scalar_one(), encoding="utf-8")
+        keep.write_text(kept.scalar_one(), encoding="utf-8")
         conn.execute(delete(SUBJECTS).where(SUBJECTS.c.seq >= 30))
         conn.execute(delete(ENTRY).where(ENTRY.c.seq >= 30))
         conn.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.tree_size > 30))
@@ -588,6 +589,15 @@ def test_a_rolled_back_log_fails_offline_against_a_checkpoint_the_auditor_kept(
         conn.execute(
             update(HEAD).values(size=30, frontier=frontier.hex_hashes(), checkpoint_size=25)
         )
+
+
+def test_a_rolled_back_log_fails_offline_against_a_checkpoint_the_auditor_kept(
+    ctx: HubContext, initialised: Settings, raw: Engine, flow: list[int], tmp_path: Path
+) -> None:
+    """A consistent rollback looks like an older honest log; a checkpoint obtained earlier (a
+    witness, the last audit) exposes it."""
+    kept = tmp_path / "cp41.note"
+    roll_back_to_30(raw, kept)
     export = tmp_path / "log.jsonl"
     _export(initialised, export)
     key = ctx.log.signer.verifier_key
@@ -595,19 +605,88 @@ def test_a_rolled_back_log_fails_offline_against_a_checkpoint_the_auditor_kept(
     assert alone.returncode == 0, "without an outside checkpoint a rollback cannot be told"
     assert any("rolled-back" in w for w in cli_report(alone)["warnings"])
     witnessed = cli(
-        initialised,
-        "audit",
-        "verify",
-        str(export),
-        "--public-key",
-        key,
-        "--checkpoint",
-        str(tmp_path / "cp41.note"),
+        initialised, "audit", "verify", str(export), "--public-key", key, "--checkpoint", str(kept)
     )
     assert witnessed.returncode == 1
     report = cli_report(witnessed)
     assert report["ok"] is False
     assert "truncated or the log was rolled back" in report["problem"]
+
+
+def test_a_rolled_back_database_fails_live_against_a_checkpoint_the_auditor_kept(
+    ctx: HubContext, initialised: Settings, raw: Engine, flow: list[int], tmp_path: Path
+) -> None:
+    """The same rollback, checked on the database itself: the head was rewound with it, so
+    only the kept checkpoint can tell; `--checkpoint` works without an export too."""
+    kept = tmp_path / "cp41.note"
+    roll_back_to_30(raw, kept)
+    alone = verify_both(ctx, initialised)
+    assert alone.live.ok and alone.cli["ok"] is True
+    assert any("rolled-back" in w for w in alone.cli["warnings"])
+    verdict = verify_both(ctx, initialised, "--checkpoint", str(kept))
+    assert verdict.cli["ok"] is False
+    assert "truncated or the log was rolled back" in verdict.cli["problem"]
+    live = ctx.audit.verify_live(trusted_checkpoints=[kept.read_text(encoding="utf-8")])
+    assert not live.ok and live.problem == verdict.cli["problem"]
+
+
+def test_a_log_re_signed_with_a_swapped_key_fails_against_the_key_the_auditor_pinned(
+    ctx: HubContext, initialised: Settings, raw: Engine, flow: list[int]
+) -> None:
+    """An attacker who can write both the database and the data dir edits an entry, rehashes
+    it, swaps the hub's signing key for their own and re-signs every checkpoint and the head:
+    the hub now vouches for the forgery with its own (new) key, so only the public key the
+    auditor obtained out of band beforehand catches it."""
+    pinned = ctx.log.signer.verifier_key
+    stranger_seed = generate_signing_seed()
+    stranger = SigningKey.from_seed(stranger_seed)
+    with raw.begin() as conn:
+        conn.execute(update(ENTRY).where(ENTRY.c.seq == 20).values(actor_partner="ggz"))
+        rehash(conn, 20)
+        for size in CHECKPOINT_SIZES:
+            root = stored_root(conn, size)
+            replace_note(conn, size, _note(ctx, size, root, stranger))
+            conn.execute(
+                update(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == size).values(root_hash=root)
+            )
+        leaves = conn.execute(select(ENTRY.c.leaf_hash).order_by(ENTRY.c.seq)).scalars()
+        frontier = CompactRange.from_leaf_hashes(bytes(h) for h in leaves)
+        conn.execute(update(HEAD).values(frontier=frontier.hex_hashes()))
+    key_file = initialised.data_dir / "keys" / AUDIT_SIGNING_KEY_FILE
+    key_file.unlink()
+    write_secret_file(key_file, base64.urlsafe_b64encode(stranger_seed) + b"\n")
+
+    own_key = cli(initialised, "audit", "verify")
+    assert own_key.returncode == 0, "the hub's own (swapped) key vouches for the forgery"
+    verdict = verify_both(ctx, initialised, "--public-key", pinned)
+    assert verdict.cli["ok"] is False
+    assert verdict.cli["first_broken_seq"] == 0
+    assert (
+        "checkpoint rejected: note carries no signature by the trusted key"
+        in (verdict.cli["problem"])
+    )
+
+
+def test_unusable_verify_arguments_exit_2_and_verify_nothing(
+    ctx: HubContext, initialised: Settings, flow: list[int], tmp_path: Path
+) -> None:
+    """A typo is not a broken log: exit 2 with one line on stderr, no report, no trace."""
+    (tmp_path / "junk.note").write_text("not a note\n", encoding="utf-8")
+    export = tmp_path / "log.jsonl"
+    _export(initialised, export)
+    key = ctx.log.signer.verifier_key
+    cases = [
+        (("--public-key", "not-a-key"), "the verifier key is not usable"),
+        (("--checkpoint", str(tmp_path / "absent.note")), "cannot read checkpoint"),
+        (("--checkpoint", str(tmp_path / "junk.note")), "does not verify with the supplied key"),
+        ((str(export),), "--public-key is required"),
+        ((str(tmp_path / "absent.jsonl"), "--public-key", key), "cannot read the export"),
+    ]
+    for args, says in cases:
+        result = cli(initialised, "audit", "verify", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert says in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 # -- crypto-shredding ------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_an_honest_export_verifies() -> None:
     assert report.covered_size == N
     assert report.root == root([entry_leaf_hash(e) for e in entries])
     # Without a checkpoint from elsewhere, the auditor is told what cannot be ruled out.
-    assert any("outside the export" in w for w in report.warnings)
+    assert any("kept outside the log" in w for w in report.warnings)
 
 
 def test_a_checkpoint_held_outside_the_export_silences_the_caveat() -> None:
@@ -344,7 +344,7 @@ def test_truncation_after_a_checkpoint_needs_a_checkpoint_from_outside() -> None
     truncated = lines[:cut]
     alone = verify(truncated)
     assert alone.ok  # indistinguishable from an honest export taken earlier ...
-    assert any("outside the export" in w for w in alone.warnings)  # ... and it says so
+    assert any("kept outside the log" in w for w in alone.warnings)  # ... and it says so
     _, notes = build()
     held = notes[-1]  # e.g. from a witness, or the auditor's previous run
     report = verify(truncated, trusted_checkpoints=[held])
@@ -598,6 +598,62 @@ def test_verify_a_file_and_the_command_line(
     path.write_text("".join(lines), encoding="utf-8")
     assert main([str(path), "--key", VKEY]) == 1
     assert json.loads(capsys.readouterr().out)["first_broken_seq"] == 3
+
+
+@pytest.mark.parametrize(
+    ("make_args", "says"),
+    [
+        (lambda d: [str(d / "missing.jsonl"), "--key", VKEY], "cannot read the export"),
+        (lambda d: [str(d), "--key", VKEY], "cannot read the export"),
+        (lambda d: [str(d / "export.jsonl"), "--key", "not a key"], "verifier key is not usable"),
+        (
+            lambda d: [str(d / "export.jsonl"), "--key", str(d / "missing.vkey")],
+            "verifier key is not usable",
+        ),
+        (
+            lambda d: [str(d / "export.jsonl"), "--key", VKEY, "--checkpoint", str(d / "no")],
+            "cannot read checkpoint",
+        ),
+        (
+            lambda d: [str(d / "export.jsonl"), "--key", VKEY, "--checkpoint", str(d / "junk")],
+            "does not verify with the supplied key",
+        ),
+        (
+            lambda d: [str(d / "export.jsonl"), "--key", VKEY, "--checkpoint", str(d / "forged")],
+            "does not verify with the supplied key",
+        ),
+    ],
+)
+def test_unusable_arguments_exit_2_with_a_message_and_verify_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make_args: Callable[[Path], list[str]],
+    says: str,
+) -> None:
+    """A typo is not a broken log: exit 2 (not 1), one line on stderr, no report, no trace."""
+    (tmp_path / "export.jsonl").write_text("".join(export()), encoding="utf-8")
+    (tmp_path / "junk").write_text("not a note\n", encoding="utf-8")
+    entries, _ = build()
+    stranger = SigningKey.from_seed(bytes([3]) * 32)
+    (tmp_path / "forged").write_text(note_for(5, entries, key=stranger), encoding="utf-8")
+    assert main(make_args(tmp_path)) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert says in err and "Traceback" not in err
+    assert VKEY.rsplit("+", 1)[1] not in err  # never key bytes
+
+
+def test_the_key_may_be_a_file_and_a_saved_checkpoint_may_end_in_extra_newlines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "export.jsonl").write_text("".join(export()), encoding="utf-8")
+    (tmp_path / "hub.vkey").write_text(VKEY + "\n", encoding="utf-8")
+    _, notes = build()
+    (tmp_path / "kept.note").write_text(notes[-1] + "\n\n", encoding="utf-8")
+    args = [str(tmp_path / "export.jsonl"), "--key", str(tmp_path / "hub.vkey")]
+    assert main([*args, "--checkpoint", str(tmp_path / "kept.note")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["warnings"] == []
 
 
 def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,10 +223,18 @@ class Verdict:
     cli: dict[str, Any]
 
 
-def verify_both(ctx: HubContext, settings: Settings, *args: str) -> Verdict:
+def verify_both(
+    ctx: HubContext, settings: Settings, *, key: str | None = None, kept: Sequence[Path] = ()
+) -> Verdict:
+    """Verify the database both ways, with the auditor's pinned `key` and `kept` checkpoints
+    (as `--public-key` and `--checkpoint`) when given."""
+    args = [
+        *(("--public-key", key) if key else ()),
+        *(a for p in kept for a in ("--checkpoint", str(p))),
+    ]
     with ThreadPoolExecutor(1) as pool:  # the command line starts slowly: overlap the two
         pending = pool.submit(cli, settings, "audit", "verify", *args)
-        live = ctx.audit.verify_live()
+        live = ctx.audit.verify_live(key, [p.read_text(encoding="utf-8") for p in kept])
         result = pending.result()
     report = cli_report(result)
     if report["ok"]:
@@ -283,11 +291,16 @@ def replace_note(conn: Connection, tree_size: int, note: str) -> None:
     conn.execute(update(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == tree_size).values(note=note))
 
 
+def stored_range(conn: Connection, tree_size: int | None = None) -> CompactRange:
+    """The Merkle range over the stored leaf hashes (the first `tree_size`, or all)."""
+    query = select(ENTRY.c.leaf_hash).order_by(ENTRY.c.seq)
+    if tree_size is not None:
+        query = query.where(ENTRY.c.seq < tree_size)
+    return CompactRange.from_leaf_hashes(bytes(h) for h in conn.execute(query).scalars())
+
+
 def stored_root(conn: Connection, tree_size: int) -> bytes:
-    leaves = conn.execute(
-        select(ENTRY.c.leaf_hash).where(ENTRY.c.seq < tree_size).order_by(ENTRY.c.seq)
-    ).scalars()
-    return CompactRange.from_leaf_hashes(bytes(h) for h in leaves).root()
+    return stored_range(conn, tree_size).root()
 
 
 def json_column_sql(conn: Connection, param: str) -> str:
@@ -584,10 +597,10 @@ def roll_back_to_30(raw: Engine, keep: Path) -> None:
         conn.execute(delete(SUBJECTS).where(SUBJECTS.c.seq >= 30))
         conn.execute(delete(ENTRY).where(ENTRY.c.seq >= 30))
         conn.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.tree_size > 30))
-        leaves = conn.execute(select(ENTRY.c.leaf_hash).order_by(ENTRY.c.seq)).scalars()
-        frontier = CompactRange.from_leaf_hashes(bytes(h) for h in leaves)
         conn.execute(
-            update(HEAD).values(size=30, frontier=frontier.hex_hashes(), checkpoint_size=25)
+            update(HEAD).values(
+                size=30, frontier=stored_range(conn).hex_hashes(), checkpoint_size=25
+            )
         )
 
 
@@ -623,11 +636,11 @@ def test_a_rolled_back_database_fails_live_against_a_checkpoint_the_auditor_kept
     alone = verify_both(ctx, initialised)
     assert alone.live.ok and alone.cli["ok"] is True
     assert any("rolled-back" in w for w in alone.cli["warnings"])
-    verdict = verify_both(ctx, initialised, "--checkpoint", str(kept))
-    assert verdict.cli["ok"] is False
-    assert "truncated or the log was rolled back" in verdict.cli["problem"]
-    live = ctx.audit.verify_live(trusted_checkpoints=[kept.read_text(encoding="utf-8")])
-    assert not live.ok and live.problem == verdict.cli["problem"]
+    verdict = verify_both(ctx, initialised, kept=[kept])
+    assert not verdict.live.ok and verdict.cli["ok"] is False
+    assert verdict.live.problem is not None
+    assert "truncated or the log was rolled back" in verdict.live.problem
+    assert verdict.cli["problem"] == verdict.live.problem
 
 
 def test_a_log_re_signed_with_a_swapped_key_fails_against_the_key_the_auditor_pinned(
@@ -649,22 +662,18 @@ def test_a_log_re_signed_with_a_swapped_key_fails_against_the_key_the_auditor_pi
             conn.execute(
                 update(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == size).values(root_hash=root)
             )
-        leaves = conn.execute(select(ENTRY.c.leaf_hash).order_by(ENTRY.c.seq)).scalars()
-        frontier = CompactRange.from_leaf_hashes(bytes(h) for h in leaves)
-        conn.execute(update(HEAD).values(frontier=frontier.hex_hashes()))
+        conn.execute(update(HEAD).values(frontier=stored_range(conn).hex_hashes()))
     key_file = initialised.data_dir / "keys" / AUDIT_SIGNING_KEY_FILE
     key_file.unlink()
     write_secret_file(key_file, base64.urlsafe_b64encode(stranger_seed) + b"\n")
 
     own_key = cli(initialised, "audit", "verify")
     assert own_key.returncode == 0, "the hub's own (swapped) key vouches for the forgery"
-    verdict = verify_both(ctx, initialised, "--public-key", pinned)
-    assert verdict.cli["ok"] is False
-    assert verdict.cli["first_broken_seq"] == 0
-    assert (
-        "checkpoint rejected: note carries no signature by the trusted key"
-        in (verdict.cli["problem"])
-    )
+    verdict = verify_both(ctx, initialised, key=pinned)
+    assert not verdict.live.ok and verdict.cli["ok"] is False
+    assert verdict.live.first_broken_seq == verdict.cli["first_broken_seq"] == 0
+    rejected = "checkpoint rejected: note carries no signature by the trusted key"
+    assert rejected in (verdict.live.problem or "") and rejected in verdict.cli["problem"]
 
 
 def test_unusable_verify_arguments_exit_2_and_verify_nothing(

@@ -152,16 +152,19 @@ def test_valid_bsn_accepts_numbers_passing_the_11_proef(good: str) -> None:
     assert valid_bsn(good)
 
 
+#: The 11-proef weights of the nine BSN digits (the last one counts negative).
+BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
 @given(st.from_regex(r"[0-9]{9}", fullmatch=True))
 def test_11_proef_property(digits: str) -> None:
-    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-    expected = sum(w * int(d) for w, d in zip(weights, digits)) % 11 == 0 and digits != "0" * 9
+    expected = sum(w * int(d) for w, d in zip(BSN_WEIGHTS, digits)) % 11 == 0 and digits != "0" * 9
     assert valid_bsn(digits) == expected
 
 
 def _with_check_digit(first8: str) -> str | None:
     """The BSN that completes `first8` under the 11-proef, if one digit does."""
-    check = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), first8)) % 11
+    check = sum(w * int(d) for w, d in zip(BSN_WEIGHTS, first8)) % 11
     return None if check == 10 else first8 + str(check)
 
 

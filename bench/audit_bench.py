@@ -85,9 +85,10 @@ from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject  # noqa: 
 from hub.audit.schemas import SubjectIdentifiers  # noqa: E402
 from hub.audit.service import EntryFilter  # noqa: E402
 from hub.audit.verify import verify_export_file  # noqa: E402
+from hub.cases.intake import subject_pseudonyms  # noqa: E402
 from hub.cases.schemas import SubjectIn  # noqa: E402
-from hub.cases.service import subject_pseudonyms  # noqa: E402
 from hub.context import HubContext  # noqa: E402
+from hub.crypto.blind_index import BlindIndexer  # noqa: E402
 from hub.db.session import Database, sqlite_url  # noqa: E402
 from hub.identity.viewer import Viewer  # noqa: E402
 from hub.settings import Settings  # noqa: E402
@@ -165,11 +166,11 @@ class World:
     bsns: list[str]  # bsns[i] is the first subject of case i
 
     @classmethod
-    def build(cls, n_entries: int, blind_key: bytes) -> World:
+    def build(cls, n_entries: int, indexer: BlindIndexer) -> World:
         n_cases = max(10, n_entries // 100)
         bsns = valid_bsns(n_cases + n_cases // 3)
         pseudonyms = [
-            subject_pseudonyms(blind_key, SubjectIn(role_in_case="subject", bsn=b))["bsn"]
+            subject_pseudonyms(indexer, SubjectIn(role_in_case="subject", bsn=b))["bsn"]
             for b in bsns
         ]
         cases = [
@@ -775,7 +776,7 @@ def open_backend(name: str, url: str, data_dir: Path) -> Backend:
 
 def run(backends: list[Backend], tmp: Path, args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    world = World.build(args.entries, backends[0].ctx.keys.blind_index_key())
+    world = World.build(args.entries, backends[0].ctx.keys.blind_indexer())
     print(
         f"world: {len(world.cases):,} cases, {len(world.bsns):,} subjects "
         f"({time.perf_counter() - t0:.1f} s)"

@@ -700,10 +700,10 @@ STAGES: list[tuple[str, str, str, int]] = [
     ("authenticate", "hub.identity.service:Authenticator", "authenticate", 0),
     ("verify_token (signature, claims, replay claim)", "hub.identity.service", "verify_token", 1),
     ("replay-store INSERT + commit", "hub.identity.replay:DatabaseReplayGuard", "claim", 2),
-    ("DisclosureService.briefing", "hub.disclosure.service:DisclosureService", "briefing", 0),
-    ("case load", "hub.cases.service:CaseService", "load", 1),
-    ("read_case check (allow_action)", "hub.cases.service:CaseService", "authorize", 1),
-    ("batch policy decision (_decide)", "hub.disclosure.service:DisclosureService", "_decide", 1),
+    ("BriefingService.briefing", "hub.disclosure.briefing:BriefingService", "briefing", 0),
+    ("case load", "hub.gate.gate:Gate", "load_case", 1),
+    ("read_case check (allow_action)", "hub.gate.gate:Gate", "authorize_on_case", 1),
+    ("batch policy decision (release_facts)", "hub.gate.gate:Gate", "release_facts", 1),
     ("class deduplication", "hub.rego.batching", "deduplicate", 2),
     (
         "regorus evaluation (decisions + read_case)",
@@ -712,10 +712,10 @@ STAGES: list[tuple[str, str, str, int]] = [
         2,
     ),
     ("answer checks + mapping", "hub.rego.batching", "parse_decisions", 2),
-    ("assemble: release every fact", "hub.disclosure.service:DisclosureService", "_assemble", 1),
+    ("assemble: release every fact", "hub.disclosure.briefing:BriefingService", "_assemble", 1),
     (
         "_release (decrypt + project, per fact)",
-        "hub.disclosure.service:DisclosureService",
+        "hub.disclosure.briefing:BriefingService",
         "_release",
         2,
     ),
@@ -723,12 +723,12 @@ STAGES: list[tuple[str, str, str, int]] = [
     ("AES-GCM open", "hub.disclosure.vault", "open_sealed", 3),
     ("project_fields (deepcopy)", "hub.disclosure.vault", "project_fields", 3),
     ("access-log append (Merkle, rows)", "hub.audit.log:AccessLog", "append", 1),
-    ("case pseudonyms query", "hub.cases.service:CaseService", "case_pseudonyms", 1),
+    ("case pseudonyms query", "hub.cases.repository:CaseRepository", "pseudonyms_of_case", 1),
     ("response: dump + validate + JSON", "__main__:InProcess", "respond", 0),
     (
-        "-- across: policy_case (participants query)",
-        "hub.cases.service:CaseService",
-        "policy_case",
+        "-- across: case_input (participants query)",
+        "hub.gate.gate:Gate",
+        "case_input",
         0,
     ),
     ("-- across: Session.get", "sqlalchemy.orm:Session", "get", 0),
@@ -826,7 +826,7 @@ class InProcess:
         viewer = self.ctx.authenticator.authenticate(
             f"Bearer {token}", PHASE, RequestInfo(request_id=str(uuid.uuid4()), source="127.0.0.1")
         )
-        return self.respond(self.ctx.disclosure.briefing(viewer, self.cid))
+        return self.respond(self.ctx.briefing.briefing(viewer, self.cid))
 
     def timed(self, level: Level, rounds: int) -> None:
         """Wall and CPU time of this process per briefing: CPU time shows the work itself,

@@ -54,7 +54,7 @@ def init() -> None:
     Safe to run again: existing keys are kept, the database is migrated forward, the registry
     is brought in line with the network file.
     """
-    from hub.policy_review.service import ShippedPolicyFails
+    from hub.policy_review.errors import ShippedPolicyFails
     from hub.setup import initialise
 
     try:

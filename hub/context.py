@@ -1,6 +1,9 @@
-"""The hub's wired components for one process, built once at start-up.
+"""The composition root: the hub's wired components for one process, built once at start-up.
 
-Services receive the pieces they need from here explicitly; nothing else holds globals.
+This module alone knows every service; each service receives exactly the collaborators it
+uses in its constructor (a unit of work, the gate, the vault, the access log, the catalog...)
+and none of them imports this module, so no service can reach a component it was not given
+(tests/foundation/test_import_contracts.py keeps it so).
 """
 
 from __future__ import annotations
@@ -14,20 +17,28 @@ from sqlalchemy.orm import Session
 
 from hub.audit.log import AccessLog, LogSigner
 from hub.audit.service import AuditService
-from hub.cases.service import CaseService
+from hub.cases.agenda import AgendaService
+from hub.cases.intake import IntakeService
+from hub.cases.participants import ParticipantService
+from hub.cases.phases import PhaseService
+from hub.cases.screening import ScreeningService
 from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
-from hub.crypto.signing import SigningKey
 from hub.db.session import Database
-from hub.disclosure.gate import PolicyGate
-from hub.disclosure.service import DisclosureService
+from hub.disclosure.briefing import BriefingService
 from hub.disclosure.vault import CaseVault
-from hub.errors import Refusal
 from hub.facts.catalog import FactTypeCatalog
 from hub.facts.service import FactService
+from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry, load_registry
 from hub.identity.service import Authenticator, build_key_resolver
 from hub.plans.service import PlanService
-from hub.policy_review.service import PolicyReviewService, open_active_engine
+from hub.policy_review.service import PolicyReviewService
+from hub.policy_review.simulation import SimulationService
+from hub.policy_review.store import ActiveVersionProbe
+from hub.policy_review.versions import ReviewedVersions, engine_for_stored_version
+from hub.rego.engine import PolicyEngine
+from hub.rego.factory import load_engine
+from hub.rego.serving import ServingEngine
 from hub.settings import Settings
 
 
@@ -39,27 +50,49 @@ class HubContext:
     keys: KeyProvider
     log: AccessLog
     authenticator: Authenticator
-    gate: PolicyGate
+    gate: Gate
     vault: CaseVault
     catalog: FactTypeCatalog
-    cases: CaseService = field(init=False)
+    intake: IntakeService = field(init=False)
+    screening: ScreeningService = field(init=False)
+    participants: ParticipantService = field(init=False)
+    phases: PhaseService = field(init=False)
+    agenda: AgendaService = field(init=False)
     facts: FactService = field(init=False)
-    disclosure: DisclosureService = field(init=False)
+    briefing: BriefingService = field(init=False)
     audit: AuditService = field(init=False)
     plans: PlanService = field(init=False)
     policy_review: PolicyReviewService = field(init=False)
+    simulation: SimulationService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.cases = CaseService(self)
-        self.facts = FactService(self, self.cases)
-        self.disclosure = DisclosureService(self, self.cases)
-        self.audit = AuditService(self)
-        self.plans = PlanService(self, self.cases)
-        self.policy_review = PolicyReviewService(self)
+        uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
+        indexer = self.keys.blind_indexer()
+        self.intake = IntakeService(uow, gate, log, registry, self.vault, indexer)
+        self.screening = ScreeningService(
+            uow,
+            gate,
+            log,
+            registry,
+            indexer,
+            retention_rejected_days=self.settings.retention_rejected_days,
+        )
+        self.participants = ParticipantService(uow, gate, log, registry)
+        self.phases = PhaseService(
+            uow, gate, log, registry, retention_closed_days=self.settings.retention_closed_days
+        )
+        self.agenda = AgendaService(uow, gate, log, registry)
+        self.facts = FactService(uow, gate, self.vault, log, self.catalog)
+        self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
+        self.audit = AuditService(self.db, gate, log, indexer)
+        self.plans = PlanService(uow, gate, self.vault, log)
+        reviewed = ReviewedVersions()
+        self.policy_review = PolicyReviewService(uow, gate, log, self.catalog, registry, reviewed)
+        self.simulation = SimulationService(uow, gate, log, self.catalog, registry, reviewed)
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""
-        return self.db.transaction(commit_on=(Refusal,))
+        return self.db.unit_of_work()
 
     @classmethod
     def open(cls, settings: Settings) -> HubContext:
@@ -74,8 +107,7 @@ class HubContext:
             keys=build_key_resolver(settings, registry),
             audience=settings.audience,
         )
-        # the version active in the database (ADR 0103), the same on every replica
-        engine = open_active_engine(settings, db)
+        catalog = FactTypeCatalog.load(settings.schema_dir)
         return cls(
             settings,
             db,
@@ -83,9 +115,9 @@ class HubContext:
             keys,
             log,
             authenticator,
-            gate=PolicyGate(engine, log),
+            gate=Gate(open_serving_engine(settings), log, catalog),
             vault=CaseVault(keys),
-            catalog=FactTypeCatalog.load(settings.schema_dir),
+            catalog=catalog,
         )
 
     def sign_stale_checkpoint(self) -> None:
@@ -98,25 +130,51 @@ class HubContext:
 
     def _probe_keys(self) -> None:
         self.keys.current_kek_version()
-        self.keys.blind_index_key()
-        self.keys.audit_signing_key()
+        self.keys.blind_indexer()
+        self.keys.audit_signer()
 
     def close(self) -> None:
-        self.policy_review.close()
+        self.gate.close()
         self.db.dispose()
 
 
 def get_context(request: Request) -> HubContext:
     ctx: HubContext = request.app.state.hub
     # before any work of this request: serve the policy version active in the database
-    ctx.policy_review.follow_active()
+    ctx.gate.follow_active()
     return ctx
+
+
+def open_serving_engine(settings: Settings) -> ServingEngine:
+    """The engine for the version active in the database (ADR 0103), the same on every
+    replica; the policy directory while no version is registered."""
+
+    def stored(version: str, bundle: bytes) -> PolicyEngine:
+        return engine_for_stored_version(
+            version,
+            bundle,
+            kind=settings.policy_engine,
+            opa_url=settings.opa_url,
+            timeout_s=settings.policy_timeout_s,
+        )
+
+    def policy_dir() -> PolicyEngine:
+        return load_engine(
+            settings.policy_engine,
+            settings.policy_dir,
+            opa_url=settings.opa_url,
+            timeout_s=settings.policy_timeout_s,
+        )
+
+    return ServingEngine.open(
+        ActiveVersionProbe(settings.effective_database_url), stored, policy_dir
+    )
 
 
 def open_access_log(settings: Settings, keys: KeyProvider) -> AccessLog:
     """The access log with this hub's checkpoint signer (also used by `vhhub init`)."""
     signer = LogSigner(
-        key=SigningKey.from_seed(keys.audit_signing_key()),
+        key=keys.audit_signer(),
         origin=settings.log_origin,
         key_name=settings.log_key_name,
     )

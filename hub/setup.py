@@ -91,7 +91,7 @@ def _register_policy(settings: Settings, db: Database, report: InitReport) -> No
     """The shipped policies/ become the active version when the database has none (ADR 0103);
     later versions go through `vhhub policy load` and two privacy officers' approval."""
     from hub.context import open_access_log, open_key_provider
-    from hub.policy_review.service import register_shipped_policy
+    from hub.policy_review.shipped import register_shipped_policy
 
     log = open_access_log(settings, open_key_provider(settings))
     created, line = register_shipped_policy(settings, db, log)

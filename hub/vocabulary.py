@@ -128,3 +128,28 @@ class CaseKind(StrEnum):
     FAMILY = "family"
     GROUP = "group"
     AREA = "area"
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands as a record (the phase says where its work stands)."""
+
+    OPEN = "open"
+    REJECTED = "rejected"  # triage declined it; kept for the short retention period
+    CLOSED = "closed"
+    SHREDDED = "shredded"  # crypto-shredded after retention: metadata only, no key
+
+
+class FactStatus(StrEnum):
+    """A fact version's state: only `current` versions reach a briefing."""
+
+    CURRENT = "current"
+    SUPERSEDED = "superseded"  # a correction replaced it
+    WITHDRAWN = "withdrawn"
+
+
+class PolicyVersionStatus(StrEnum):
+    """A loaded policy version; at most one is `active` (a partial unique index)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    RETIRED = "retired"

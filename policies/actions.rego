@@ -115,7 +115,10 @@ case_is_checked if {
 
 # METADATA
 # title: Viewer stands in the needed relation to the case
-# description: None, the case's procesregisseur, its casusregisseur, either regisseur, or a member (participant or regisseur).
+# description: >-
+#   None, the case's procesregisseur, its casusregisseur, either regisseur, a member
+#   (participant or regisseur), or "unassigned": the case has no procesregisseur yet (the
+#   intake queue that Veiligheidshuis staff take cases from).
 # custom:
 #   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
 relation_holds if action_rule.relation == "none"
@@ -139,6 +142,20 @@ relation_holds if {
 	action_rule.relation == "member"
 	common.is_member
 }
+
+relation_holds if {
+	action_rule.relation == "unassigned"
+	case_has_no_procesregisseur
+}
+
+# METADATA
+# title: Case has no procesregisseur yet
+# description: >-
+#   Nobody has taken on the procesregie of this case: it waits in the intake queue, where
+#   any procesregisseur of the Veiligheidshuis may see it in order to take it on.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie ligt bij het Veiligheidshuispersoneel)
+case_has_no_procesregisseur if not is_object(input.case.procesregisseur)
 
 # METADATA
 # title: Phase change is one step forward

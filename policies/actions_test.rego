@@ -43,6 +43,44 @@ test_a_case_is_taken_on_only_during_intake_and_only_by_veiligheidshuis_staff if 
 	not allowed(fx.viewer("gemeente-wi", ["procesregisseur"]), "intake", "take_case", "adults", "intake", null)
 }
 
+unassigned_case(phase) := object.union(fx.case_at("adults", phase), {"procesregisseur": null})
+
+queue_input(viewer, purpose, case) := {
+	"viewer": viewer,
+	"purpose": purpose,
+	"action": "list_intake_queue",
+	"case": case,
+	"target": null,
+}
+
+test_any_procesregisseur_sees_the_intake_queue if {
+	newcomer := object.union(fx.procesregisseur, {"user": "u-3"})
+	d := actions.decision with input as queue_input(newcomer, "intake", unassigned_case("intake"))
+	d.allowed == true
+}
+
+test_the_intake_queue_holds_only_unassigned_cases_at_intake if {
+	newcomer := object.union(fx.procesregisseur, {"user": "u-3"})
+	taken := actions.decision with input as queue_input(newcomer, "intake", fx.case_at("adults", "intake"))
+	taken.allowed == false
+	later := actions.decision with input as queue_input(newcomer, "screening", unassigned_case("screening"))
+	later.allowed == false
+}
+
+test_only_veiligheidshuis_procesregisseurs_see_the_intake_queue if {
+	municipality := fx.viewer("gemeente-wi", ["procesregisseur"])
+	d := actions.decision with input as queue_input(municipality, "intake", unassigned_case("intake"))
+	d.allowed == false
+	police := actions.decision with input as queue_input(fx.participant("politie"), "intake", unassigned_case("intake"))
+	police.allowed == false
+}
+
+test_the_intake_queue_serves_intake_and_screening_purposes_only if {
+	newcomer := object.union(fx.procesregisseur, {"user": "u-3"})
+	d := actions.decision with input as queue_input(newcomer, "audit", unassigned_case("intake"))
+	d.allowed == false
+}
+
 test_procesregisseur_screens_in_the_screening_phase if {
 	allowed(fx.procesregisseur, "screening", "screen", "youth", "screening", null)
 	allowed(fx.procesregisseur, "screening", "triage", "youth", "screening", null)

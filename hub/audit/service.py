@@ -8,13 +8,13 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome, utc_micros
-from hub.audit.log import Event
+from hub.audit.log import AccessLog, Event
 from hub.audit.merkle import CompactRange, ProofError
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.schemas import (
@@ -36,14 +36,14 @@ from hub.audit.store import (
     row_json,
 )
 from hub.audit.verify import ExportHeader, VerifyReport, export_lines, verify_export
+from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
-from hub.cases.service import subject_pseudonyms
+from hub.crypto.blind_index import BlindIndexer
+from hub.db.session import Database
 from hub.errors import NotFound, ValidationFailed
 from hub.facts.models import Fact
+from hub.gate.gate import Gate
 from hub.identity.viewer import Viewer
-
-if TYPE_CHECKING:
-    from hub.context import HubContext
 
 MAX_PAGE = 1000
 PUBLISH_ACTIONS = {"fact.publish", "fact.correct", "fact.withdraw"}
@@ -124,11 +124,16 @@ def entry_out(row: LogEntry) -> EntryOut:
 
 
 class AuditService:
-    def __init__(self, ctx: HubContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, db: Database, gate: Gate, access_log: AccessLog, indexer: BlindIndexer
+    ) -> None:
+        self._db = db
+        self._gate = gate
+        self._log_store = access_log
+        self._indexer = indexer
 
     def _authorize(self, session: Session, viewer: Viewer, action: str) -> str:
-        return self.ctx.gate.authorize(session, viewer, action).policy_version
+        return self._gate.authorize(session, viewer, action).policy_version
 
     def _log(
         self,
@@ -141,7 +146,7 @@ class AuditService:
         case_id: str | None = None,
         pseudonyms: Sequence[str] = (),
     ) -> None:
-        self.ctx.log.append(
+        self._log_store.append(
             session,
             Event(
                 action=action,
@@ -162,22 +167,22 @@ class AuditService:
             tree_size=checkpoint.tree_size,
             root_hash=checkpoint.root_hash.hex(),
             note=checkpoint.note,
-            verifier_key=self.ctx.log.signer.verifier_key,
+            verifier_key=self._log_store.signer.verifier_key,
             signed_at=checkpoint.signed_at,
         )
 
     def latest_checkpoint(self) -> CheckpointOut:
         """The newest signed checkpoint (public: partners may witness it)."""
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             checkpoint = session.scalars(
                 select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
             ).one_or_none()
             if checkpoint is None:
-                checkpoint = self.ctx.log.sign_checkpoint_now(session)
+                checkpoint = self._log_store.sign_checkpoint_now(session)
             return self._checkpoint_out(checkpoint)
 
     def sign_checkpoint(self, viewer: Viewer) -> CheckpointOut:
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
             self._log(
                 session,
@@ -186,7 +191,7 @@ class AuditService:
                 reason="checkpoint on request",
                 version=version,
             )
-            return self._checkpoint_out(self.ctx.log.sign_checkpoint_now(session))
+            return self._checkpoint_out(self._log_store.sign_checkpoint_now(session))
 
     def _covering(self, session: Session, size: int) -> Checkpoint:
         checkpoint = session.scalars(
@@ -195,10 +200,10 @@ class AuditService:
             .order_by(Checkpoint.tree_size)
             .limit(1)
         ).one_or_none()
-        return checkpoint or self.ctx.log.sign_checkpoint_now(session)
+        return checkpoint or self._log_store.sign_checkpoint_now(session)
 
     def inclusion(self, viewer: Viewer, seq: int, tree_size: int | None) -> InclusionProofOut:
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
             row = session.get(LogEntry, seq)
             if row is None:
@@ -226,7 +231,7 @@ class AuditService:
             )
 
     def consistency(self, viewer: Viewer, old_size: int, new_size: int) -> ConsistencyProofOut:
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
             if not 0 <= old_size <= new_size <= log_size(session):
                 raise ValidationFailed("Need 0 <= old_size <= new_size <= the log's size.")
@@ -248,7 +253,7 @@ class AuditService:
         self, viewer: Viewer, where: EntryFilter, cursor: int | None, limit: int
     ) -> EntryPage:
         limit = max(1, min(limit, MAX_PAGE))
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
             query = where.apply(select(LogEntry), session)
             if cursor is not None:
@@ -270,7 +275,7 @@ class AuditService:
 
     def _pseudonyms(self, identifiers: SubjectIdentifiers) -> list[str]:
         subject = SubjectIn(role_in_case="subject", **identifiers.model_dump())
-        return sorted(subject_pseudonyms(self.ctx.keys.blind_index_key(), subject).values())
+        return sorted(subject_pseudonyms(self._indexer, subject).values())
 
     def _subject_query(self, pseudonyms: Sequence[str]) -> Select[Any]:
         seqs = select(LogSubject.seq).where(LogSubject.pseudonym.in_(pseudonyms))
@@ -281,7 +286,7 @@ class AuditService:
     ) -> EntryPage:
         pseudonyms = self._pseudonyms(identifiers)
         limit = max(1, min(limit, MAX_PAGE))
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
             query = self._subject_query(pseudonyms)
             if cursor is not None:
@@ -305,14 +310,14 @@ class AuditService:
 
     def _header(self) -> ExportHeader:
         return ExportHeader(
-            origin=self.ctx.log.signer.origin, verifier_key=self.ctx.log.signer.verifier_key
+            origin=self._log_store.signer.origin, verifier_key=self._log_store.signer.verifier_key
         )
 
     def export_full(self, viewer: Viewer | None) -> Iterator[str]:
         """The whole log in the verifiable export format (header, entries, checkpoints).
 
         The export is itself logged first (by the auditor, or by the operator's CLI)."""
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             if viewer is not None:
                 version = self._authorize(session, viewer, "export_log")
                 self._log(
@@ -323,7 +328,7 @@ class AuditService:
                     version=version,
                 )
             else:
-                self.ctx.log.append(
+                self._log_store.append(
                     session,
                     Event(
                         action=Action.LOG_EXPORT,
@@ -333,20 +338,20 @@ class AuditService:
                     actor=_operator(),
                     request=_cli_request(),
                 )
-            self.ctx.log.sign_checkpoint_now(session)
+            self._log_store.sign_checkpoint_now(session)
         # not a generator itself: the check and the log entry above happen on the call, so
         # a refusal is a 403 and not a broken stream after a 200
         return self._stream_full()
 
     def _stream_full(self) -> Iterator[str]:
-        with self.ctx.db.transaction() as session:
+        with self._db.transaction() as session:
             notes = checkpoint_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
             yield from export_lines(rows, notes, self._header())
 
     def export_entries(self, viewer: Viewer, where: EntryFilter, fmt: str) -> Iterator[str]:
         """Query results as JSON Lines or CSV (for analysis; not the verifiable format)."""
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "export_log")
             self._log(
                 session,
@@ -359,7 +364,7 @@ class AuditService:
         return self._stream_entries(where, fmt)  # checked and logged on the call, as above
 
     def _stream_entries(self, where: EntryFilter, fmt: str) -> Iterator[str]:
-        with self.ctx.db.transaction() as session:
+        with self._db.transaction() as session:
             rows = session.scalars(where.apply(select(LogEntry), session).order_by(LogEntry.seq))
             if fmt == "csv":
                 columns = list(EntryOut.model_fields)
@@ -387,9 +392,9 @@ class AuditService:
         `trusted_checkpoints` (kept from an earlier audit or a witness) catch a database
         rolled back to an older copy, as in `verify_export`. Raises `CheckpointError` for a
         malformed key or a supplied checkpoint that does not verify."""
-        key = verifier_key_text or self.ctx.log.signer.verifier_key
-        header = ExportHeader(origin=self.ctx.log.signer.origin, verifier_key=key)
-        with self.ctx.db.transaction() as session:
+        key = verifier_key_text or self._log_store.signer.verifier_key
+        header = ExportHeader(origin=self._log_store.signer.origin, verifier_key=key)
+        with self._db.transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
                 # one snapshot for the head and every row, however long the pass takes
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
@@ -407,7 +412,7 @@ class AuditService:
         self, viewer: Viewer, identifiers: SubjectIdentifiers
     ) -> SubjectAccessReport:
         pseudonyms = self._pseudonyms(identifiers)
-        with self.ctx.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "subject_access_report")
             self._log(
                 session,
@@ -417,7 +422,7 @@ class AuditService:
                 version=version,
                 pseudonyms=pseudonyms,
             )
-            checkpoint = self.ctx.log.sign_checkpoint_now(session)
+            checkpoint = self._log_store.sign_checkpoint_now(session)
             rows = session.scalars(
                 self._subject_query(pseudonyms)
                 .where(LogEntry.seq < checkpoint.tree_size)
@@ -464,7 +469,7 @@ class AuditService:
                 seen=seen,
                 other=other,
                 checkpoint=self._checkpoint_out(checkpoint),
-                verifier_key=self.ctx.log.signer.verifier_key,
+                verifier_key=self._log_store.signer.verifier_key,
                 policy_versions=sorted({r.policy_version for r in rows if r.policy_version}),
             )
 

@@ -7,18 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from hub.context import HubContext, get_context
+from hub.disclosure.briefing import BriefingService
 from hub.disclosure.schemas import Briefing, Updates
-from hub.disclosure.service import DisclosureService
 from hub.identity.dependencies import CurrentViewer
 
 router = APIRouter(tags=["briefing"])
 
 
-def disclosure_service(ctx: Annotated[HubContext, Depends(get_context)]) -> DisclosureService:
-    return ctx.disclosure
+def briefing_service(ctx: Annotated[HubContext, Depends(get_context)]) -> BriefingService:
+    return ctx.briefing
 
 
-Door = Annotated[DisclosureService, Depends(disclosure_service)]
+Door = Annotated[BriefingService, Depends(briefing_service)]
 
 
 @router.get(

@@ -7,6 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from hub.cases.agenda import AgendaService
+from hub.cases.intake import IntakeService
+from hub.cases.participants import ParticipantService
+from hub.cases.phases import PhaseService
 from hub.cases.schemas import (
     AgendaIn,
     AgendaItemOut,
@@ -20,19 +24,40 @@ from hub.cases.schemas import (
     ScreeningOut,
     TriageIn,
 )
-from hub.cases.service import CaseService
+from hub.cases.screening import ScreeningService
 from hub.context import HubContext, get_context
 from hub.identity.dependencies import CurrentViewer
 from hub.vocabulary import TableId
 
 router = APIRouter(tags=["cases"])
+Hub = Annotated[HubContext, Depends(get_context)]
 
 
-def case_service(ctx: Annotated[HubContext, Depends(get_context)]) -> CaseService:
-    return ctx.cases
+def _intake(ctx: Hub) -> IntakeService:
+    return ctx.intake
 
 
-Cases = Annotated[CaseService, Depends(case_service)]
+def _screening(ctx: Hub) -> ScreeningService:
+    return ctx.screening
+
+
+def _participants(ctx: Hub) -> ParticipantService:
+    return ctx.participants
+
+
+def _phases(ctx: Hub) -> PhaseService:
+    return ctx.phases
+
+
+def _agenda(ctx: Hub) -> AgendaService:
+    return ctx.agenda
+
+
+Intake = Annotated[IntakeService, Depends(_intake)]
+Screening = Annotated[ScreeningService, Depends(_screening)]
+Participants = Annotated[ParticipantService, Depends(_participants)]
+Phases = Annotated[PhaseService, Depends(_phases)]
+Agenda = Annotated[AgendaService, Depends(_agenda)]
 
 
 @router.post(
@@ -41,17 +66,17 @@ Cases = Annotated[CaseService, Depends(case_service)]
     response_model=CaseOut,
     summary="Register a case (aanmelding)",
 )
-def register_case(body: CaseIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def register_case(body: CaseIn, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     return cases.register(viewer, body)
 
 
 @router.get("/cases", response_model=list[CaseOut], summary="Cases you take part in")
-def list_cases(viewer: CurrentViewer, cases: Cases) -> list[CaseOut]:
+def list_cases(viewer: CurrentViewer, cases: Intake) -> list[CaseOut]:
     return cases.list_for(viewer)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="Case metadata")
-def get_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def get_case(case_id: str, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     return cases.get(viewer, case_id)
 
 
@@ -60,7 +85,7 @@ def get_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
     response_model=CaseOut,
     summary="Take on the procesregie of a case at intake",
 )
-def take_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def take_case(case_id: str, viewer: CurrentViewer, cases: Screening) -> CaseOut:
     return cases.take(viewer, case_id)
 
 
@@ -70,7 +95,7 @@ def take_case(case_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
     summary="Screen subjects: which partner kinds are involved (hit/no-hit)",
 )
 def screen_case(
-    case_id: str, body: ScreeningIn, viewer: CurrentViewer, cases: Cases
+    case_id: str, body: ScreeningIn, viewer: CurrentViewer, cases: Screening
 ) -> ScreeningOut:
     return cases.screen(viewer, case_id, body)
 
@@ -80,7 +105,7 @@ def screen_case(
     response_model=CaseOut,
     summary="Record the Landelijk kader criteria and accept or reject the case",
 )
-def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Screening) -> CaseOut:
     return cases.triage(viewer, case_id, body)
 
 
@@ -89,7 +114,7 @@ def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Case
     response_model=CaseOut,
     summary="Invite a partner or a named professional",
 )
-def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Participants) -> CaseOut:
     return cases.invite(viewer, case_id, body.partner, body.user)
 
 
@@ -98,7 +123,9 @@ def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Cases
     response_model=CaseOut,
     summary="Withdraw an invitation",
 )
-def withdraw(case_id: str, participant_id: str, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def withdraw(
+    case_id: str, participant_id: str, viewer: CurrentViewer, cases: Participants
+) -> CaseOut:
     return cases.withdraw(viewer, case_id, participant_id)
 
 
@@ -106,7 +133,7 @@ def withdraw(case_id: str, participant_id: str, viewer: CurrentViewer, cases: Ca
     "/cases/{case_id}/casusregisseur", response_model=CaseOut, summary="Assign the casusregisseur"
 )
 def assign_casusregisseur(
-    case_id: str, body: RegisseurIn, viewer: CurrentViewer, cases: Cases
+    case_id: str, body: RegisseurIn, viewer: CurrentViewer, cases: Participants
 ) -> CaseOut:
     return cases.assign_casusregisseur(viewer, case_id, body.partner, body.user)
 
@@ -116,12 +143,14 @@ def assign_casusregisseur(
     response_model=CaseOut,
     summary="Move the case one phase forward",
 )
-def change_phase(case_id: str, body: PhaseChangeIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def change_phase(
+    case_id: str, body: PhaseChangeIn, viewer: CurrentViewer, cases: Phases
+) -> CaseOut:
     return cases.change_phase(viewer, case_id, body.to)
 
 
 @router.post("/cases/{case_id}/closure", response_model=CaseOut, summary="Close the case")
-def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Cases) -> CaseOut:
+def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Phases) -> CaseOut:
     return cases.close(viewer, case_id, body.outcome)
 
 
@@ -131,7 +160,7 @@ def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Case
     status_code=status.HTTP_201_CREATED,
     summary="Put a case on a meeting's agenda",
 )
-def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Cases) -> AgendaItemOut:
+def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Agenda) -> AgendaItemOut:
     return cases.schedule(viewer, table, body.case_id, body.meeting_date)
 
 
@@ -143,7 +172,7 @@ def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Cases
 def agenda(
     table: TableId,
     viewer: CurrentViewer,
-    cases: Cases,
+    cases: Agenda,
     since: Annotated[date | None, Query()] = None,
 ) -> list[AgendaItemOut]:
     return cases.agenda(viewer, table, since)

@@ -4,9 +4,10 @@ Features use these recipes and never AES, HMAC or key bytes directly (STYLE.md s
 
 - `seal` / `open_sealed` with a case's `DataKey` and an `Aad` naming where the payload
   belongs; `new_data_key`, and a `KeyProvider` to `wrap_data_key` / `unwrap_data_key` it.
-- `blind_index` (or `bsn_index` / `name_dob_index`) for matching subjects without
-  decrypting.
-- `FileKeyProvider`, `EnvKeyProvider` (and the `KmsKeyProvider` placeholder);
+- ``KeyProvider.blind_indexer()`` -> `BlindIndexer` (``.bsn(...)``, ``.name_dob(...)``) for
+  matching subjects without decrypting; ``KeyProvider.audit_signer()`` -> the access log's
+  `hub.crypto.signing.SigningKey`. Neither hands out its key.
+- `FileKeyProvider` (`hub.crypto.key_files`), `EnvKeyProvider` (`hub.crypto.key_env`);
   `ensure_dev_keys` for ``vhhub init``; `rewrap` for KEK rotation.
 - `generate_partner_key` and friends in `hub.crypto.jwk` for partner JWKs.
 
@@ -17,10 +18,8 @@ from the rest of the hub.
 
 from hub.crypto.blind_index import (
     BLIND_INDEX_HEX_CHARS,
+    BlindIndexer,
     BlindIndexKind,
-    blind_index,
-    bsn_index,
-    name_dob_index,
     normalize_bsn,
     normalize_dob,
     normalize_name,
@@ -50,7 +49,6 @@ from hub.crypto.keys import (
     FileKeyProvider,
     KeyProvider,
     KeyReport,
-    KmsKeyProvider,
     LocalKeyProvider,
     ensure_dev_keys,
     rewrap,
@@ -60,6 +58,7 @@ __all__ = [
     "BLIND_INDEX_HEX_CHARS",
     "Aad",
     "BlindIndexKind",
+    "BlindIndexer",
     "CryptoError",
     "DataKey",
     "DecryptionError",
@@ -72,13 +71,9 @@ __all__ = [
     "KeyProvider",
     "KeyReport",
     "KeyStoreError",
-    "KmsKeyProvider",
     "LocalKeyProvider",
     "WrappedKey",
-    "blind_index",
-    "bsn_index",
     "ensure_dev_keys",
-    "name_dob_index",
     "new_data_key",
     "normalize_bsn",
     "normalize_dob",

@@ -16,6 +16,10 @@ Decisions (docs/adr/0302-blind-index.md):
   who holds the key (they compute the same 128 bits).
 - HMAC input: ``lp("vhhub/blind-index/v1") || lp(kind) || lp(field) ...`` (u32
   big-endian length prefixes), so no two different (kind, fields) tuples collide.
+- The key never leaves `hub.crypto`: feature code gets a `BlindIndexer` from
+  ``KeyProvider.blind_indexer()`` and calls ``indexer.bsn(...)`` / ``indexer.name_dob(...)``.
+  The functions taking key bytes (`bsn_index`, `name_dob_index`, `blind_index`) are the
+  implementation behind it and are not exported.
 """
 
 from __future__ import annotations
@@ -26,16 +30,16 @@ import re
 import struct
 import unicodedata
 from datetime import date, datetime
-from typing import Final, Literal, overload
+from typing import Final, Literal, NoReturn, overload
 
 from hub.crypto.errors import InvalidIdentifier
 
+# `bsn_index`, `name_dob_index` and `blind_index` take key bytes and are deliberately left
+# out: feature code uses a `BlindIndexer` and never holds the key.
 __all__ = [
     "BLIND_INDEX_HEX_CHARS",
     "BlindIndexKind",
-    "blind_index",
-    "bsn_index",
-    "name_dob_index",
+    "BlindIndexer",
     "normalize_bsn",
     "normalize_dob",
     "normalize_name",
@@ -168,13 +172,59 @@ def _mac(key: bytes, kind: str, *fields: str) -> str:
     return digest[:_TRUNCATE_BYTES].hex()
 
 
+class BlindIndexer:
+    """Blind indexes under the hub's blind-index key, without handing the key out.
+
+    Get one from ``KeyProvider.blind_indexer()``. Like the key objects of
+    `hub.crypto.envelope` it cannot be pickled, copying returns the same object (no second
+    holder of the key comes into being), and its repr and str show no key material.
+    Equality is identity: comparing key bytes would turn ``==`` into a question about the
+    key, and two indexers are interchangeable exactly when their outputs agree anyway.
+    """
+
+    __slots__ = ("_key",)
+    _key: bytes
+
+    def __init__(self, *, key: bytes) -> None:
+        self._key = _check_key(key)
+
+    def bsn(self, value: str) -> str:
+        """Blind index of a BSN (normalised first; `InvalidIdentifier` if invalid)."""
+        return _mac(self._key, "bsn", normalize_bsn(value))
+
+    def name_dob(self, name: str, date_of_birth: str | date) -> str:
+        """Blind index of full name and date of birth together (each normalised first)."""
+        return _mac(self._key, "name_dob", normalize_name(name), normalize_dob(date_of_birth))
+
+    def __repr__(self) -> str:
+        return "BlindIndexer(<redacted>)"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__  # identity, like `__eq__`: nothing derived from the key
+
+    def __reduce__(self) -> NoReturn:
+        # The key must not leak into caches, task queues or pickled debug dumps by accident.
+        raise TypeError("BlindIndexer cannot be pickled; get one from the key provider")
+
+    def __copy__(self) -> BlindIndexer:
+        return self  # immutable: a copy would only be a second holder of the key
+
+    def __deepcopy__(self, memo: object) -> BlindIndexer:
+        return self
+
+
+# --- key-bytes implementation (not exported; feature code uses `BlindIndexer`) ----------------
+
+
 def bsn_index(key: bytes, bsn: str) -> str:
-    """Blind index of a BSN (normalised first; `InvalidIdentifier` if invalid)."""
+    """Blind index of a BSN under raw `key`. Internal: use ``BlindIndexer.bsn``."""
     return _mac(key, "bsn", normalize_bsn(bsn))
 
 
 def name_dob_index(key: bytes, name: str, dob: str | date) -> str:
-    """Blind index of name + date of birth together (each normalised first)."""
+    """Blind index of name + date of birth under raw `key`. Internal: ``BlindIndexer.name_dob``."""
     return _mac(key, "name_dob", normalize_name(name), normalize_dob(dob))
 
 
@@ -187,7 +237,7 @@ def blind_index(key: bytes, kind: BlindIndexKind, value: str | tuple[str, str | 
 
     ``blind_index(key, "bsn", "1112.22.333")`` or
     ``blind_index(key, "name_dob", ("José de Vries", "1990-01-31"))``.
-    Use the key from ``KeyProvider.blind_index_key()``: never a case key or KEK.
+    Internal: feature code uses a `BlindIndexer` from ``KeyProvider.blind_indexer()``.
     """
     if kind == "bsn":
         if not isinstance(value, str):

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from hub.crypto.keys import _replace_file, write_secret_file
+from hub.crypto.key_files import _replace_file, write_secret_file
 
 __all__ = [
     "PARTNER_KEY_ALGS",

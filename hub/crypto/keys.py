@@ -1,56 +1,39 @@
-"""Where the hub's long-lived secrets come from: key providers and dev key generation.
+"""Where the hub's long-lived secrets come from: the `KeyProvider` interface and `rewrap`.
 
-The rest of the hub asks a `KeyProvider` to wrap and unwrap case data keys and for the two
-other secrets it needs (the blind-index key and the audit signing seed). It never asks for
-KEK bytes, so a KMS or HSM can keep the KEK inside and offer wrap/unwrap as a service
-(`KmsKeyProvider`). Local providers -- a keys directory (`FileKeyProvider`) or the
-environment (`EnvKeyProvider`) -- also satisfy `LocalKeyProvider`, which exposes `Kek`
-objects for rotation tooling and tests.
+The rest of the hub asks a `KeyProvider` to wrap and unwrap case data keys, for a
+`BlindIndexer` (blind indexes of subject identifiers) and for the access log's `SigningKey`.
+It never gets key bytes: no KEK, no blind-index key, no signing seed. So a KMS or HSM could
+keep every key inside and offer wrap/unwrap, MAC and sign as a service.
 
-Keys directory layout (created by `ensure_dev_keys`, i.e. ``vhhub init``; mode 0700)::
+The providers live in modules named after where the keys come from:
 
-    kek-<version>.key     one per KEK version, 32 random bytes        (0600)
-    kek-current           the current KEK version id, e.g. 20250610t120102_3f9a1c2e (0600)
-    blind-index.key       HMAC-SHA256 key for the blind index, 32 bytes   (0600)
-    audit-signing.key     Ed25519 private key seed (RFC 8032), 32 bytes   (0600)
+- `hub.crypto.key_files`: `FileKeyProvider` (a keys directory in the data dir, with the file
+  layout and mode checks), `ensure_dev_keys` for ``vhhub init``, `write_secret_file`.
+- `hub.crypto.key_env`: `EnvKeyProvider` (environment variables, a container's secrets).
+- `hub.crypto.key_text`: the base64url text both use for a key.
 
-Every ``.key`` file holds one line: the key in base64url without padding -- the same text
-the environment variables take, so a key moves between the two by copy and paste.
-A file or directory others can read (files) or write (directory) is refused, not loaded.
-
-Environment (`EnvKeyProvider`)::
-
-    VHHUB_KEK_<VERSION>      base64url KEK; <VERSION> is the version id upper-cased
-    VHHUB_KEK_CURRENT        the version id that wraps new data keys
-    VHHUB_BLIND_INDEX_KEY    base64url blind-index key
-    VHHUB_AUDIT_SIGNING_KEY  base64url Ed25519 seed
+Both also satisfy `LocalKeyProvider`, which exposes `Kek` objects for rotation tooling and
+tests. Every public name of those modules is importable from here as well.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import os
-import re
-import secrets
-import stat
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from hub.crypto.envelope import (
-    KEY_BYTES,
-    DataKey,
-    Kek,
-    WrappedKey,
-    unwrap,
-    validate_kek_version,
-    wrap,
+from hub.crypto.blind_index import BlindIndexer
+from hub.crypto.envelope import DataKey, Kek, WrappedKey
+from hub.crypto.key_env import EnvKeyProvider
+from hub.crypto.key_files import (
+    AUDIT_SIGNING_KEY_FILE,
+    BLIND_INDEX_KEY_FILE,
+    KEK_CURRENT_FILE,
+    FileKeyProvider,
+    KeyReport,
+    ensure_dev_keys,
+    write_secret_file,
 )
-from hub.crypto.errors import InsecureKeyFile, KeyNotFound, KeyStoreError
+from hub.crypto.signing import SigningKey
 
 __all__ = [
     "AUDIT_SIGNING_KEY_FILE",
@@ -60,37 +43,19 @@ __all__ = [
     "FileKeyProvider",
     "KeyProvider",
     "KeyReport",
-    "KmsKeyProvider",
     "LocalKeyProvider",
     "ensure_dev_keys",
     "rewrap",
     "write_secret_file",
 ]
 
-KEK_CURRENT_FILE: Final = "kek-current"
-BLIND_INDEX_KEY_FILE: Final = "blind-index.key"
-AUDIT_SIGNING_KEY_FILE: Final = "audit-signing.key"
-_KEK_FILE_RE: Final = re.compile(r"kek-(?P<version>[a-z0-9_]+)\.key")
-
-_ENV_KEK_PREFIX: Final = "VHHUB_KEK_"
-_ENV_KEK_CURRENT: Final = "VHHUB_KEK_CURRENT"
-_ENV_BLIND_INDEX: Final = "VHHUB_BLIND_INDEX_KEY"
-_ENV_AUDIT_SIGNING: Final = "VHHUB_AUDIT_SIGNING_KEY"
-
-_FILE_MODE: Final = 0o600
-_DIR_MODE: Final = 0o700
-_MAX_KEY_FILE_BYTES: Final = 4096
-_B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]+={0,2}")
-
-
-# --- the interface ----------------------------------------------------------------------------
-
 
 class KeyProvider(Protocol):
-    """What the hub needs from its key store. KEK bytes are deliberately not part of it.
+    """What the hub needs from its key store. Key bytes are deliberately not part of it.
 
     `wrap_data_key` / `unwrap_data_key` let a KMS or HSM keep the KEK inside; the file and
     environment providers do the same locally with `hub.crypto.envelope.wrap`/`unwrap`.
+    `blind_indexer` and `audit_signer` return objects that use their key without showing it.
     """
 
     def current_kek_version(self) -> str:
@@ -109,12 +74,26 @@ class KeyProvider(Protocol):
         """Unwrap with the KEK named by ``wrapped.kek_version`` (KeyNotFound if gone)."""
         ...
 
+    def blind_indexer(self) -> BlindIndexer:
+        """Blind indexes of subject identifiers under the blind-index key (ADR 0302)."""
+        ...
+
+    def audit_signer(self) -> SigningKey:
+        """The access log's Ed25519 signing key (signs checkpoints; never shows its seed)."""
+        ...
+
     def blind_index_key(self) -> bytes:
-        """The HMAC key for `hub.crypto.blind_index` (32 bytes)."""
+        """The HMAC key for `hub.crypto.blind_index` (32 bytes).
+
+        Deprecated: being removed; use blind_indexer()/audit_signer()
+        """
         ...
 
     def audit_signing_key(self) -> bytes:
-        """The access log's Ed25519 private key as its raw 32-byte seed (RFC 8032)."""
+        """The access log's Ed25519 private key as its raw 32-byte seed (RFC 8032).
+
+        Deprecated: being removed; use blind_indexer()/audit_signer()
+        """
         ...
 
 
@@ -143,470 +122,6 @@ def rewrap(provider: KeyProvider, wrapped: WrappedKey, *, case_id: str) -> Wrapp
     return provider.wrap_data_key(dek, case_id=case_id)
 
 
-# --- key text and files -----------------------------------------------------------------------
-
-
-def _encode_key_text(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _decode_key_text(text: str, *, source: str) -> bytes:
-    """base64url (padding optional) -> exactly 32 bytes. `source` names the file or variable."""
-    stripped = text.strip()
-    if not _B64URL_RE.fullmatch(stripped):
-        raise KeyStoreError(f"{source}: not a base64url-encoded key")
-    unpadded = stripped.rstrip("=")
-    try:
-        raw = base64.urlsafe_b64decode(unpadded + "=" * (-len(unpadded) % 4))
-    except (binascii.Error, ValueError):
-        raise KeyStoreError(f"{source}: not a base64url-encoded key") from None
-    if len(raw) != KEY_BYTES:
-        raise KeyStoreError(f"{source}: expected a {KEY_BYTES}-byte key")
-    return raw
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes a create/rename/unlink durable; not every platform lets us open a directory.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_temp(directory: Path, name: str, data: bytes, mode: int) -> Path:
-    """Write `data` to a fresh, fsynced temp file with exactly `mode`; return its path."""
-    tmp = directory / f".{name}.{secrets.token_hex(8)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(tmp, flags, mode)
-    try:
-        os.fchmod(fd, mode)  # the umask may have removed bits from `mode`; set it exactly
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    return tmp
-
-
-def write_secret_file(path: Path, data: bytes, *, mode: int = _FILE_MODE) -> None:
-    """Create `path` holding `data` with `mode` (0600), never overwriting an existing file.
-
-    Raises `FileExistsError` if `path` exists. The content goes to an O_CREAT|O_EXCL temp
-    file first and is then hard-linked into place, so `path` either does not exist or holds
-    the complete content: a crash cannot leave an empty key file that later counts as
-    "kept", and two processes racing to create the same key cannot both win.
-    """
-    path = Path(path)
-    tmp = _write_temp(path.parent, path.name, data, mode)
-    try:
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _replace_file(path: Path, data: bytes, *, mode: int) -> None:
-    """Atomically create or replace `path` (temp file + rename)."""
-    tmp = _write_temp(path.parent, path.name, data, mode)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _check_dir(directory: Path) -> None:
-    try:
-        st = os.stat(directory)
-    except FileNotFoundError:
-        raise KeyNotFound(f"keys directory {directory} does not exist (run `vhhub init`)") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise KeyStoreError(f"{directory} is not a directory")
-    if st.st_mode & 0o022:
-        raise InsecureKeyFile(
-            f"keys directory {directory} is writable by group or others; "
-            f"refusing to use it (chmod 700 {directory})"
-        )
-
-
-def _read_protected_text(path: Path) -> str:
-    """Read a small file from the keys directory, refusing it if others may read it.
-
-    Permissions are checked with fstat on the opened descriptor, so the file checked is
-    the file read. Symlinks are followed (secret mounts use them); the check applies to
-    the target.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise KeyNotFound(f"key file {path} not found") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise KeyStoreError(f"key file {path} is not a regular file")
-        if st.st_mode & 0o077:
-            raise InsecureKeyFile(
-                f"key file {path} is accessible to group or others "
-                f"(mode {stat.S_IMODE(st.st_mode):04o}); refusing to load it. "
-                f"Treat the key as exposed, or chmod 600 {path} if it is known not to be."
-            )
-        raw = os.read(fd, _MAX_KEY_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > _MAX_KEY_FILE_BYTES:
-        raise KeyStoreError(f"key file {path} is too large to be a key")
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise KeyStoreError(f"key file {path} is not base64url text") from None
-
-
-def _read_key_file(path: Path) -> bytes:
-    return _decode_key_text(_read_protected_text(path), source=f"key file {path}")
-
-
-def _new_kek_version() -> str:
-    # Sortable by creation time; the random tail keeps two rotations in one second apart
-    # and makes a retired version id never come back.
-    return f"{datetime.now(UTC):%Y%m%dt%H%M%S}_{secrets.token_hex(4)}"
-
-
-# --- file provider ----------------------------------------------------------------------------
-
-
-class FileKeyProvider:
-    """Keys in a directory of the data dir (see the module docstring for the layout).
-
-    Reads files on every call instead of caching: several hub processes share one keys
-    directory, and a KEK rotated or retired by ``vhhub`` in one process must be seen by
-    the others without a restart. The files are tiny; the cost is a few syscalls.
-    """
-
-    def __init__(self, keys_dir: Path) -> None:
-        self._dir = Path(keys_dir)
-
-    @property
-    def keys_dir(self) -> Path:
-        return self._dir
-
-    def __repr__(self) -> str:
-        return f"FileKeyProvider({str(self._dir)!r})"
-
-    def _path(self, name: str) -> Path:
-        _check_dir(self._dir)
-        return self._dir / name
-
-    def _kek_path(self, version: str) -> Path:
-        return self._path(f"kek-{validate_kek_version(version)}.key")
-
-    # KeyProvider
-
-    def current_kek_version(self) -> str:
-        path = self._path(KEK_CURRENT_FILE)
-        try:
-            text = _read_protected_text(path)
-        except KeyNotFound:
-            raise KeyNotFound(f"no current KEK: {path} not found (run `vhhub init`)") from None
-        try:
-            return validate_kek_version(text.strip())
-        except ValueError:
-            raise KeyStoreError(f"{path} does not hold a valid KEK version id") from None
-
-    def kek_versions(self) -> tuple[str, ...]:
-        _check_dir(self._dir)
-        versions = []
-        for entry in os.listdir(self._dir):
-            m = _KEK_FILE_RE.fullmatch(entry)
-            if m is not None:
-                with contextlib.suppress(ValueError):
-                    versions.append(validate_kek_version(m["version"]))
-        return tuple(sorted(versions))
-
-    def wrap_data_key(self, dek: DataKey, *, case_id: str) -> WrappedKey:
-        return wrap(self.current_kek(), dek, case_id=case_id)
-
-    def unwrap_data_key(self, wrapped: WrappedKey, *, case_id: str) -> DataKey:
-        return unwrap(self.kek(wrapped.kek_version), wrapped, case_id=case_id)
-
-    def blind_index_key(self) -> bytes:
-        return _read_key_file(self._path(BLIND_INDEX_KEY_FILE))
-
-    def audit_signing_key(self) -> bytes:
-        return _read_key_file(self._path(AUDIT_SIGNING_KEY_FILE))
-
-    # LocalKeyProvider
-
-    def current_kek(self) -> Kek:
-        return self.kek(self.current_kek_version())
-
-    def kek(self, version: str) -> Kek:
-        path = self._kek_path(version)
-        try:
-            raw = _read_key_file(path)
-        except KeyNotFound:
-            raise KeyNotFound(f"KEK version {version!r} not found ({path})") from None
-        return Kek(version=version, key=raw)
-
-    # rotation
-
-    def create_kek(self) -> str:
-        """Create a new KEK version and make it current; returns the version id.
-
-        Existing data keys stay wrapped under their old version until `rewrap` moves them;
-        keep the old version until then.
-        """
-        _ensure_dir(self._dir)
-        version = self._create_kek_file()
-        _replace_file(self._dir / KEK_CURRENT_FILE, f"{version}\n".encode(), mode=_FILE_MODE)
-        return version
-
-    def _create_kek_file(self) -> str:
-        version = _new_kek_version()
-        raw = os.urandom(KEY_BYTES)
-        write_secret_file(self._kek_path(version), f"{_encode_key_text(raw)}\n".encode())
-        return version
-
-    def retire_kek(self, version: str) -> None:
-        """Delete KEK `version` for good. The current version cannot be retired.
-
-        Callers must first make sure no wrapped key still names this version (run `rewrap`
-        over every case): afterwards those data keys -- and their payloads -- are gone.
-        """
-        path = self._kek_path(version)
-        if version == self.current_kek_version():
-            raise KeyStoreError(f"KEK version {version!r} is current; rotate before retiring")
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            raise KeyNotFound(f"KEK version {version!r} not found ({path})") from None
-        _fsync_dir(self._dir)
-
-
-def _ensure_dir(directory: Path) -> None:
-    """Create the keys directory 0700 if missing; refuse an existing unsafe one."""
-    if not directory.exists():
-        directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-        os.chmod(directory, _DIR_MODE)  # mkdir's mode is filtered by the umask
-    _check_dir(directory)
-
-
-# --- environment provider ---------------------------------------------------------------------
-
-
-class EnvKeyProvider:
-    """Keys from environment variables (a container's secrets), read once at construction.
-
-    Everything present is validated up front, so a malformed variable stops the process at
-    start-up with the variable's name rather than at the first request. Missing ones raise
-    `KeyNotFound` when first needed. Rotation happens by redeploying with a new
-    ``VHHUB_KEK_<VERSION>`` and ``VHHUB_KEK_CURRENT``, keeping the old variable until
-    `rewrap` has moved every data key.
-
-    `environ` defaults to ``os.environ``; tests pass a plain dict.
-    """
-
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
-        keks: dict[str, Kek] = {}
-        for name, value in env.items():
-            if not name.startswith(_ENV_KEK_PREFIX) or name == _ENV_KEK_CURRENT:
-                continue
-            try:
-                version = validate_kek_version(name[len(_ENV_KEK_PREFIX) :].lower())
-            except ValueError:
-                raise KeyStoreError(
-                    f"{name}: the part after {_ENV_KEK_PREFIX} is not a valid KEK version id"
-                ) from None
-            keks[version] = Kek(version=version, key=_decode_key_text(value, source=name))
-        self._keks = keks
-
-        self._current: str | None = None
-        if _ENV_KEK_CURRENT in env:
-            current = env[_ENV_KEK_CURRENT].strip().lower()
-            if current not in keks:
-                raise KeyStoreError(
-                    f"{_ENV_KEK_CURRENT} names a KEK version with no "
-                    f"{_ENV_KEK_PREFIX}<VERSION> variable"
-                )
-            self._current = current
-
-        self._blind_index = self._optional_key(env, _ENV_BLIND_INDEX)
-        self._audit_signing = self._optional_key(env, _ENV_AUDIT_SIGNING)
-
-    @staticmethod
-    def _optional_key(env: Mapping[str, str], name: str) -> bytes | None:
-        return _decode_key_text(env[name], source=name) if name in env else None
-
-    def __repr__(self) -> str:
-        return f"EnvKeyProvider(kek_versions={self.kek_versions()!r})"
-
-    # KeyProvider
-
-    def current_kek_version(self) -> str:
-        if self._current is None:
-            raise KeyNotFound(f"no current KEK: {_ENV_KEK_CURRENT} is not set")
-        return self._current
-
-    def kek_versions(self) -> tuple[str, ...]:
-        return tuple(sorted(self._keks))
-
-    def wrap_data_key(self, dek: DataKey, *, case_id: str) -> WrappedKey:
-        return wrap(self.current_kek(), dek, case_id=case_id)
-
-    def unwrap_data_key(self, wrapped: WrappedKey, *, case_id: str) -> DataKey:
-        return unwrap(self.kek(wrapped.kek_version), wrapped, case_id=case_id)
-
-    def blind_index_key(self) -> bytes:
-        if self._blind_index is None:
-            raise KeyNotFound(f"{_ENV_BLIND_INDEX} is not set")
-        return self._blind_index
-
-    def audit_signing_key(self) -> bytes:
-        if self._audit_signing is None:
-            raise KeyNotFound(f"{_ENV_AUDIT_SIGNING} is not set")
-        return self._audit_signing
-
-    # LocalKeyProvider
-
-    def current_kek(self) -> Kek:
-        return self.kek(self.current_kek_version())
-
-    def kek(self, version: str) -> Kek:
-        try:
-            return self._keks[version]
-        except KeyError:
-            raise KeyNotFound(
-                f"KEK version {version!r} not found ({_ENV_KEK_PREFIX}{version.upper()} is not set)"
-            ) from None
-
-
-# --- KMS / HSM --------------------------------------------------------------------------------
-
-
-class KmsKeyProvider:
-    """Where a KMS or HSM plugs in. Not implemented yet: every method raises.
-
-    The `KeyProvider` interface is shaped so the KEK never has to leave a KMS:
-
-    - `wrap_data_key` sends the 32-byte DEK to the KMS's encrypt call (AWS KMS ``Encrypt``,
-      GCP Cloud KMS ``encrypt``, Azure Key Vault ``wrapKey``, PKCS#11 ``C_WrapKey``) with
-      the case id as encryption context / additional authenticated data, and stores the
-      KMS's key version as `WrappedKey.kek_version`. `unwrap_data_key` is the reverse.
-      (A KMS ciphertext is longer than our 60-byte body, so this provider will bring its
-      own wrapped-key record version.)
-    - Rotation becomes the KMS's key-version rotation; `rewrap` works unchanged.
-    - `blind_index_key` and `audit_signing_key` would come from the KMS's secret store
-      (e.g. AWS Secrets Manager, Vault). To keep them inside an HSM as well, the interface
-      would grow ``mac(...)`` and ``sign(...)`` methods instead of returning bytes.
-
-    There is deliberately no ``current_kek()`` / ``kek()``: this is a `KeyProvider`, not a
-    `LocalKeyProvider`.
-    """
-
-    def __init__(self, *, key_id: str) -> None:
-        self._key_id = key_id
-
-    def __repr__(self) -> str:
-        return f"KmsKeyProvider(key_id={self._key_id!r})"
-
-    def _todo(self) -> NotImplementedError:
-        return NotImplementedError(
-            "KmsKeyProvider is a placeholder; use FileKeyProvider or EnvKeyProvider"
-        )
-
-    def current_kek_version(self) -> str:
-        raise self._todo()
-
-    def kek_versions(self) -> tuple[str, ...]:
-        raise self._todo()
-
-    def wrap_data_key(self, dek: DataKey, *, case_id: str) -> WrappedKey:
-        raise self._todo()
-
-    def unwrap_data_key(self, wrapped: WrappedKey, *, case_id: str) -> DataKey:
-        raise self._todo()
-
-    def blind_index_key(self) -> bytes:
-        raise self._todo()
-
-    def audit_signing_key(self) -> bytes:
-        raise self._todo()
-
-
-# --- dev keys ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KeyReport:
-    """What `ensure_dev_keys` did: file names created and file names kept as they were."""
-
-    created: tuple[str, ...]
-    kept: tuple[str, ...]
-    kek_version: str
-
-
-def ensure_dev_keys(keys_dir: Path) -> KeyReport:
-    """Create whichever of KEK, blind-index key and audit signing seed is missing.
-
-    Never overwrites: an existing key is checked (permissions, format) and kept, because
-    replacing a KEK or blind-index key would make stored data unreadable or unmatchable.
-    Safe to run again and safe against a concurrent run (O_EXCL creates; the loser keeps
-    the winner's key). For development and the embedded default; production mounts keys.
-    """
-    keys_dir = Path(keys_dir)
-    _ensure_dir(keys_dir)
-    provider = FileKeyProvider(keys_dir)
-    created: list[str] = []
-    kept: list[str] = []
-
-    version = _ensure_kek(provider, created, kept)
-    for name in (BLIND_INDEX_KEY_FILE, AUDIT_SIGNING_KEY_FILE):
-        path = keys_dir / name
-        try:
-            # Both are 32 random bytes: an Ed25519 private key *is* a random 32-byte seed.
-            write_secret_file(path, f"{_encode_key_text(os.urandom(KEY_BYTES))}\n".encode())
-        except FileExistsError:
-            _read_key_file(path)  # kept only if usable
-            kept.append(name)
-        else:
-            created.append(name)
-    return KeyReport(created=tuple(created), kept=tuple(kept), kek_version=version)
-
-
-def _ensure_kek(provider: FileKeyProvider, created: list[str], kept: list[str]) -> str:
-    pointer = provider.keys_dir / KEK_CURRENT_FILE
-    if not pointer.exists():
-        if provider.kek_versions():
-            raise KeyStoreError(
-                f"{pointer} is missing but KEK files exist; restore it rather than "
-                "letting a new KEK replace the old ones"
-            )
-        version = provider._create_kek_file()
-        try:
-            write_secret_file(pointer, f"{version}\n".encode())
-        except FileExistsError:
-            # A concurrent run set the pointer first: keep its KEK, drop ours (never used).
-            (provider.keys_dir / f"kek-{version}.key").unlink(missing_ok=True)
-        else:
-            created.append(f"kek-{version}.key")
-            return version
-    kek = provider.current_kek()  # raises if the pointer or its KEK file is unusable
-    kept.append(f"kek-{kek.version}.key")
-    return kek.version
-
-
 if TYPE_CHECKING:  # mypy proves each provider satisfies the protocol it claims
     _file_provider: LocalKeyProvider = FileKeyProvider(Path())
     _env_provider: LocalKeyProvider = EnvKeyProvider({})
-    _kms_provider: KeyProvider = KmsKeyProvider(key_id="")

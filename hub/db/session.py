@@ -8,13 +8,15 @@ is not durable yet (DESIGN.md, "No disclosure without a durable log entry").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from hub.errors import Refusal
 
 
 def sqlite_url(path: Path) -> str:
@@ -98,5 +100,16 @@ class Database:
         finally:
             session.close()
 
+    def unit_of_work(self) -> AbstractContextManager[Session]:
+        """A transaction that also commits when a logged refusal is raised (ADR 0003).
+
+        Every use case runs in one of these: its refusal's access-log entry must commit
+        although the request fails."""
+        return self.transaction(commit_on=(Refusal,))
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: What services receive to open their unit of work (`Database.unit_of_work`).
+UnitOfWork = Callable[[], AbstractContextManager[Session]]

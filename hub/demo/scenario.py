@@ -23,11 +23,15 @@ from typing import Any
 
 import httpx
 
+from hub.audit.log import RequestInfo
 from hub.context import HubContext
 from hub.demo.server import LoopbackHub
+from hub.facts.repository import FactRepository
 from hub.identity.partner_keys import load_private_jwk
 from hub.identity.tokens import mint_token
+from hub.identity.viewer import Viewer
 from hub.settings import PROJECT_ROOT
+from hub.vocabulary import Purpose, Role
 
 EXAMPLES = PROJECT_ROOT / "schemas" / "examples"
 
@@ -381,30 +385,21 @@ def _briefings(
 def _why_not(
     ctx: HubContext, actor: Actor, cid: str, purpose: str, result: DemoResult
 ) -> dict[str, str]:
-    """The policy's reasons for facts a partner does not see, from metadata only."""
-    with ctx.db.transaction() as session:
-        from hub.cases.models import Case
-        from hub.facts.models import Fact
-
-        case = session.get(Case, cid)
-        assert case is not None
-        facts = [session.get(Fact, i) for i in result.fact_ids.values()]
-        policy_case = ctx.cases.policy_case(session, case)
-        fact_input = {f.id: ctx.disclosure._fact_input(f) for f in facts if f is not None}
-    decisions = ctx.gate.engine.decide_batch(
-        {
-            "viewer": {
-                "partner": actor.partner,
-                "partner_kind": ctx.registry.partners[actor.partner].kind.value,
-                "user": actor.user,
-                "roles": sorted(actor.roles),
-            },
-            "purpose": purpose,
-            "case": policy_case,
-            "facts": fact_input,
-        }
+    """The policy's reasons for facts a partner does not see, from metadata only (asked
+    through the gate, like every decision; nothing is opened)."""
+    viewer = Viewer(
+        partner=actor.partner,
+        partner_kind=ctx.registry.partners[actor.partner].kind,
+        user=actor.user,
+        roles=frozenset(Role(r) for r in actor.roles),
+        purpose=Purpose(purpose),
+        request=RequestInfo(source="demo", purpose=Purpose(purpose)),
     )
-    return {fact_id: d.reason for fact_id, d in decisions.items()}
+    with ctx.unit_of_work() as session:
+        case = ctx.gate.load_case(session, viewer, cid)
+        repo = FactRepository(session)
+        facts = [f for f in (repo.get(i) for i in result.fact_ids.values()) if f is not None]
+        return ctx.gate.explain_facts(session, viewer, ctx.gate.case_input(session, case), facts)
 
 
 def _log_summary(ctx: HubContext, auditor: Actor, cid: str) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The door's part for plans: the analysis and plan of approach leave the vault only here.
 
 The promise, checkable in this one module: a plan version (and the monitoring notes reported
-against it) is decrypted only with a `PlanRelease`, and a `PlanRelease` is only built from
-an allowing ``read_plan`` verdict of the policy for this viewer and this case. Every
+against it) is decrypted only with a `PlanPermit`, and only the gate mints one, from an
+allowing ``read_plan`` verdict of the policy for this viewer and this case. Every
 decryption writes a ``plan.read`` entry naming the plan version id, in the caller's unit of
 work, so it commits before anything is answered (ADR 0003, ADR 0007).
 
@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Event
-from hub.cases.models import Case
-from hub.disclosure.vault import IntegrityFailure, PlanRelease
+from hub.audit.log import AccessLog, Event
+from hub.cases.repository import CaseRepository
+from hub.db.session import UnitOfWork
+from hub.disclosure.vault import CaseVault, IntegrityFailure
 from hub.errors import NotFound
-from hub.facts.models import Fact
+from hub.facts.repository import FactRepository
+from hub.gate.gate import Gate
+from hub.gate.permits import PlanPermit
 from hub.identity.viewer import Viewer
 from hub.plans.models import PlanNote, PlanRepository, PlanVersion
 from hub.plans.schemas import (
@@ -41,10 +43,6 @@ from hub.plans.schemas import (
     RecordedBy,
 )
 
-if TYPE_CHECKING:
-    from hub.cases.service import CaseService
-    from hub.context import HubContext
-
 #: The sections of a plan version a full read discloses (the log's `disclosed` field names).
 PLAN_SECTIONS: Final = ("analysis", "goals", "interventions", "monitoring", "risk")
 
@@ -58,46 +56,42 @@ class InterventionRef:
 
 
 class PlanDisclosure:
-    def __init__(self, ctx: HubContext, cases: CaseService) -> None:
-        self.ctx = ctx
-        self.cases = cases
-
-    # -- the decision --------------------------------------------------------------------
-
-    def release(self, session: Session, viewer: Viewer, case: Case) -> PlanRelease:
-        """Ask the policy for ``read_plan``. A viewer who may not read the case gets 404, a
-        member outside the plan's phases or purposes 403; both denials are logged."""
-        policy_version = self.cases.authorize(session, viewer, case, "read_plan")
-        return PlanRelease(case_id=case.id, policy_version=policy_version)
+    def __init__(
+        self, unit_of_work: UnitOfWork, gate: Gate, vault: CaseVault, access_log: AccessLog
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._gate = gate
+        self._vault = vault
+        self._log = access_log
 
     # -- decryption (private: every public path logs) ---------------------------------------
 
     def _open_version(
-        self, session: Session, row: PlanVersion, release: PlanRelease
+        self, session: Session, row: PlanVersion, release: PlanPermit
     ) -> PlanDocument:
-        document = self.ctx.vault.open_document(
+        document = self._vault.open_document(
             session,
             case_id=row.case_id,
             record="plan",
             row_id=row.id,
             schema_id=PLAN_SCHEMA,
             ciphertext=row.content_ct,
-            release=release,
+            permit=release,
         )
         try:
             return PlanDocument.model_validate(document)
         except ValidationError:
             raise IntegrityFailure(case_id=row.case_id, row_id=row.id) from None
 
-    def _open_note(self, session: Session, row: PlanNote, release: PlanRelease) -> NoteDocument:
-        document = self.ctx.vault.open_document(
+    def _open_note(self, session: Session, row: PlanNote, release: PlanPermit) -> NoteDocument:
+        document = self._vault.open_document(
             session,
             case_id=row.case_id,
             record="plan_note",
             row_id=row.id,
             schema_id=NOTE_SCHEMA,
             ciphertext=row.content_ct,
-            release=release,
+            permit=release,
         )
         try:
             return NoteDocument.model_validate(document)
@@ -108,14 +102,14 @@ class PlanDisclosure:
         self,
         session: Session,
         viewer: Viewer,
-        release: PlanRelease,
+        release: PlanPermit,
         row: PlanVersion,
         *,
         sections: Sequence[str],
         notes: Sequence[PlanNote] = (),
         reason: str,
     ) -> int:
-        entry = self.ctx.log.append(
+        entry = self._log.append(
             session,
             Event(
                 action=Action.PLAN_READ,
@@ -123,7 +117,7 @@ class PlanDisclosure:
                 case_id=row.case_id,
                 object_ids=[row.id, *(n.id for n in notes)],
                 disclosed={row.id: tuple(sections)},
-                subject_pseudonyms=self.cases.case_pseudonyms(session, row.case_id),
+                subject_pseudonyms=CaseRepository(session).pseudonyms_of_case(row.case_id),
                 reason=reason,
                 policy_version=release.policy_version,
             ),
@@ -137,9 +131,9 @@ class PlanDisclosure:
     def read(self, viewer: Viewer, case_id: str, version: int | None) -> PlanOut:
         """The current plan version (or version `version`) with the monitoring reported
         against it, as the policy allows this viewer to read it."""
-        with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            release = self.release(session, viewer, case)
+        with self._unit_of_work() as session:
+            case = self._gate.load_case(session, viewer, case_id)
+            release = self._gate.release_plan(session, viewer, self._gate.case_input(session, case))
             current = PlanRepository.current(session, case.id)
             if version is None or (current is not None and current.version == version):
                 row = current
@@ -178,7 +172,7 @@ class PlanDisclosure:
         self,
         session: Session,
         viewer: Viewer,
-        release: PlanRelease,
+        release: PlanPermit,
         row: PlanVersion,
         intervention_id: str,
     ) -> InterventionRef | None:
@@ -212,21 +206,11 @@ class PlanDisclosure:
         *,
         latest: bool,
         revision: int,
-        release: PlanRelease,
+        release: PlanPermit,
         log_seq: int,
     ) -> PlanOut:
         referenced = {f for a in document.analysis for f in a.fact_ids}
-        current_facts: set[str] = set()
-        if referenced:
-            current_facts = set(
-                session.scalars(
-                    select(Fact.id).where(
-                        Fact.case_id == row.case_id,
-                        Fact.id.in_(referenced),
-                        Fact.status == "current",
-                    )
-                )
-            )
+        current_facts = FactRepository(session).current_ids_among(row.case_id, referenced)
         by_intervention: dict[str, list[MonitoringNoteOut]] = {}
         for note_row, note in notes:
             by_intervention.setdefault(note.intervention_id, []).append(

@@ -27,21 +27,33 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Actor, Event, RequestInfo
+from hub.audit.log import AccessLog, Actor, Event, RequestInfo
 from hub.crypto.envelope import WrappedKey
 from hub.crypto.errors import DecryptionError, KeyNotFound
-from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, rewrap
+from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider, rewrap
 from hub.db.base import utcnow
+from hub.db.session import Database
 from hub.disclosure.models import CaseKey
 
-if TYPE_CHECKING:
-    from hub.context import HubContext
+
+class Operator(Protocol):
+    """What a rotation needs of the hub (a HubContext has it): database, log, key store."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def log(self) -> AccessLog: ...
+
+    @property
+    def keys(self) -> KeyProvider: ...
+
 
 #: Who rotates: the operator at the command line, not a partner (NEN 7513 still wants a who).
 OPERATOR_CLI: Final = Actor(partner=None, user="operator-cli")
@@ -86,7 +98,7 @@ class RotationReport:
     failed_cases: tuple[str, ...] = ()
 
 
-def pending_count(ctx: HubContext) -> int:
+def pending_count(ctx: Operator) -> int:
     """How many case keys are not wrapped under the current KEK (0 after a complete run)."""
     current = ctx.keys.current_kek_version()
     with ctx.db.transaction() as session:
@@ -99,7 +111,7 @@ def pending_count(ctx: HubContext) -> int:
 
 
 def rotate(
-    ctx: HubContext,
+    ctx: Operator,
     *,
     force_new: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -156,7 +168,7 @@ def rotate(
 class _Run:
     """One run's state; the counts only ever include committed work."""
 
-    ctx: HubContext
+    ctx: Operator
     current: str
     request: RequestInfo
     done: int = 0

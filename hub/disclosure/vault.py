@@ -1,8 +1,10 @@
 """The case vault: per-case data keys, sealing, and opening only what a decision released.
 
-This module and the rest of hub/disclosure are the only code that unwraps a case's data key.
-Opening demands the policy decision that allows it (a `FactDecision`, a `SubjectRelease`,
-a `PlanRelease`), so forgetting the policy is a type error, not a leak (STYLE.md section 3).
+This module is the only code that unwraps a case's data key, and the rest of hub/disclosure
+the only code that calls its `open_*` methods (tests/foundation/test_one_door.py). Opening
+demands the permit the gate minted for exactly that record (a `FactPermit`, a `PlanPermit`),
+and only the gate can mint one, so forgetting the policy is an error, not a leak (STYLE.md
+section 3).
 A ciphertext that fails to open is an integrity error: it is reported, never guessed around.
 """
 
@@ -10,30 +12,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.cases.errors import CaseShredded
 from hub.crypto.envelope import Aad, DataKey, WrappedKey, new_data_key, open_sealed, seal
 from hub.crypto.errors import DecryptionError
 from hub.crypto.keys import KeyProvider
 from hub.disclosure.models import CaseKey
-from hub.errors import Gone, HubError, Refusal
+from hub.errors import HubError, Refusal
 from hub.facts.catalog import project_fields
-from hub.rego.decisions import FactDecision
-from hub.vocabulary import DisclosureLevel
-
-
-class CaseShredded(Gone):
-    slug = "case-shredded"
-    title = "Case shredded"
-    default_detail = (
-        "This case has passed its retention period and was crypto-shredded; "
-        "its content can no longer be decrypted by anyone. / "
-        "Deze casus is na afloop van de bewaartermijn vernietigd (crypto-shredding); "
-        "de inhoud kan door niemand meer worden ontsleuteld."
-    )
+from hub.facts.models import Fact
+from hub.gate.permits import FactPermit, Permit, PlanPermit
 
 
 class IntegrityFailure(HubError):
@@ -54,14 +45,6 @@ class LoggedIntegrityFailure(IntegrityFailure, Refusal):
     """An integrity failure whose `integrity.error` entry is already in the unit of work:
     as a `Refusal` it commits that entry before answering. Raised only where nothing else
     was written yet (the disclosure door, before its read entry)."""
-
-
-@dataclass(frozen=True)
-class SubjectRelease:
-    """Permission to decrypt a case's subject identifiers, for one stated reason code."""
-
-    case_id: str
-    reason: str
 
 
 def _encode(document: Mapping[str, Any]) -> bytes:
@@ -116,7 +99,7 @@ class CaseVault:
         aad = Aad(purpose=record, case_id=case_id, row_id=row_id, schema_id=schema_id)
         return seal(key, _encode(document), aad=aad)
 
-    # -- opening (only with the decision that releases it) ------------------------------------
+    # -- opening (only with the permit that releases it) --------------------------------------
 
     def _open(
         self,
@@ -136,40 +119,22 @@ class CaseVault:
             raise IntegrityFailure(case_id=case_id, row_id=row_id) from None
         return document
 
-    def open_fact(
-        self,
-        session: Session,
-        *,
-        case_id: str,
-        fact_id: str,
-        fact_type: str,
-        ciphertext: bytes,
-        decision: FactDecision,
-    ) -> dict[str, Any]:
+    def open_fact(self, session: Session, fact: Fact, permit: FactPermit) -> dict[str, Any]:
         """The released fields of a fact's content, and nothing else."""
-        if decision.level not in (DisclosureLevel.SUMMARY, DisclosureLevel.FULL):
-            raise ValueError("this decision releases no content")
+        _demand(permit, FactPermit)
+        if permit.fact_id != fact.id or permit.case_id != fact.case_id:
+            raise ValueError("the permit is for another fact")
+        if not permit.releases_content or fact.content_ct is None:
+            raise ValueError("this permit releases no content")
         content = self._open(
             session,
-            case_id=case_id,
+            case_id=fact.case_id,
             record="fact",
-            row_id=fact_id,
-            schema_id=fact_type,
-            ciphertext=ciphertext,
+            row_id=fact.id,
+            schema_id=fact.fact_type,
+            ciphertext=fact.content_ct,
         )
-        return project_fields(content, decision.fields)
-
-    def open_subject(
-        self, session: Session, *, subject_id: str, ciphertext: bytes, release: SubjectRelease
-    ) -> dict[str, Any]:
-        return self._open(
-            session,
-            case_id=release.case_id,
-            record="subject",
-            row_id=subject_id,
-            schema_id="subject.identifiers/1",
-            ciphertext=ciphertext,
-        )
+        return project_fields(content, permit.fields)
 
     def open_document(
         self,
@@ -180,10 +145,12 @@ class CaseVault:
         row_id: str,
         schema_id: str,
         ciphertext: bytes,
-        release: PlanRelease,
+        permit: PlanPermit,
     ) -> dict[str, Any]:
-        if release.case_id != case_id:
-            raise ValueError("the release is for another case")
+        """A plan version or monitoring note of the case the permit names."""
+        _demand(permit, PlanPermit)
+        if permit.case_id != case_id:
+            raise ValueError("the permit is for another case")
         return self._open(
             session,
             case_id=case_id,
@@ -194,9 +161,7 @@ class CaseVault:
         )
 
 
-@dataclass(frozen=True)
-class PlanRelease:
-    """Permission (an allowed read_plan action) to decrypt a case's analysis and plan."""
-
-    case_id: str
-    policy_version: str
+def _demand(permit: Permit, kind: type[Permit]) -> None:
+    """Type hints are not checked at run time: check that the permit is the gate's."""
+    if not isinstance(permit, kind):
+        raise TypeError(f"opening needs a {kind.__name__} from the gate")

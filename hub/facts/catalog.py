@@ -110,9 +110,21 @@ SENSITIVITY_RANK: Final[Mapping[Sensitivity, int]] = MappingProxyType(
 MAX_REPORTED_ERRORS: Final = 50
 
 _ROOT_ANNOTATIONS: Final = frozenset(
-    {"x-fact-type", "x-life-domain", "x-sensitivity", "x-publisher-kinds", "x-headline", "x-date"}
+    {
+        "x-fact-type",
+        "x-life-domain",
+        "x-sensitivity",
+        "x-publisher-kinds",
+        "x-headline",
+        "x-date",
+        # optional, for the generated policy data (hub.facts.policy_data, ADR 0201):
+        "x-policy-title",
+        "x-domain-field",
+    }
 )
-_FIELD_ANNOTATIONS: Final = frozenset({"x-life-domain", "x-sensitivity", "x-disclosure"})
+_FIELD_ANNOTATIONS: Final = frozenset(
+    {"x-life-domain", "x-sensitivity", "x-disclosure", "x-policy-never-shared"}
+)
 _ROOT_ONLY_KEYWORDS: Final = frozenset({"$schema", "$id"})
 #: The JSON Schema vocabulary a fact type may use. Everything else is refused: ``$ref`` and
 #: the combinators would let a field's shape (and its annotations) come from elsewhere, and
@@ -215,6 +227,9 @@ class FieldSpec:
     sensitivity: Sensitivity
     disclosure: DisclosureClass
     required: bool = False
+    #: ``x-policy-never-shared``: also listed in the policy data's ``never_shared`` for the
+    #: type (only a never-class field may carry it)
+    policy_never_shared: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,6 +269,22 @@ class FactType:
     @property
     def version(self) -> int:
         return int(self.id.partition("/")[2])
+
+    @property
+    def policy_title(self) -> str:
+        """The title the policy data gives the type (``x-policy-title``, else ``title``)."""
+        value = self._schema.get("x-policy-title")
+        return value if isinstance(value, str) else self.title
+
+    @property
+    def domain_field(self) -> str | None:
+        """The field in which each fact names its own life domain (``x-domain-field``), if any.
+
+        Such a type has no fixed domain in the policy data (``"*"``): ``life_domain`` is then
+        only the fallback.
+        """
+        value = self._schema.get("x-domain-field")
+        return value if isinstance(value, str) else None
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -446,6 +477,12 @@ def _schema_problems(schema: Any, *, file_name: str) -> list[str]:
         and all(_is_member(k, PartnerKind) for k in kinds),
         '"x-publisher-kinds" must be a non-empty list of distinct PartnerKind values',
     )
+    if "x-policy-title" in schema:
+        policy_title = schema["x-policy-title"]
+        need(
+            isinstance(policy_title, str) and bool(policy_title.strip()),
+            '"x-policy-title" must be a non-empty string',
+        )
     for key in schema:
         if key.startswith("x-") and key not in _ROOT_ANNOTATIONS:
             problems.append(f'unknown annotation "{key}"')
@@ -500,6 +537,30 @@ def _schema_problems(schema: Any, *, file_name: str) -> list[str]:
         any(s.disclosure is DisclosureClass.FULL for s in specs.values()),
         "at least one field must be full-class",
     )
+    for field_name, sub in properties.items():
+        if "x-policy-never-shared" in sub:
+            # Only ever true, and only on a never-class field: the policy data must not
+            # withhold what the schema promises to show, nor be told "false" for nothing.
+            need(
+                sub["x-policy-never-shared"] is True
+                and specs[field_name].disclosure is DisclosureClass.NEVER,
+                f'/properties/{field_name}: "x-policy-never-shared" must be true, and only on'
+                " a never-class field",
+            )
+    if "x-domain-field" in schema:
+        chosen = schema["x-domain-field"]
+        sub = properties.get(chosen) if isinstance(chosen, str) else None
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        need(
+            isinstance(sub, dict)
+            and chosen in required
+            and sub.get("type") == "string"
+            and isinstance(enum, list)
+            and bool(enum)
+            and all(_is_member(v, LifeDomain) for v in enum),
+            '"x-domain-field" must name a required string property whose enum holds'
+            " only LifeDomain values",
+        )
     return problems
 
 
@@ -591,6 +652,7 @@ def _field_spec(name: str, sub: Mapping[str, Any], required: Iterable[str]) -> F
         sensitivity=Sensitivity(sub["x-sensitivity"]),
         disclosure=DisclosureClass(sub["x-disclosure"]),
         required=name in required,
+        policy_never_shared=sub.get("x-policy-never-shared") is True,
     )
 
 

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Event
-from hub.cases.models import Case, Subject, SubjectIndex
-from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hub.facts.catalog import FactType, FactValidationError, FieldError, UnknownFactType
+from hub.audit.log import AccessLog, Event
+from hub.cases.models import Case, Subject
+from hub.cases.repository import CaseRepository
+from hub.db.session import UnitOfWork
+from hub.disclosure.vault import CaseVault
+from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.facts.catalog import (
+    FactType,
+    FactTypeCatalog,
+    FactValidationError,
+    FieldError,
+    UnknownFactType,
+)
 from hub.facts.models import Fact
+from hub.facts.repository import FactRepository
 from hub.facts.schemas import CorrectionIn, FactIn, PublishedFact, PublishOut, WithdrawalIn
+from hub.gate.gate import Gate, PublishCheck
+from hub.gate.inputs import CaseInput
 from hub.identity.viewer import Viewer
-from hub.rego.errors import PolicyError
-
-if TYPE_CHECKING:
-    from hub.cases.service import CaseService
-    from hub.context import HubContext
+from hub.vocabulary import CaseStatus, FactStatus
 
 INVOLVEMENT_SIGNAL = "network.involvement_signal"
 
@@ -45,9 +52,19 @@ def life_domain_of(fact_type: FactType, content: dict[str, Any]) -> str:
 
 
 class FactService:
-    def __init__(self, ctx: HubContext, cases: CaseService) -> None:
-        self.ctx = ctx
-        self.cases = cases
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork,
+        gate: Gate,
+        vault: CaseVault,
+        access_log: AccessLog,
+        catalog: FactTypeCatalog,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._gate = gate
+        self._vault = vault
+        self._log = access_log
+        self._catalog = catalog
 
     # -- validation -----------------------------------------------------------------------------
 
@@ -57,7 +74,7 @@ class FactService:
         for index, fact in enumerate(facts):
             where = f"{prefix}/{index}" if prefix else ""
             try:
-                fact_type = self.ctx.catalog.get(fact.type)
+                fact_type = self._catalog.get(fact.type)
             except UnknownFactType:
                 errors.append({"pointer": f"{where}/type", "problem": "unknown fact type"})
                 continue
@@ -73,96 +90,31 @@ class FactService:
             raise InvalidFacts(extra={"errors": errors[:100]})
         return types
 
-    def _publish_input(
-        self, viewer: Viewer, policy_case: dict[str, Any], fact_type: FactType, domain: str
-    ) -> dict[str, Any]:
-        return {
-            "viewer": viewer.policy_input(),
-            "purpose": viewer.purpose.value,
-            "case": policy_case,
-            "fact": {
-                "type": fact_type.id,
-                "domain": domain,
-                "sensitivity": fact_type.sensitivity.value,
-            },
-        }
-
-    def _allow_publish(
-        self,
-        session: Session,
-        viewer: Viewer,
-        case: Case,
-        checks: Sequence[tuple[FactType, str]],
-        *,
-        pseudonyms: Sequence[str],
-    ) -> str:
-        """Every distinct (type, domain) must be allowed; one refusal refuses the batch."""
-        policy_case = self.cases.policy_case(session, case)
-        version = self.ctx.gate.version
-        refused: list[str] = []
-        reason = ""
-        for fact_type, domain in dict.fromkeys(checks):
-            try:
-                verdict = self.ctx.gate.allow_publish(
-                    self._publish_input(viewer, policy_case, fact_type, domain)
-                )
-            except PolicyError as exc:
-                self.ctx.gate.policy_failed(session, viewer, exc, case_id=case.id)
-            version = verdict.policy_version
-            if not verdict.allowed:
-                refused.append(fact_type.id.replace("/", ":"))
-                reason = verdict.reason
-        if refused:
-            self.ctx.log.append(
-                session,
-                Event(
-                    action=Action.FACT_PUBLISH_DENIED,
-                    outcome=Outcome.DENIED,
-                    case_id=case.id,
-                    object_ids=refused,
-                    subject_pseudonyms=pseudonyms,
-                    reason=reason[:200],
-                    policy_version=version,
-                ),
-                actor=viewer.actor,
-                request=viewer.request,
-            )
-            raise Forbidden(
-                "The policy does not allow your organisation to publish these fact types "
-                f"on this case in this phase: {', '.join(sorted(set(refused)))}."
-            )
-        return version
-
-    def _load_case_for_publish(self, session: Session, viewer: Viewer, case_id: str) -> Case:
-        case = self.cases.load(session, viewer, case_id)
+    def _load_case_for_publish(
+        self, session: Session, viewer: Viewer, case_id: str
+    ) -> tuple[Case, CaseInput]:
         # a partner that may not even read the case learns nothing about it
-        self.cases.authorize(session, viewer, case, "read_case")
-        if case.status != "open":
+        opened = self._gate.open_case(session, viewer, case_id, "read_case")
+        if opened.case.status != CaseStatus.OPEN:
             raise Conflict("The case is closed; nothing can be published on it.")
-        return case
+        return opened.case, opened.policy
 
     # -- publish ---------------------------------------------------------------------------------
 
     def publish(self, viewer: Viewer, case_id: str, facts: Sequence[FactIn]) -> PublishOut:
         prefix = "/facts" if len(facts) != 1 else ""
         types = self._validate(facts, prefix=prefix)
-        with self.ctx.unit_of_work() as session:
-            case = self._load_case_for_publish(session, viewer, case_id)
+        with self._unit_of_work() as session:
+            case, policy_case = self._load_case_for_publish(session, viewer, case_id)
             subjects = self._subjects(session, case.id, facts)
             pseudonyms = sorted({p for f in facts if f.subject_id for p in subjects[f.subject_id]})
             out: list[PublishedFact] = []
             new: list[tuple[FactIn, FactType, str]] = []
             seen_keys: set[str] = set()
             # one query for the whole batch: which of these keys did this publisher use before?
-            earlier = {
-                f.idempotency_key: f
-                for f in session.scalars(
-                    select(Fact).where(
-                        Fact.publisher_partner == viewer.partner,
-                        Fact.idempotency_key.in_([f.idempotency_key for f in facts]),
-                    )
-                )
-            }
+            earlier = FactRepository(session).by_idempotency_keys(
+                viewer.partner, [f.idempotency_key for f in facts]
+            )
             for fact, fact_type in zip(facts, types, strict=True):
                 if fact.idempotency_key in seen_keys:
                     raise ValidationFailed("Idempotency keys must be unique within a batch.")
@@ -185,11 +137,15 @@ class FactService:
                 new.append((fact, fact_type, life_domain_of(fact_type, fact.content)))
             if not new:
                 return PublishOut(case_id=case.id, facts=out)
-            version = self._allow_publish(
-                session, viewer, case, [(t, d) for _, t, d in new], pseudonyms=pseudonyms
+            version = self._gate.authorize_publish(
+                session,
+                viewer,
+                policy_case,
+                [PublishCheck(t.id, d, t.sensitivity.value) for _, t, d in new],
+                pseudonyms=pseudonyms,
             )
             ids = [str(uuid.uuid4()) for _ in new]
-            entry = self.ctx.log.append(
+            entry = self._log.append(
                 session,
                 Event(
                     action=Action.FACT_PUBLISH,
@@ -218,10 +174,10 @@ class FactService:
                     idempotency_key=fact.idempotency_key,
                     lineage_id=fact_id,
                     version=1,
-                    status="current",
+                    status=FactStatus.CURRENT.value,
                     change_seq=entry.seq,
                     # the id is chosen up front, so the row is sealed before its one insert
-                    content_ct=self.ctx.vault.seal_document(
+                    content_ct=self._vault.seal_document(
                         session,
                         case_id=case.id,
                         record="fact",
@@ -237,7 +193,7 @@ class FactService:
                         idempotency_key=fact.idempotency_key,
                         type=fact_type.id,
                         version=1,
-                        status="current",
+                        status=FactStatus.CURRENT.value,
                         created=True,
                     )
                 )
@@ -252,19 +208,17 @@ class FactService:
             subject = session.get(Subject, subject_id)
             if subject is None or subject.case_id != case_id:
                 raise ValidationFailed("A subject_id does not belong to this case.")
-            found[subject_id] = list(
-                session.scalars(
-                    select(SubjectIndex.value).where(SubjectIndex.subject_id == subject_id)
-                )
-            )
+            found[subject_id] = CaseRepository(session).pseudonyms_of_subject(subject_id)
         return found
 
     # -- correct and withdraw ------------------------------------------------------------------
 
-    def _own_current(self, session: Session, viewer: Viewer, fact_id: str) -> tuple[Fact, Case]:
-        fact = session.get(Fact, fact_id) if len(fact_id) <= 36 else None
+    def _own_current(
+        self, session: Session, viewer: Viewer, fact_id: str
+    ) -> tuple[Fact, Case, CaseInput]:
+        fact = FactRepository(session).get(fact_id)
         if fact is None or fact.publisher_partner != viewer.partner:
-            self.ctx.log.append(
+            self._log.append(
                 session,
                 Event(
                     action=Action.FACT_PUBLISH_DENIED,
@@ -275,15 +229,15 @@ class FactService:
                 request=viewer.request,
             )
             raise NotFound()
-        if fact.status != "current":
+        if fact.status != FactStatus.CURRENT:
             raise Conflict("Only the current version of a fact can be corrected or withdrawn.")
-        case = self._load_case_for_publish(session, viewer, fact.case_id)
-        return fact, case
+        case, policy_case = self._load_case_for_publish(session, viewer, fact.case_id)
+        return fact, case, policy_case
 
     def correct(self, viewer: Viewer, fact_id: str, body: CorrectionIn) -> PublishedFact:
-        with self.ctx.unit_of_work() as session:
-            fact, case = self._own_current(session, viewer, fact_id)
-            fact_type = self.ctx.catalog.get(fact.fact_type)
+        with self._unit_of_work() as session:
+            fact, case, policy_case = self._own_current(session, viewer, fact_id)
+            fact_type = self._catalog.get(fact.fact_type)
             try:
                 fact_type.validate(body.content)
             except FactValidationError as exc:
@@ -296,12 +250,16 @@ class FactService:
                     }
                 ) from None
             domain = life_domain_of(fact_type, body.content)
-            pseudonyms = _pseudonyms_of(session, fact.subject_id)
-            version = self._allow_publish(
-                session, viewer, case, [(fact_type, domain)], pseudonyms=pseudonyms
+            pseudonyms = CaseRepository(session).pseudonyms_of_subject(fact.subject_id)
+            version = self._gate.authorize_publish(
+                session,
+                viewer,
+                policy_case,
+                [PublishCheck(fact_type.id, domain, fact_type.sensitivity.value)],
+                pseudonyms=pseudonyms,
             )
             new_id = str(uuid.uuid4())
-            entry = self.ctx.log.append(
+            entry = self._log.append(
                 session,
                 Event(
                     action=Action.FACT_CORRECT,
@@ -314,7 +272,7 @@ class FactService:
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            fact.status = "superseded"
+            fact.status = FactStatus.SUPERSEDED.value
             fact.change_seq = entry.seq
             row = Fact(
                 id=new_id,
@@ -331,12 +289,12 @@ class FactService:
                 idempotency_key=f"{fact.idempotency_key}#v{fact.version + 1}"[:128],
                 lineage_id=fact.lineage_id,
                 version=fact.version + 1,
-                status="current",
+                status=FactStatus.CURRENT.value,
                 change_seq=entry.seq,
             )
             session.add(row)
             session.flush()
-            row.content_ct = self.ctx.vault.seal_document(
+            row.content_ct = self._vault.seal_document(
                 session,
                 case_id=case.id,
                 record="fact",
@@ -349,14 +307,14 @@ class FactService:
                 idempotency_key=row.idempotency_key,
                 type=row.fact_type,
                 version=row.version,
-                status="current",
+                status=FactStatus.CURRENT.value,
                 created=True,
             )
 
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
-        with self.ctx.unit_of_work() as session:
-            fact, case = self._own_current(session, viewer, fact_id)
-            entry = self.ctx.log.append(
+        with self._unit_of_work() as session:
+            fact, case, _ = self._own_current(session, viewer, fact_id)
+            entry = self._log.append(
                 session,
                 Event(
                     action=Action.FACT_WITHDRAW,
@@ -364,26 +322,18 @@ class FactService:
                     case_id=case.id,
                     object_ids=[fact.id],
                     reason=body.reason_code,
-                    policy_version=self.ctx.gate.version,
+                    policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            fact.status = "withdrawn"
+            fact.status = FactStatus.WITHDRAWN.value
             fact.change_seq = entry.seq
             return PublishedFact(
                 id=fact.id,
                 idempotency_key=fact.idempotency_key,
                 type=fact.fact_type,
                 version=fact.version,
-                status="withdrawn",
+                status=FactStatus.WITHDRAWN.value,
                 created=False,
             )
-
-
-def _pseudonyms_of(session: Session, subject_id: str | None) -> list[str]:
-    if subject_id is None:
-        return []
-    return list(
-        session.scalars(select(SubjectIndex.value).where(SubjectIndex.subject_id == subject_id))
-    )

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Event
+from hub.audit.log import AccessLog, Event
 from hub.cases.models import Case, Participant
+from hub.cases.repository import CaseRepository
+from hub.db.session import UnitOfWork
 from hub.disclosure.plans import PlanDisclosure
+from hub.disclosure.vault import CaseVault
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.facts.catalog import FieldError
-from hub.facts.models import Fact
+from hub.facts.repository import FactRepository
+from hub.gate.gate import Gate
 from hub.identity.viewer import Viewer
 from hub.plans.models import PlanNote, PlanRepository, PlanVersion
 from hub.plans.schemas import (
@@ -42,10 +46,6 @@ from hub.plans.schemas import (
 )
 from hub.vocabulary import Role
 
-if TYPE_CHECKING:
-    from hub.cases.service import CaseService
-    from hub.context import HubContext
-
 #: Monitoring notes one plan version takes; past it the casusregisseur consolidates the
 #: statuses into a new version. Keeps a read (and its log entry) bounded.
 MAX_NOTES_PER_VERSION: Final = 500
@@ -58,10 +58,14 @@ class InvalidPlan(ValidationFailed):
 
 
 class PlanService:
-    def __init__(self, ctx: HubContext, cases: CaseService) -> None:
-        self.ctx = ctx
-        self.cases = cases
-        self.door = PlanDisclosure(ctx, cases)
+    def __init__(
+        self, unit_of_work: UnitOfWork, gate: Gate, vault: CaseVault, access_log: AccessLog
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._gate = gate
+        self._vault = vault
+        self._log = access_log
+        self.door = PlanDisclosure(unit_of_work, gate, vault, access_log)
 
     # -- reading (through the door) ----------------------------------------------------------
 
@@ -71,11 +75,11 @@ class PlanService:
     def versions(self, viewer: Viewer, case_id: str) -> PlanVersionList:
         """Who recorded which version when; no content, so nothing is decrypted. Logged as
         a ``plan.read`` that disclosed only the versions' existence."""
-        with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            policy_version = self.cases.authorize(session, viewer, case, "read_plan")
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "read_plan")
+            case, policy_version = opened.case, opened.permit.policy_version
             rows = PlanRepository.list_for_case(session, case.id)
-            self.ctx.log.append(
+            self._log.append(
                 session,
                 Event(
                     action=Action.PLAN_READ,
@@ -83,7 +87,7 @@ class PlanService:
                     case_id=case.id,
                     object_ids=[r.id for r in rows],
                     disclosed={r.id: () for r in rows},
-                    subject_pseudonyms=self.cases.case_pseudonyms(session, case.id),
+                    subject_pseudonyms=CaseRepository(session).pseudonyms_of_case(case.id),
                     reason="plan version list (metadata only)",
                     policy_version=policy_version,
                 ),
@@ -108,9 +112,9 @@ class PlanService:
         errors = _structure_errors(document)
         if errors:
             raise InvalidPlan(extra={"errors": errors})
-        with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            policy_version = self.cases.authorize(session, viewer, case, "record_plan")
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "record_plan")
+            case, policy_version = opened.case, opened.permit.policy_version
             _lock(session, case)
             revision = PlanRepository.revision(session, case.id)
             if body.based_on_revision != revision:
@@ -128,7 +132,7 @@ class PlanService:
                 id=row_id,
                 case_id=case.id,
                 version=number,
-                content_ct=self.ctx.vault.seal_document(
+                content_ct=self._vault.seal_document(
                     session,
                     case_id=case.id,
                     record="plan",
@@ -162,13 +166,16 @@ class PlanService:
         The rule (ADR 0007): after the policy allows ``read_plan`` (and ``record_plan`` for
         the casusregisseur), the casusregisseur may report on any intervention, any other
         member only on interventions its own partner owns. A refusal is logged."""
-        with self.ctx.unit_of_work() as session:
-            case = self.cases.load(session, viewer, case_id)
-            release = self.door.release(session, viewer, case)
+        with self._unit_of_work() as session:
+            case = self._gate.load_case(session, viewer, case_id)
+            policy_case = self._gate.case_input(session, case)
+            release = self._gate.release_plan(session, viewer, policy_case)
             policy_version = release.policy_version
             as_casusregisseur = _is_casusregisseur(viewer, case)
             if as_casusregisseur:
-                policy_version = self.cases.authorize(session, viewer, case, "record_plan")
+                policy_version = self._gate.authorize_on_case(
+                    session, viewer, policy_case, "record_plan"
+                ).policy_version
             _lock(session, case)
             current = PlanRepository.current(session, case.id)
             if current is None:
@@ -179,7 +186,7 @@ class PlanService:
             if ref is None:
                 raise NotFound("The current plan version has no such intervention.")
             if not as_casusregisseur and ref.owner != viewer.partner:
-                self.ctx.log.append(
+                self._log.append(
                     session,
                     Event(
                         action=Action.PLAN_RECORD,
@@ -208,7 +215,7 @@ class PlanService:
                 id=note_id,
                 case_id=case.id,
                 plan_version_id=current.id,
-                content_ct=self.ctx.vault.seal_document(
+                content_ct=self._vault.seal_document(
                     session,
                     case_id=case.id,
                     record="plan_note",
@@ -254,17 +261,7 @@ class PlanService:
         id the writer should not have, and which we do not echo)."""
         errors: list[FieldError] = []
         referenced = {f for a in document.analysis for f in a.fact_ids}
-        current_facts: set[str] = set()
-        if referenced:
-            current_facts = set(
-                session.scalars(
-                    select(Fact.id).where(
-                        Fact.case_id == case.id,
-                        Fact.id.in_(referenced),
-                        Fact.status == "current",
-                    )
-                )
-            )
+        current_facts = FactRepository(session).current_ids_among(case.id, referenced)
         for i, analysis in enumerate(document.analysis):
             for j, fact_id in enumerate(analysis.fact_ids):
                 if fact_id not in current_facts:
@@ -274,7 +271,7 @@ class PlanService:
                             "problem": "not a current fact of this case",
                         }
                     )
-        owners = _possible_owners(case, self.cases.participants(session, case.id))
+        owners = _possible_owners(case, CaseRepository(session).participants(case.id))
         for i, intervention in enumerate(document.interventions):
             if intervention.owner not in owners:
                 errors.append(
@@ -296,14 +293,14 @@ class PlanService:
         policy_version: str,
         reason: str,
     ) -> None:
-        self.ctx.log.append(
+        self._log.append(
             session,
             Event(
                 action=Action.PLAN_RECORD,
                 outcome=Outcome.ALLOWED,
                 case_id=case.id,
                 object_ids=object_ids,
-                subject_pseudonyms=self.cases.case_pseudonyms(session, case.id),
+                subject_pseudonyms=CaseRepository(session).pseudonyms_of_case(case.id),
                 reason=reason,
                 policy_version=policy_version,
             ),

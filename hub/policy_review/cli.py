@@ -1,10 +1,12 @@
 """`vhhub policy ...`: versions, tests, bundles, and the privacy officer's review tools.
 
 Wiring only: each command calls `hub.rego` or `hub.policy_review` and prints. `version`,
-`test` and `bundle` work on a policy directory (--policy-dir; default VHHUB_POLICY_DIR or the
-repository's policies/). `list`, `load`, `matrix`, `simulate` and `diff` also know the
-versions loaded into the database: the hub serves the *active* one of those (ADR 0103), so
-`matrix` and `simulate` default to it, and fall back to the directory before `vhhub init`.
+`test`, `bundle` and `data` work on a policy directory (--policy-dir; default VHHUB_POLICY_DIR
+or the repository's policies/); `data` and `bundle` also read the fact-type schemas
+(VHHUB_SCHEMA_DIR), from which data/fact_types.json is generated (`hub.facts.policy_data`).
+`list`, `load`, `matrix`, `simulate` and `diff` also know the versions loaded into the
+database: the hub serves the *active* one of those (ADR 0103), so `matrix` and `simulate`
+default to it, and fall back to the directory before `vhhub init`.
 
 Approving is not here on purpose: an approval is a privacy officer's act, made with their own
 token (`POST /api/v1/policies/{version}/approvals`), so the log names the person.
@@ -119,13 +121,85 @@ def bundle(
     output: Annotated[Path, typer.Argument(help="Where to write the bundle (.tar.gz).")],
     policy_dir: PolicyDirOption = None,
 ) -> None:
-    """Write an OPA bundle whose revision is the policy version (for OPA sidecars)."""
+    """Write an OPA bundle whose revision is the policy version (for OPA sidecars).
+
+    Refused (exit 1) when the directory's data/fact_types.json has drifted from the fact-type
+    schemas: a bundle always carries the fact-type data generated from them (ADR 0201).
+    """
+    directory = _policy_dir(policy_dir)
+    drift = _fact_type_drift(directory, _settings()) if directory.is_dir() else []
+    if drift:
+        typer.echo(
+            f"vhhub: refusing to bundle {directory}: data/fact_types.json has drifted from the"
+            f" fact-type schemas ({len(drift)} difference{'' if len(drift) == 1 else 's'});"
+            " run `vhhub policy data --check` to see them, `vhhub policy data` to regenerate",
+            err=True,
+        )
+        raise typer.Exit(1)
     try:
-        loaded = load_bundle(_policy_dir(policy_dir))
+        loaded = load_bundle(directory)
         write_opa_bundle(loaded, output)
     except PolicyError as exc:
         raise _fail(exc.reason) from None
     typer.echo(f"{output}  revision {loaded.version}")
+
+
+def _checked_catalog(settings: Settings) -> FactTypeCatalog:
+    """The catalog of the configured schemas; a refused catalog ends the command (exit 2)."""
+    from hub.facts.catalog import CatalogError
+
+    try:
+        return _catalog(settings)
+    except CatalogError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _fact_type_drift(directory: Path, settings: Settings) -> list[str]:
+    """Where `directory`'s data/fact_types.json differs from the configured schemas."""
+    from hub.facts.policy_data import policy_data_drift
+
+    return policy_data_drift(_checked_catalog(settings), directory)
+
+
+@policy_app.command("data")
+def data(
+    policy_dir: PolicyDirOption = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Only compare; exit 1 listing each drifted fact type."),
+    ] = False,
+) -> None:
+    """Write data/fact_types.json from the fact-type schemas (VHHUB_SCHEMA_DIR), the one source.
+
+    With --check nothing is written: exit 0 when the file says what the schemas say, else
+    exit 1 with one line per fact type that differs (CI runs this).
+    """
+    from hub.facts.policy_data import POLICY_DATA_FILE, render_policy_fact_types
+
+    directory = _policy_dir(policy_dir)
+    settings = _settings()
+    target = directory / POLICY_DATA_FILE
+    if check:
+        drift = _fact_type_drift(directory, settings)
+        for line in drift:
+            typer.echo(line)
+        if drift:
+            raise typer.Exit(1)
+        typer.echo(f"{target} is in line with the fact-type schemas in {settings.schema_dir}")
+        return
+    if not directory.is_dir():
+        raise _fail(f"policy directory {directory} does not exist")
+    text = render_policy_fact_types(_checked_catalog(settings))
+    try:
+        unchanged = target.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        unchanged = False
+    if unchanged:
+        typer.echo(f"{target} is already generated from the schemas in {settings.schema_dir}")
+        return
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {target} from the fact-type schemas in {settings.schema_dir}")
 
 
 # --- the privacy officer's review tools ----------------------------------------------------
@@ -355,13 +429,14 @@ def simulate(
     through the API (POST /api/v1/policies/simulations with case_id).
     """
     from hub.facts.catalog import UnknownFactType
-    from hub.policy_review.service import phase_purpose, simulation_out
+    from hub.policy_review.presenters import simulation_out
     from hub.policy_review.simulate import (
         DescribedViewer,
         FactSpec,
         render_text,
         simulate_synthetic,
     )
+    from hub.policy_review.simulation import phase_purpose
 
     settings = _settings()
     if partner is not None:
@@ -419,7 +494,7 @@ def diff(
 ) -> None:
     """Every decision that changes between two versions, found by asking both engines."""
     from hub.policy_review import diff as diffing
-    from hub.policy_review.service import diff_out
+    from hub.policy_review.presenters import diff_out
 
     before, after = _version_or_dir(old), _version_or_dir(new)
     result = diffing.diff_versions(

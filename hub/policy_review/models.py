@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
+from hub.vocabulary import PolicyVersionStatus
 
 #: The only status value that may appear at most once (enforced by a partial unique index).
-ACTIVE = "active"
-INACTIVE = "inactive"
-RETIRED = "retired"
+ACTIVE: Final = PolicyVersionStatus.ACTIVE
+INACTIVE: Final = PolicyVersionStatus.INACTIVE
+RETIRED: Final = PolicyVersionStatus.RETIRED
 
 
 class PolicyVersion(Base):

@@ -25,6 +25,7 @@ from hub.policy_review.schemas import (
     SimulationOut,
 )
 from hub.policy_review.service import PolicyReviewService
+from hub.policy_review.simulation import SimulationService
 from hub.vocabulary import TableId
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -53,6 +54,13 @@ def policy_review_service(ctx: Annotated[HubContext, Depends(get_context)]) -> P
 
 
 Policies = Annotated[PolicyReviewService, Depends(policy_review_service)]
+
+
+def simulation_service(ctx: Annotated[HubContext, Depends(get_context)]) -> SimulationService:
+    return ctx.simulation
+
+
+Simulations = Annotated[SimulationService, Depends(simulation_service)]
 
 
 @router.get("", response_model=PolicyVersionList, summary="Loaded policy versions")
@@ -149,5 +157,5 @@ def approve(
     response_model=SimulationOut,
     summary="What would this viewer see, and why (synthetic facts or a real case's decisions)",
 )
-def simulate(body: SimulationIn, viewer: CurrentViewer, policies: Policies) -> SimulationOut:
-    return policies.simulate(viewer, body)
+def simulate(body: SimulationIn, viewer: CurrentViewer, simulations: Simulations) -> SimulationOut:
+    return simulations.simulate(viewer, body)

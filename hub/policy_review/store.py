@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hub.db.session import is_sqlite
 from hub.errors import PayloadTooLarge, Refusal
 from hub.policy_review.models import ACTIVE, PolicyApproval, PolicyVersion
 from hub.rego.bundle import TEST_SUFFIX, PolicyBundle, PolicyFile, compute_version
+from hub.rego.serving import SourceUnavailable
 
 #: A compressed bundle larger than this is refused with 413 (the shipped one is ~25 KiB).
 MAX_BUNDLE_BYTES: Final = 2 * 1024 * 1024
@@ -314,21 +316,27 @@ class ActiveVersionProbe:
             )
 
     def active_version(self) -> str | None:
-        with self._engine.connect() as connection:
-            value = connection.scalar(
-                select(PolicyVersion.version).where(PolicyVersion.status == ACTIVE)
-            )
-            connection.rollback()
+        try:
+            with self._engine.connect() as connection:
+                value = connection.scalar(
+                    select(PolicyVersion.version).where(PolicyVersion.status == ACTIVE)
+                )
+                connection.rollback()
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable() from exc
         return value if isinstance(value, str) else None
 
     def active_bundle(self, version: str) -> bytes | None:
-        with self._engine.connect() as connection:
-            value = connection.scalar(
-                select(PolicyVersion.bundle).where(
-                    PolicyVersion.version == version, PolicyVersion.status == ACTIVE
+        try:
+            with self._engine.connect() as connection:
+                value = connection.scalar(
+                    select(PolicyVersion.bundle).where(
+                        PolicyVersion.version == version, PolicyVersion.status == ACTIVE
+                    )
                 )
-            )
-            connection.rollback()
+                connection.rollback()
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable() from exc
         return bytes(value) if value is not None else None
 
     def dispose(self) -> None:

@@ -28,8 +28,9 @@ from hub.policy_review.store import (
 from hub.rego.annotations import RuleAnnotation, parse_annotations
 from hub.rego.bundle import PolicyBundle, PolicyFile, load_bundle
 from hub.rego.embedded import RegorusEngine, new_regorus_engine
-from hub.rego.engine import PolicyEngine, load_engine
+from hub.rego.engine import PolicyEngine
 from hub.rego.errors import PolicyError
+from hub.rego.factory import load_engine
 from hub.rego.policy_tests import TestReport, run_policy_tests
 
 #: How many failing test names a version's summary keeps (the rest are counted).

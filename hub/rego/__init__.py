@@ -1,33 +1,12 @@
 """Policy engines behind one interface: embedded Rego and the OPA server. Infrastructure.
 
-The lead's code needs only what is re-exported here:
+- `hub.rego.engine`: the `PolicyEngine` protocol and the batching base the engines share;
+- `hub.rego.embedded`, `hub.rego.opa`, `hub.rego.regopy_engine`: the implementations;
+- `hub.rego.factory`: `load_engine(kind, policy_dir, ...)`, the one place that picks one;
+- `hub.rego.serving`: the engine a process serves, following the version active in the
+  database, and the failing engine that stands in (fail closed) when it cannot be loaded;
+- `hub.rego.bundle`, `hub.rego.policy_tests`, `hub.rego.annotations`: policy files, their
+  own tests, and the METADATA that says why a rule decided.
 
-- `load_engine(kind, policy_dir, *, opa_url=None, timeout_s=2.0) -> PolicyEngine`
-- `PolicyEngine.decide_batch / allow_publish / allow_action / version / close`
-- `FactDecision`, `Verdict`, `PolicyError`
-- `policy_version(policy_dir)`, `run_policy_tests(policy_dir) -> TestReport`,
-  `rule_annotations(policy_dir)` (why a rule decided, for the matrix view)
+Only the gate (hub.gate) asks the serving engine; see docs/architecture.md.
 """
-
-from hub.rego.annotations import RuleAnnotation, rule_annotations
-from hub.rego.bundle import DEFAULT_POLICY_DIR, load_bundle, policy_version, write_opa_bundle
-from hub.rego.decisions import FactDecision, Verdict
-from hub.rego.engine import PolicyEngine, load_engine
-from hub.rego.errors import PolicyError
-from hub.rego.policy_tests import TestReport, run_policy_tests
-
-__all__ = [
-    "DEFAULT_POLICY_DIR",
-    "FactDecision",
-    "PolicyEngine",
-    "PolicyError",
-    "RuleAnnotation",
-    "TestReport",
-    "Verdict",
-    "load_bundle",
-    "load_engine",
-    "policy_version",
-    "rule_annotations",
-    "run_policy_tests",
-    "write_opa_bundle",
-]

@@ -1,4 +1,4 @@
-"""One interface for every policy engine, and the loader that picks one.
+"""One interface for every policy engine, and the batching base the engines share.
 
 Callers (the disclosure door, publishing, case actions) depend on `PolicyEngine` only, so the
 embedded engine and the OPA sidecar are interchangeable by configuration, and the
@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from hub.rego import batching
-from hub.rego.bundle import DEFAULT_POLICY_DIR
+import hub.rego.batching as batching
 from hub.rego.decisions import FactDecision, Verdict
 from hub.rego.errors import PolicyError
 
@@ -22,8 +20,6 @@ from hub.rego.errors import PolicyError
 DECISIONS_RULE = "data.vhhub.disclosure.decisions"
 PUBLISH_RULE = "data.vhhub.publish.decision"
 ACTIONS_RULE = "data.vhhub.actions.decision"
-
-ENGINE_KINDS = ("embedded", "regopy", "opa")
 
 
 @runtime_checkable
@@ -101,36 +97,3 @@ def encode_input(input: Mapping[str, Any]) -> str:
         return json.dumps(input, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise PolicyError(f"policy input is not JSON: {type(exc).__name__}") from exc
-
-
-def load_engine(
-    kind: str,
-    policy_dir: Path = DEFAULT_POLICY_DIR,
-    *,
-    opa_url: str | None = None,
-    timeout_s: float = 2.0,
-) -> PolicyEngine:
-    """Build the engine named by `kind` ("embedded", "opa" or "regopy") on `policy_dir`.
-
-    The embedded engine (regorus) is the default and needs nothing else. "opa" asks an OPA
-    server at `opa_url` and checks that it serves this directory's version. "regopy" is a
-    cross-check engine for tests only (ADR 0101). Raises PolicyError when the policy does not
-    load or the configuration is incomplete.
-    """
-    if timeout_s <= 0:
-        raise PolicyError("policy timeout must be positive")
-    if kind in ("embedded", "regorus"):
-        from hub.rego.embedded import RegorusEngine
-
-        return RegorusEngine(policy_dir, timeout_s=timeout_s)
-    if kind == "opa":
-        if not opa_url:
-            raise PolicyError("the OPA engine needs opa_url")
-        from hub.rego.opa import OpaServerEngine
-
-        return OpaServerEngine(policy_dir, opa_url, timeout_s=timeout_s)
-    if kind == "regopy":
-        from hub.rego.regopy_engine import RegopyEngine
-
-        return RegopyEngine(policy_dir, timeout_s=timeout_s)
-    raise PolicyError(f"unknown policy engine kind {kind!r}; expected one of {ENGINE_KINDS}")

@@ -25,18 +25,28 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Actor, Event, RequestInfo
+from hub.audit.log import AccessLog, Actor, Event, RequestInfo
 from hub.cases.models import Case, SubjectIndex
+from hub.db.session import Database
 from hub.disclosure.models import CaseKey
+from hub.vocabulary import CaseStatus
 
-if TYPE_CHECKING:
-    from hub.context import HubContext
+
+class Operator(Protocol):
+    """What retention needs of the hub (a HubContext has it): the database and the log."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def log(self) -> AccessLog: ...
+
 
 #: Who runs retention and sets holds: the operator (or a scheduled job) at the command line.
 OPERATOR_CLI: Final = Actor(partner=None, user="operator-cli")
@@ -44,7 +54,7 @@ OPERATOR_CLI: Final = Actor(partner=None, user="operator-cli")
 SHRED_REASON: Final = "retention deadline passed"
 HOLD_SET_REASON: Final = "legal hold set"
 HOLD_RELEASED_REASON: Final = "legal hold released"
-SHREDDED: Final = "shredded"
+SHREDDED: Final = CaseStatus.SHREDDED
 
 
 class RetentionError(Exception):
@@ -110,7 +120,7 @@ def find_due(session: Session, now: datetime) -> tuple[list[DueCase], list[DueCa
 
 
 def run_retention(
-    ctx: HubContext, *, dry_run: bool = False, now: datetime | None = None
+    ctx: Operator, *, dry_run: bool = False, now: datetime | None = None
 ) -> RetentionReport:
     """Shred every due case not on legal hold (one transaction each) and log the run.
 
@@ -156,7 +166,7 @@ def run_retention(
 
 
 def shred_case(
-    ctx: HubContext, case_id: str, *, now: datetime, request: RequestInfo | None = None
+    ctx: Operator, case_id: str, *, now: datetime, request: RequestInfo | None = None
 ) -> bool:
     """Crypto-shred one case if it is (still) due; True when it was shredded.
 
@@ -198,7 +208,7 @@ def shred_case(
     return True
 
 
-def set_legal_hold(ctx: HubContext, case_id: str, *, hold: bool) -> HoldResult:
+def set_legal_hold(ctx: Operator, case_id: str, *, hold: bool) -> HoldResult:
     """Put a case on legal hold (it is never shredded while held) or release it; logged.
 
     There is no dedicated action for holds in the log vocabulary, so the entry is a
@@ -238,7 +248,7 @@ def _secure_delete(session: Session) -> None:
         session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
 
 
-def _checkpoint_sqlite(ctx: HubContext) -> bool | None:
+def _checkpoint_sqlite(ctx: Operator) -> bool | None:
     """SQLite: copy the WAL into the database and empty it, so no old page with a wrapped
     key stays in the WAL file. Returns False when a reader kept it from finishing (the next
     checkpoint will), None on other databases."""

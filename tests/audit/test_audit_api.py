@@ -27,8 +27,8 @@ from hub.audit.entry import AccessLogEntry, entry_leaf_hash, utc_micros
 from hub.audit.merkle import verify_consistency, verify_inclusion
 from hub.audit.schemas import EntryOut
 from hub.audit.verify import verify_export
+from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
-from hub.cases.service import subject_pseudonyms
 from hub.context import HubContext
 from hub.settings import Settings
 from tests.conftest import RunningHub
@@ -281,7 +281,7 @@ def test_a_subject_query_by_bsn_in_the_body_pages_through_that_persons_entries(
     ctx = HubContext.open(scene.settings)
     try:
         subject = SubjectIn(role_in_case="subject", bsn=BSN)
-        pseudonyms = set(subject_pseudonyms(ctx.keys.blind_index_key(), subject).values())
+        pseudonyms = set(subject_pseudonyms(ctx.keys.blind_indexer(), subject).values())
     finally:
         ctx.close()
     before = log_size(scene.settings)

@@ -14,17 +14,17 @@ from hypothesis import strategies as st
 
 from hub.crypto import (
     BLIND_INDEX_HEX_CHARS,
+    BlindIndexer,
     InvalidIdentifier,
-    blind_index,
-    bsn_index,
-    name_dob_index,
     normalize_bsn,
     normalize_dob,
     normalize_name,
     valid_bsn,
 )
+from hub.crypto.blind_index import blind_index, bsn_index, name_dob_index
 
 KEY = bytes(range(32))
+INDEXER = BlindIndexer(key=KEY)
 VALID_BSN = "111222333"  # 9*1+8*1+7*1+6*2+5*2+4*2+3*3+2*3-3 = 66 = 6*11
 VALID_BSN_LEADING_ZERO = "010000008"
 
@@ -41,11 +41,11 @@ def _lp(*fields: bytes) -> bytes:
 
 
 def test_bsn_index_known_answer() -> None:
-    assert blind_index(KEY, "bsn", VALID_BSN) == BSN_KAT
+    assert INDEXER.bsn(VALID_BSN) == BSN_KAT
 
 
 def test_name_dob_index_known_answer() -> None:
-    assert blind_index(KEY, "name_dob", ("jose de vries", "1990-01-31")) == NAME_DOB_KAT
+    assert INDEXER.name_dob("jose de vries", "1990-01-31") == NAME_DOB_KAT
 
 
 def test_known_answers_follow_the_documented_message_layout() -> None:
@@ -58,15 +58,19 @@ def test_known_answers_follow_the_documented_message_layout() -> None:
 
 
 def test_index_is_128_bits_of_lower_case_hex() -> None:
-    value = bsn_index(KEY, VALID_BSN)
+    value = INDEXER.bsn(VALID_BSN)
     assert len(value) == BLIND_INDEX_HEX_CHARS == 32
     assert re.fullmatch(r"[0-9a-f]{32}", value)
 
 
-def test_convenience_functions_agree_with_blind_index() -> None:
-    assert bsn_index(KEY, VALID_BSN) == blind_index(KEY, "bsn", VALID_BSN)
-    assert name_dob_index(KEY, "José de Vries", date(1990, 1, 31)) == blind_index(
-        KEY, "name_dob", ("José de Vries", "1990-01-31")
+def test_internal_key_bytes_functions_agree_with_the_indexer() -> None:
+    """The functions taking key bytes are the implementation behind `BlindIndexer`."""
+    assert bsn_index(KEY, VALID_BSN) == blind_index(KEY, "bsn", VALID_BSN) == BSN_KAT
+    assert (
+        name_dob_index(KEY, "José de Vries", date(1990, 1, 31))
+        == blind_index(KEY, "name_dob", ("José de Vries", "1990-01-31"))
+        == INDEXER.name_dob("José de Vries", date(1990, 1, 31))
+        == NAME_DOB_KAT
     )
 
 
@@ -74,18 +78,20 @@ def test_convenience_functions_agree_with_blind_index() -> None:
 
 
 def test_another_key_gives_another_index() -> None:
-    assert bsn_index(bytes(32), VALID_BSN) != bsn_index(KEY, VALID_BSN)
+    assert BlindIndexer(key=bytes(32)).bsn(VALID_BSN) != INDEXER.bsn(VALID_BSN)
 
 
 def test_key_shorter_than_256_bits_is_refused() -> None:
+    with pytest.raises(ValueError):
+        BlindIndexer(key=bytes(16))
     with pytest.raises(ValueError):
         bsn_index(bytes(16), VALID_BSN)
 
 
 def test_kinds_are_domain_separated() -> None:
     """A BSN and a name that happen to share text never share an index."""
-    bsn = bsn_index(KEY, VALID_BSN)
-    assert bsn != name_dob_index(KEY, VALID_BSN, "1990-01-31")
+    bsn = INDEXER.bsn(VALID_BSN)
+    assert bsn != INDEXER.name_dob(VALID_BSN, "1990-01-31")
 
 
 # --- BSN ---------------------------------------------------------------------------------------
@@ -106,12 +112,12 @@ def test_kinds_are_domain_separated() -> None:
 )
 def test_bsn_written_in_any_usual_way_normalises_to_nine_digits(written: str) -> None:
     assert normalize_bsn(written) == VALID_BSN
-    assert bsn_index(KEY, written) == BSN_KAT
+    assert INDEXER.bsn(written) == BSN_KAT
 
 
 def test_bsn_with_dropped_leading_zero_matches_the_nine_digit_form() -> None:
     assert normalize_bsn(VALID_BSN_LEADING_ZERO[1:]) == VALID_BSN_LEADING_ZERO
-    assert bsn_index(KEY, "10000008") == bsn_index(KEY, VALID_BSN_LEADING_ZERO)
+    assert INDEXER.bsn("10000008") == INDEXER.bsn(VALID_BSN_LEADING_ZERO)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +145,7 @@ def test_invalid_bsn_is_refused_without_echoing_it(bad: str) -> None:
     assert info.value.__cause__ is None
     assert not valid_bsn(bad)
     with pytest.raises(InvalidIdentifier):
-        bsn_index(KEY, bad)
+        INDEXER.bsn(bad)
 
 
 def test_bsn_as_int_is_a_type_error() -> None:
@@ -184,7 +190,7 @@ valid_bsns = (
 )
 def test_separators_anywhere_do_not_change_the_index(digits: str, seps: list[str]) -> None:
     written = "".join(s + d for s, d in zip(seps, digits)) + seps[-1]
-    assert bsn_index(KEY, written) == bsn_index(KEY, digits)
+    assert INDEXER.bsn(written) == INDEXER.bsn(digits)
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -209,7 +215,7 @@ def test_separators_anywhere_do_not_change_the_index(digits: str, seps: list[str
 )
 def test_name_spelling_variants_match(a: str, b: str) -> None:
     assert normalize_name(a) == normalize_name(b)
-    assert name_dob_index(KEY, a, "1990-01-31") == name_dob_index(KEY, b, "1990-01-31")
+    assert INDEXER.name_dob(a, "1990-01-31") == INDEXER.name_dob(b, "1990-01-31")
 
 
 def test_normalised_name_form() -> None:
@@ -242,7 +248,7 @@ def test_name_normalisation_is_idempotent(text: str) -> None:
 
 def test_date_and_iso_string_give_the_same_index() -> None:
     assert normalize_dob(date(1990, 1, 31)) == normalize_dob(" 1990-01-31 ") == "1990-01-31"
-    assert name_dob_index(KEY, "Jose de Vries", date(1990, 1, 31)) == NAME_DOB_KAT
+    assert INDEXER.name_dob("Jose de Vries", date(1990, 1, 31)) == NAME_DOB_KAT
 
 
 @pytest.mark.parametrize(
@@ -261,7 +267,7 @@ def test_datetime_is_not_a_date_of_birth() -> None:
 
 
 def test_another_date_of_birth_gives_another_index() -> None:
-    assert name_dob_index(KEY, "Jose de Vries", "1990-01-30") != NAME_DOB_KAT
+    assert INDEXER.name_dob("Jose de Vries", "1990-01-30") != NAME_DOB_KAT
 
 
 # --- misuse ------------------------------------------------------------------------------------

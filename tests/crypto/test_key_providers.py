@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import os
 import stat
 from collections.abc import Iterator
@@ -18,7 +19,6 @@ from hub.crypto import (
     InsecureKeyFile,
     KeyNotFound,
     KeyStoreError,
-    KmsKeyProvider,
     WrappedKey,
     ensure_dev_keys,
     new_data_key,
@@ -26,11 +26,21 @@ from hub.crypto import (
     unwrap,
     wrap,
 )
+from hub.crypto.blind_index import BlindIndexer
 from hub.crypto.keys import write_secret_file
+from hub.crypto.signing import SigningKey
+
+VALID_BSN = "111222333"
 
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _key_file_bytes(path: Path) -> bytes:
+    """What a key file holds, decoded here so no test needs a provider to hand out bytes."""
+    text = path.read_text().strip()
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @pytest.fixture
@@ -113,16 +123,20 @@ def test_ensure_refuses_to_keep_an_exposed_key(keys_dir: Path) -> None:
         ensure_dev_keys(keys_dir)
 
 
-def test_audit_signing_key_is_an_ed25519_seed(keys_dir: Path) -> None:
-    seed = FileKeyProvider(keys_dir).audit_signing_key()
+def test_audit_signer_is_the_ed25519_key_of_the_stored_seed(keys_dir: Path) -> None:
+    seed = _key_file_bytes(keys_dir / "audit-signing.key")
     assert len(seed) == 32
-    Ed25519PrivateKey.from_private_bytes(seed)  # raises if unusable
+    expected = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    assert FileKeyProvider(keys_dir).audit_signer().public_key().to_bytes() == expected
 
 
 def test_generated_keys_are_distinct(keys_dir: Path) -> None:
-    provider = FileKeyProvider(keys_dir)
-    kek = provider.current_kek()
-    secrets = {provider.blind_index_key(), provider.audit_signing_key(), kek._key}
+    kek = FileKeyProvider(keys_dir).current_kek()
+    secrets = {
+        _key_file_bytes(keys_dir / "blind-index.key"),
+        _key_file_bytes(keys_dir / "audit-signing.key"),
+        kek._key,
+    }
     assert len(secrets) == 3
 
 
@@ -159,8 +173,8 @@ def test_group_or_world_accessible_key_file_is_refused(
     os.chmod(path, mode)
 
     load = {
-        "blind-index.key": provider.blind_index_key,
-        "audit-signing.key": provider.audit_signing_key,
+        "blind-index.key": provider.blind_indexer,
+        "audit-signing.key": provider.audit_signer,
     }.get(name, provider.current_kek)
 
     with pytest.raises(InsecureKeyFile) as info:
@@ -173,13 +187,13 @@ def test_group_or_world_accessible_key_file_is_refused(
 
 def test_owner_read_only_key_file_is_fine(keys_dir: Path) -> None:
     os.chmod(keys_dir / "blind-index.key", 0o400)
-    assert len(FileKeyProvider(keys_dir).blind_index_key()) == 32
+    assert len(FileKeyProvider(keys_dir).blind_indexer().bsn(VALID_BSN)) == 32
 
 
 def test_group_writable_keys_directory_is_refused(keys_dir: Path) -> None:
     os.chmod(keys_dir, 0o770)
     with pytest.raises(InsecureKeyFile, match=str(keys_dir)):
-        FileKeyProvider(keys_dir).blind_index_key()
+        FileKeyProvider(keys_dir).blind_indexer()
 
 
 def test_malformed_key_file_is_refused_without_showing_it(keys_dir: Path) -> None:
@@ -187,7 +201,7 @@ def test_malformed_key_file_is_refused_without_showing_it(keys_dir: Path) -> Non
     path.unlink()
     write_secret_file(path, b"c2VjcmV0LXRvby1zaG9ydA\n")  # 18 bytes, not 32
     with pytest.raises(KeyStoreError) as info:
-        FileKeyProvider(keys_dir).blind_index_key()
+        FileKeyProvider(keys_dir).blind_indexer()
     assert "c2VjcmV0LXRvby1zaG9ydA" not in str(info.value)
     assert "blind-index.key" in str(info.value)
 
@@ -200,8 +214,9 @@ def test_missing_keys_directory_is_key_not_found(tmp_path: Path) -> None:
 def test_key_files_hold_base64url_text(keys_dir: Path) -> None:
     text = (keys_dir / "blind-index.key").read_text()
     assert text.endswith("\n") and len(text.strip()) == 43
-    assert (
-        base64.urlsafe_b64decode(text.strip() + "=") == FileKeyProvider(keys_dir).blind_index_key()
+    key = base64.urlsafe_b64decode(text.strip() + "=")
+    assert BlindIndexer(key=key).bsn(VALID_BSN) == FileKeyProvider(keys_dir).blind_indexer().bsn(
+        VALID_BSN
     )
 
 
@@ -306,8 +321,12 @@ def test_env_provider_reads_every_key() -> None:
     provider = EnvKeyProvider(_env())
     assert provider.kek_versions() == ("v1", "v2")
     assert provider.current_kek_version() == "v2"
-    assert provider.blind_index_key() == bytes([3]) * 32
-    assert provider.audit_signing_key() == bytes([4]) * 32
+    assert provider.blind_indexer().bsn(VALID_BSN) == BlindIndexer(key=bytes([3]) * 32).bsn(
+        VALID_BSN
+    )
+    assert (
+        provider.audit_signer().public_key() == SigningKey.from_seed(bytes([4]) * 32).public_key()
+    )
     dek = new_data_key()
     wrapped = provider.wrap_data_key(dek, case_id="c")
     assert wrapped.kek_version == "v2"
@@ -334,7 +353,8 @@ def test_env_padding_is_optional() -> None:
     padded = base64.urlsafe_b64encode(bytes([3]) * 32).decode()
     assert padded.endswith("=")
     provider = EnvKeyProvider(_env(VHHUB_BLIND_INDEX_KEY=padded))
-    assert provider.blind_index_key() == bytes([3]) * 32
+    unpadded = EnvKeyProvider(_env())
+    assert provider.blind_indexer().bsn(VALID_BSN) == unpadded.blind_indexer().bsn(VALID_BSN)
 
 
 @pytest.mark.parametrize(
@@ -364,9 +384,9 @@ def test_env_missing_keys_raise_key_not_found_when_needed() -> None:
     with pytest.raises(KeyNotFound, match="VHHUB_KEK_CURRENT"):
         provider.current_kek()
     with pytest.raises(KeyNotFound, match="VHHUB_BLIND_INDEX_KEY"):
-        provider.blind_index_key()
+        provider.blind_indexer()
     with pytest.raises(KeyNotFound, match="VHHUB_AUDIT_SIGNING_KEY"):
-        provider.audit_signing_key()
+        provider.audit_signer()
 
 
 def test_env_provider_repr_shows_no_key() -> None:
@@ -386,26 +406,50 @@ def test_key_text_moves_from_file_to_environment(keys_dir: Path) -> None:
             f"VHHUB_KEK_{version.upper()}": (keys_dir / f"kek-{version}.key").read_text(),
             "VHHUB_KEK_CURRENT": version.upper(),
             "VHHUB_BLIND_INDEX_KEY": (keys_dir / "blind-index.key").read_text(),
+            "VHHUB_AUDIT_SIGNING_KEY": (keys_dir / "audit-signing.key").read_text(),
         }
     )
     dek = new_data_key()
     wrapped = files.wrap_data_key(dek, case_id="c")
     assert env.unwrap_data_key(WrappedKey.from_bytes(wrapped.to_bytes()), case_id="c") == dek
-    assert env.blind_index_key() == files.blind_index_key()
+    assert env.blind_indexer().bsn(VALID_BSN) == files.blind_indexer().bsn(VALID_BSN)
+    assert env.audit_signer().public_key() == files.audit_signer().public_key()
 
 
-# --- KMS placeholder ---------------------------------------------------------------------------
+# --- where the providers live -----------------------------------------------------------------
+
+#: Public name -> the module that defines it; hub.crypto.keys re-exports every one.
+HOMES = {
+    "FileKeyProvider": "hub.crypto.key_files",
+    "KeyReport": "hub.crypto.key_files",
+    "ensure_dev_keys": "hub.crypto.key_files",
+    "write_secret_file": "hub.crypto.key_files",
+    "KEK_CURRENT_FILE": "hub.crypto.key_files",
+    "BLIND_INDEX_KEY_FILE": "hub.crypto.key_files",
+    "AUDIT_SIGNING_KEY_FILE": "hub.crypto.key_files",
+    "EnvKeyProvider": "hub.crypto.key_env",
+    "KeyProvider": "hub.crypto.keys",
+    "LocalKeyProvider": "hub.crypto.keys",
+    "rewrap": "hub.crypto.keys",
+}
 
 
-def test_kms_provider_is_an_explicit_placeholder() -> None:
-    provider = KmsKeyProvider(key_id="arn:aws:kms:eu-west-1:111122223333:key/example")
-    for call in (
-        provider.current_kek_version,
-        provider.kek_versions,
-        provider.blind_index_key,
-        provider.audit_signing_key,
-        lambda: provider.wrap_data_key(new_data_key(), case_id="c"),
-    ):
-        with pytest.raises(NotImplementedError):
-            call()
-    assert not hasattr(provider, "current_kek")  # a KMS never hands out its KEK
+@pytest.mark.parametrize("name", sorted(HOMES))
+def test_every_public_name_is_still_importable_from_hub_crypto_keys(name: str) -> None:
+    keys = importlib.import_module("hub.crypto.keys")
+    home = importlib.import_module(HOMES[name])
+    assert name in keys.__all__
+    assert name in home.__all__
+    assert getattr(keys, name) is getattr(home, name)
+
+
+def test_hub_crypto_keys_exports_exactly_these_names() -> None:
+    assert set(importlib.import_module("hub.crypto.keys").__all__) == set(HOMES)
+
+
+def test_there_is_no_placeholder_provider() -> None:
+    """A class whose every method raises is not a provider; the KMS stub is gone."""
+    crypto = importlib.import_module("hub.crypto")
+    keys = importlib.import_module("hub.crypto.keys")
+    assert not hasattr(keys, "KmsKeyProvider")
+    assert "KmsKeyProvider" not in crypto.__all__

@@ -15,8 +15,9 @@ import pytest
 from hub.rego.bundle import DEFAULT_POLICY_DIR, policy_version
 from hub.rego.decisions import FactDecision, Verdict
 from hub.rego.embedded import RegorusEngine
-from hub.rego.engine import BatchingEngine, PolicyEngine, load_engine
+from hub.rego.engine import BatchingEngine, PolicyEngine
 from hub.rego.errors import PolicyError
+from hub.rego.factory import load_engine
 from hub.rego.opa import OpaServerEngine
 from hub.vocabulary import DisclosureLevel
 from tests.rego.opa_test_double import FAULTS, OpaTestDouble

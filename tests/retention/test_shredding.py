@@ -12,14 +12,14 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from hub.cases.errors import CaseShredded
 from hub.cases.models import Case, Subject
 from hub.context import HubContext
 from hub.crypto.envelope import WrappedKey
 from hub.crypto.errors import KeyNotFound
 from hub.disclosure.rotation import rotate
-from hub.disclosure.vault import CaseShredded, SubjectRelease
 from hub.facts.models import Fact
-from hub.rego.decisions import FactDecision
+from hub.gate.permits import FactPermit, PlanPermit, _mint
 from hub.retention.cli import retention_app
 from hub.retention.service import RetentionError, run_retention, set_legal_hold
 from hub.settings import Settings
@@ -122,12 +122,16 @@ def test_shredded_case_answers_410_and_nothing_of_it_decrypts(
     )[0]
     assert status == "shredded" and shredded_at is not None
 
-    # no ciphertext of the case opens, whatever decision one brings
+    # no ciphertext of the case opens, whatever permit one brings: even one forged with the
+    # gate's private mint (only the gate may call it in hub/) finds no key to open with
     with operator.db.transaction() as session:
         facts = session.scalars(select(Fact).where(Fact.case_id == cid)).all()
         assert len(facts) == 2 and all(f.content_ct for f in facts)
         for fact in facts:
-            decision = FactDecision(
+            forged = _mint(
+                FactPermit,
+                case_id=cid,
+                fact_id=fact.id,
                 level=DisclosureLevel.FULL,
                 fields=tuple(operator.catalog.get(fact.fact_type).fields),
                 reason="test",
@@ -135,22 +139,21 @@ def test_shredded_case_answers_410_and_nothing_of_it_decrypts(
                 policy_version="test",
             )
             with pytest.raises(CaseShredded):
-                operator.vault.open_fact(
-                    session,
-                    case_id=cid,
-                    fact_id=fact.id,
-                    fact_type=fact.fact_type,
-                    ciphertext=fact.content_ct,
-                    decision=decision,
-                )
-        for subject in session.scalars(select(Subject).where(Subject.case_id == cid)):
+                operator.vault.open_fact(session, fact, forged)
+        subjects = session.scalars(select(Subject).where(Subject.case_id == cid)).all()
+        assert subjects and all(s.identifiers_ct for s in subjects)
+        plan = _mint(PlanPermit, case_id=cid, policy_version="test")
+        for subject in subjects:
             assert subject.identifiers_ct
             with pytest.raises(CaseShredded):
-                operator.vault.open_subject(
+                operator.vault.open_document(
                     session,
-                    subject_id=subject.id,
+                    case_id=cid,
+                    record="subject",
+                    row_id=subject.id,
+                    schema_id="subject.identifiers/1",
                     ciphertext=subject.identifiers_ct,
-                    release=SubjectRelease(case_id=cid, reason="test"),
+                    permit=plan,
                 )
 
     # the access log: every earlier row unchanged, two new entries, and it verifies

@@ -1,87 +1,58 @@
-"""THE ONE DOOR: a briefing is one batch policy decision, then decryption of exactly what it
-released, then one access-log entry naming every fact id and field disclosed, committed
-before the answer leaves.
+"""THE ONE DOOR for facts: a briefing is one batch policy decision, then decryption of exactly
+what it released, then one access-log entry naming every fact id and field disclosed,
+committed before the answer leaves.
 
 Nothing else in the hub decrypts fact content. A reviewer can check the privacy promise by
-reading this package: the policy decides (gate), the vault opens only with a decision, and
-the log entry is written in the same unit of work.
+reading three modules: the gate decides and mints permits (hub/gate/gate.py), the vault opens
+only with a permit (hub/disclosure/vault.py), and this module writes the log entry in the
+same unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import Event
-from hub.cases.models import Case
+from hub.audit.log import AccessLog, Event
+from hub.cases.repository import CaseRepository
+from hub.db.session import UnitOfWork
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact, Updates
-from hub.disclosure.vault import IntegrityFailure, LoggedIntegrityFailure
+from hub.disclosure.vault import CaseVault, IntegrityFailure, LoggedIntegrityFailure
+from hub.facts.catalog import FactTypeCatalog
 from hub.facts.models import Fact
+from hub.facts.repository import FactRepository
+from hub.gate.gate import Gate
+from hub.gate.permits import FactPermit
 from hub.identity.viewer import Viewer
-from hub.rego.decisions import FactDecision
-from hub.vocabulary import DisclosureLevel, LifeDomain
-
-if TYPE_CHECKING:
-    from hub.cases.service import CaseService
-    from hub.context import HubContext
+from hub.vocabulary import DisclosureLevel, FactStatus, LifeDomain
 
 MAX_PAGE = 500
 
 
-class DisclosureService:
-    def __init__(self, ctx: HubContext, cases: CaseService) -> None:
-        self.ctx = ctx
-        self.cases = cases
-
-    def _fact_input(self, fact: Fact) -> dict[str, Any]:
-        fact_type = self.ctx.catalog.get(fact.fact_type)
-        return {
-            "type": fact.fact_type,
-            "domain": fact.life_domain,
-            "sensitivity": fact.sensitivity,
-            "publisher": fact.publisher_partner,
-            "publisher_kind": fact.publisher_kind,
-            "shareable": fact.shareable,
-            "fields": fact_type.disclosure_classes(),
-        }
-
-    def _open_case(
-        self, session: Session, viewer: Viewer, case_id: str
-    ) -> tuple[Case, dict[str, Any]]:
-        """The case as the policy sees it, after the viewer is allowed to read it (else 404)."""
-        case = self.cases.load(session, viewer, case_id)
-        policy_case = self.cases.policy_case(session, case)
-        self.cases.authorize(session, viewer, case, "read_case", policy_case=policy_case)
-        return case, policy_case
-
-    def _decide(
+class BriefingService:
+    def __init__(
         self,
-        session: Session,
-        viewer: Viewer,
-        case: Case,
-        policy_case: dict[str, Any],
-        facts: Sequence[Fact],
-    ) -> dict[str, FactDecision]:
-        if not facts:
-            return {}
-        policy_input = {
-            "viewer": viewer.policy_input(),
-            "purpose": viewer.purpose.value,
-            "case": policy_case,
-            "facts": {f.id: self._fact_input(f) for f in facts},
-        }
-        return self.ctx.gate.decide(session, viewer, policy_input, case_id=case.id)
+        unit_of_work: UnitOfWork,
+        gate: Gate,
+        vault: CaseVault,
+        access_log: AccessLog,
+        catalog: FactTypeCatalog,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._gate = gate
+        self._vault = vault
+        self._log = access_log
+        self._catalog = catalog
 
     def _release(
-        self, session: Session, viewer: Viewer, fact: Fact, decision: FactDecision
+        self, session: Session, viewer: Viewer, fact: Fact, decision: FactPermit
     ) -> tuple[ReleasedFact, tuple[str, ...]]:
         """Decrypt and project one released fact. Defence in depth: never a field outside
         the type, and never a field above the decided level unless it is the publisher's."""
-        fact_type = self.ctx.catalog.get(fact.fact_type)
+        fact_type = self._catalog.get(fact.fact_type)
         allowed = set(fact_type.fields)
         if fact.publisher_partner != viewer.partner:
             allowed &= set(fact_type.fields_at(decision.level))
@@ -89,18 +60,11 @@ class DisclosureService:
         content: dict[str, Any] = {}
         if fact.content_ct is not None and fields:
             try:
-                content = self.ctx.vault.open_fact(
-                    session,
-                    case_id=fact.case_id,
-                    fact_id=fact.id,
-                    fact_type=fact.fact_type,
-                    ciphertext=fact.content_ct,
-                    decision=_narrowed(decision, fields),
-                )
+                content = self._vault.open_fact(session, fact, decision.narrowed(fields))
             except IntegrityFailure as exc:
                 # Fail closed and say so in the log: nothing of this request is disclosed,
                 # and the entry commits although the request fails (a Refusal).
-                self.ctx.log.append(
+                self._log.append(
                     session,
                     Event(
                         action=Action.INTEGRITY_ERROR,
@@ -139,7 +103,7 @@ class DisclosureService:
         session: Session,
         viewer: Viewer,
         facts: Sequence[Fact],
-        decisions: dict[str, FactDecision],
+        decisions: dict[str, FactPermit],
     ) -> tuple[list[ReleasedFact], list[ExistenceNote], dict[str, tuple[str, ...]]]:
         released: list[ReleasedFact] = []
         existence: dict[tuple[str, str], ExistenceNote] = {}
@@ -170,18 +134,13 @@ class DisclosureService:
         )
 
     def briefing(self, viewer: Viewer, case_id: str) -> Briefing:
-        with self.ctx.unit_of_work() as session:
-            case, policy_case = self._open_case(session, viewer, case_id)
-            facts = list(
-                session.scalars(
-                    select(Fact)
-                    .where(Fact.case_id == case.id, Fact.status == "current")
-                    .order_by(Fact.published_at, Fact.id)
-                )
-            )
-            decisions = self._decide(session, viewer, case, policy_case, facts)
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "read_case")
+            case = opened.case
+            facts = FactRepository(session).list_current_for_case(case.id)
+            decisions = self._gate.release_facts(session, viewer, opened.policy, facts)
             released, existence, disclosed = self._assemble(session, viewer, facts, decisions)
-            entry = self.ctx.log.append(
+            entry = self._log.append(
                 session,
                 Event(
                     action=Action.BRIEFING_READ,
@@ -189,8 +148,8 @@ class DisclosureService:
                     case_id=case.id,
                     object_ids=sorted(disclosed),
                     disclosed=disclosed,
-                    subject_pseudonyms=self.cases.case_pseudonyms(session, case.id),
-                    policy_version=self.ctx.gate.version,
+                    subject_pseudonyms=CaseRepository(session).pseudonyms_of_case(case.id),
+                    policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
@@ -212,7 +171,7 @@ class DisclosureService:
                 table=case.table_id,
                 phase=case.phase,
                 purpose=viewer.purpose,
-                policy_version=self.ctx.gate.version,
+                policy_version=self._gate.version,
                 log_seq=entry.seq,
                 domains=sorted(sections.values(), key=lambda s: order.get(s.life_domain, 99)),
             )
@@ -220,29 +179,23 @@ class DisclosureService:
     def updates(self, viewer: Viewer, case_id: str, cursor: int, limit: int) -> Updates:
         """Facts published or changed after `cursor`, under the same policy as the briefing."""
         limit = max(1, min(limit, MAX_PAGE))
-        with self.ctx.unit_of_work() as session:
-            case, policy_case = self._open_case(session, viewer, case_id)
-            changed = list(
-                session.scalars(
-                    select(Fact)
-                    .where(Fact.case_id == case.id, Fact.change_seq > cursor)
-                    .order_by(Fact.change_seq, Fact.id)
-                    .limit(limit + 1)
-                )
-            )
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "read_case")
+            case = opened.case
+            changed = FactRepository(session).changed_since(case.id, cursor, limit + 1)
             more = len(changed) > limit
             changed = changed[:limit]
-            decisions = self._decide(session, viewer, case, policy_case, changed)
-            current = [f for f in changed if f.status == "current"]
+            decisions = self._gate.release_facts(session, viewer, opened.policy, changed)
+            current = [f for f in changed if f.status == FactStatus.CURRENT]
             released, existence, disclosed = self._assemble(session, viewer, current, decisions)
             removed = sorted(
                 f.id
                 for f in changed
-                if f.status != "current"
+                if f.status != FactStatus.CURRENT
                 and decisions[f.id].level in (DisclosureLevel.SUMMARY, DisclosureLevel.FULL)
             )
             next_cursor = changed[-1].change_seq if changed else cursor
-            self.ctx.log.append(
+            self._log.append(
                 session,
                 Event(
                     action=Action.UPDATES_READ,
@@ -251,7 +204,7 @@ class DisclosureService:
                     object_ids=sorted(set(disclosed) | set(removed)),
                     disclosed=disclosed,
                     reason=f"updates after {cursor}",
-                    policy_version=self.ctx.gate.version,
+                    policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
@@ -264,15 +217,5 @@ class DisclosureService:
                 facts=released,
                 existence=existence,
                 removed=removed,
-                policy_version=self.ctx.gate.version,
+                policy_version=self._gate.version,
             )
-
-
-def _narrowed(decision: FactDecision, fields: tuple[str, ...]) -> FactDecision:
-    return FactDecision(
-        level=decision.level,
-        fields=fields,
-        reason=decision.reason,
-        rule=decision.rule,
-        policy_version=decision.policy_version,
-    )

@@ -1,0 +1,16 @@
+"""Errors about a case as a whole, shared by every use case that loads one."""
+
+from __future__ import annotations
+
+from hub.errors import Gone
+
+
+class CaseShredded(Gone):
+    slug = "case-shredded"
+    title = "Case shredded"
+    default_detail = (
+        "This case has passed its retention period and was crypto-shredded; "
+        "its content can no longer be decrypted by anyone. / "
+        "Deze casus is na afloop van de bewaartermijn vernietigd (crypto-shredding); "
+        "de inhoud kan door niemand meer worden ontsleuteld."
+    )

@@ -1,0 +1,75 @@
+"""Moving a case through its phases, and closing it (afschaling)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hub.audit.entry import Action
+from hub.audit.log import AccessLog
+from hub.cases.schemas import CaseOut
+from hub.cases.usecase import CaseUseCase
+from hub.db.session import UnitOfWork
+from hub.errors import Conflict, ValidationFailed
+from hub.gate.gate import Gate
+from hub.identity.registry import NetworkRegistry
+from hub.identity.viewer import Viewer
+from hub.vocabulary import PHASE_ORDER, CaseStatus, Phase
+
+
+class PhaseService(CaseUseCase):
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork,
+        gate: Gate,
+        access_log: AccessLog,
+        registry: NetworkRegistry,
+        *,
+        retention_closed_days: int,
+    ) -> None:
+        super().__init__(unit_of_work, gate, access_log, registry)
+        self._retention_closed = timedelta(days=retention_closed_days)
+
+    def change_phase(self, viewer: Viewer, case_id: str, to: Phase) -> CaseOut:
+        if to is Phase.CLOSED:
+            raise ValidationFailed("Close a case through its closure, with an outcome.")
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(
+                session, viewer, case_id, "change_phase", target={"phase": to.value}
+            )
+            case = opened.case
+            current = Phase(case.phase)
+            if PHASE_ORDER.index(to) != PHASE_ORDER.index(current) + 1:
+                raise Conflict("A case moves one phase forward at a time.")
+            if to is Phase.PREPARATION and case.table_id is None:
+                raise Conflict("Triage the case onto a table before preparation.")
+            case.phase = to.value
+            self._log_act(
+                session,
+                viewer,
+                Action.CASE_CHANGE_PHASE,
+                case,
+                policy_version=opened.permit.policy_version,
+                reason=f"{current.value} -> {to.value}",
+            )
+            return self._out(session, case)
+
+    def close(self, viewer: Viewer, case_id: str, outcome: str) -> CaseOut:
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "close")
+            case = opened.case
+            now = datetime.now(UTC)
+            previous = case.phase
+            case.phase = Phase.CLOSED.value
+            case.status = CaseStatus.CLOSED.value
+            case.outcome = outcome
+            case.closed_at = now
+            case.retention_until = now + self._retention_closed
+            self._log_act(
+                session,
+                viewer,
+                Action.CASE_CLOSE,
+                case,
+                policy_version=opened.permit.policy_version,
+                reason=f"{previous} -> closed: {outcome}",
+            )
+            return self._out(session, case)

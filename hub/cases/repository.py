@@ -1,0 +1,132 @@
+"""The queries about cases that several use cases share, each named for what it returns.
+
+Only clear metadata columns are read here (ids, table, phase, participants, blind-index
+values); nothing is decrypted. Services own the transaction and pass their session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from hub.cases.models import Case, Participant, Subject, SubjectIndex
+from hub.vocabulary import CaseStatus, Phase
+
+#: A case id is a UUID; anything longer or stranger is not looked up at all.
+MAX_CASE_ID = 36
+
+
+def plausible_case_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_CASE_ID and all(c.isalnum() or c == "-" for c in value)
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
+        if not plausible_case_id(case_id):
+            return None
+        if for_update:
+            return self.session.get(Case, case_id, with_for_update=True)
+        return self.session.get(Case, case_id)
+
+    def participants(self, case_id: str) -> list[Participant]:
+        """Every invitation of the case, withdrawn ones included, oldest first."""
+        return list(
+            self.session.scalars(
+                select(Participant)
+                .where(Participant.case_id == case_id)
+                .order_by(Participant.invited_at, Participant.id)
+            )
+        )
+
+    def participant(self, case_id: str, partner: str, user: str) -> Participant | None:
+        return self.session.scalars(
+            select(Participant).where(
+                Participant.case_id == case_id,
+                Participant.partner_id == partner,
+                Participant.user == user,
+            )
+        ).one_or_none()
+
+    def subjects(self, case_id: str) -> list[Subject]:
+        return list(
+            self.session.scalars(
+                select(Subject).where(Subject.case_id == case_id).order_by(Subject.created_at)
+            )
+        )
+
+    def pseudonyms_of_case(self, case_id: str) -> list[str]:
+        """The blind-index values of every subject of the case (log entries name them)."""
+        return sorted(
+            set(
+                self.session.scalars(
+                    select(SubjectIndex.value).where(SubjectIndex.case_id == case_id)
+                )
+            )
+        )
+
+    def pseudonyms_of_subject(self, subject_id: str | None) -> list[str]:
+        if subject_id is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(SubjectIndex.value).where(SubjectIndex.subject_id == subject_id)
+            )
+        )
+
+    def candidate_ids_for(self, partner: str, user: str, *, intake_queue: bool) -> list[str]:
+        """Cases the person stands in (invited, or named regisseur), plus, with
+        `intake_queue`, the registered cases no procesregisseur has taken yet. The policy
+        still decides per case which of them the person may see."""
+        ids = set(
+            self.session.scalars(
+                select(Participant.case_id).where(
+                    Participant.partner_id == partner,
+                    Participant.withdrawn_at.is_(None),
+                    Participant.user.in_(["", user]),
+                )
+            )
+        )
+        ids |= set(
+            self.session.scalars(
+                select(Case.id).where(
+                    (
+                        (Case.procesregisseur_partner == partner)
+                        & (Case.procesregisseur_user == user)
+                    )
+                    | (
+                        (Case.casusregisseur_partner == partner)
+                        & (Case.casusregisseur_user == user)
+                    )
+                )
+            )
+        )
+        if intake_queue:
+            ids |= set(self.session.scalars(_intake_queue()))
+        return sorted(ids)
+
+    def cases_by_ids(self, ids: Sequence[str]) -> list[Case]:
+        """The cases among `ids` that still hold data (shredded ones are left out)."""
+        if not ids:
+            return []
+        rows = self.session.scalars(
+            select(Case).where(Case.id.in_(ids), Case.status != CaseStatus.SHREDDED)
+        )
+        return sorted(rows, key=lambda c: c.id)
+
+    def open_case_among(self, ids: set[str]) -> bool:
+        if not ids:
+            return False
+        found = self.session.scalar(
+            select(Case.id).where(Case.id.in_(ids), Case.status == CaseStatus.OPEN).limit(1)
+        )
+        return found is not None
+
+
+def _intake_queue() -> Select[Any]:
+    return select(Case.id).where(Case.phase == Phase.INTAKE, Case.procesregisseur_partner.is_(None))

@@ -1,0 +1,184 @@
+"""Procesregie, screening and triage: who takes a new case on, is the person already known,
+and does the case meet the Landelijk kader criteria for complex problems.
+
+Screening answers hit/no-hit only: which partner kinds hold current facts about a subject,
+and whether an open case exists elsewhere. Never content; every hit is logged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.entry import Action
+from hub.audit.log import AccessLog
+from hub.cases.intake import subject_pseudonyms
+from hub.cases.models import Case, Subject, SubjectIndex
+from hub.cases.repository import CaseRepository
+from hub.cases.schemas import CaseOut, ScreeningHit, ScreeningIn, ScreeningOut, TriageIn
+from hub.cases.usecase import CaseUseCase
+from hub.crypto.blind_index import BlindIndexer
+from hub.db.session import UnitOfWork
+from hub.errors import Conflict, ValidationFailed
+from hub.facts.repository import FactRepository
+from hub.gate.gate import Gate
+from hub.identity.registry import NetworkRegistry
+from hub.identity.viewer import Viewer
+from hub.vocabulary import CaseStatus, Phase, TableId
+
+
+class ScreeningService(CaseUseCase):
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork,
+        gate: Gate,
+        access_log: AccessLog,
+        registry: NetworkRegistry,
+        indexer: BlindIndexer,
+        *,
+        retention_rejected_days: int,
+    ) -> None:
+        super().__init__(unit_of_work, gate, access_log, registry)
+        self._indexer = indexer
+        self._retention_rejected = timedelta(days=retention_rejected_days)
+
+    def take(self, viewer: Viewer, case_id: str) -> CaseOut:
+        """A procesregisseur takes on a case at intake (becomes its procesregisseur)."""
+        with self._unit_of_work() as session:
+            case = self._gate.load_case(session, viewer, case_id)
+            permit = self._gate.authorize(
+                session, viewer, "take_case", case=self._gate.case_input(session, case)
+            )
+            if case.procesregisseur_partner is not None:
+                raise Conflict("This case already has a procesregisseur.")
+            case.procesregisseur_partner = viewer.partner
+            case.procesregisseur_user = viewer.user
+            self._log_act(
+                session,
+                viewer,
+                Action.CASE_TAKE,
+                case,
+                policy_version=permit.policy_version,
+                reason="procesregie taken on",
+            )
+            return self._out(session, case)
+
+    def screen(self, viewer: Viewer, case_id: str, body: ScreeningIn) -> ScreeningOut:
+        """Hit/no-hit per subject: which partner kinds hold facts or signals, and whether
+        an open case exists elsewhere. Never content; every hit is logged."""
+        requested = [subject_pseudonyms(self._indexer, s) for s in body.subjects]
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "screen")
+            case, version = opened.case, opened.permit.policy_version
+            targets: list[tuple[str, list[str]]] = []
+            if requested:
+                targets = [(f"request-{i}", sorted(ix.values())) for i, ix in enumerate(requested)]
+            else:
+                for subject in session.scalars(select(Subject).where(Subject.case_id == case.id)):
+                    values = session.scalars(
+                        select(SubjectIndex.value).where(SubjectIndex.subject_id == subject.id)
+                    ).all()
+                    targets.append((subject.id, sorted(values)))
+            results: list[ScreeningHit] = []
+            for label, values in targets:
+                hit = _screen_one(session, case, values)
+                results.append(ScreeningHit(subject=label, **hit))
+                if hit["known"]:
+                    self._log_act(
+                        session,
+                        viewer,
+                        Action.SCREENING_HIT,
+                        case,
+                        policy_version=version,
+                        pseudonyms=values,
+                        object_ids=hit.pop("_partners"),
+                        reason="screening hit",
+                    )
+                else:
+                    hit.pop("_partners")
+            all_values = sorted({v for _, values in targets for v in values})
+            self._log_act(
+                session,
+                viewer,
+                Action.CASE_SCREEN,
+                case,
+                policy_version=version,
+                pseudonyms=all_values,
+                reason=f"{sum(r.known for r in results)} of {len(results)} known",
+            )
+            return ScreeningOut(case_id=case.id, results=results)
+
+    def triage(self, viewer: Viewer, case_id: str, body: TriageIn) -> CaseOut:
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "triage")
+            case = opened.case
+            c = body.criteria
+            complex_problems = (
+                c.multiple_life_domains
+                and c.criminal_or_nuisance_behaviour
+                and c.multiple_chains_needed
+                and c.impact_on_system_or_environment
+            ) or c.area_bound_safety_problem
+            if body.decision == "accept" and not complex_problems:
+                raise Conflict(
+                    "The Landelijk kader criteria for complex problems are not met; "
+                    "reject the case or record the criteria that apply."
+                )
+            if body.decision == "reject" and not body.reason_code:
+                raise ValidationFailed("A rejection needs a reason_code.")
+            case.triage = {
+                **c.model_dump(),
+                "decision": body.decision,
+                "reason_code": body.reason_code,
+                "complex_problems": complex_problems,
+            }
+            if body.decision == "accept":
+                case.table_id = (body.table or TableId(case.proposed_table)).value
+            else:
+                now = datetime.now(UTC)
+                case.phase = Phase.CLOSED.value
+                case.status = CaseStatus.REJECTED.value
+                case.outcome = body.reason_code
+                case.closed_at = now
+                case.retention_until = now + self._retention_rejected
+            self._log_act(
+                session,
+                viewer,
+                Action.CASE_TRIAGE,
+                case,
+                policy_version=opened.permit.policy_version,
+                reason=f"{body.decision}: {body.reason_code or case.table_id}",
+            )
+            return self._out(session, case)
+
+
+def _screen_one(session: Session, case: Case, values: list[str]) -> dict[str, Any]:
+    if not values:
+        return {
+            "known": False,
+            "partner_kinds": [],
+            "open_case_elsewhere": False,
+            "_partners": [],
+        }
+    subject_ids = set(
+        session.scalars(select(SubjectIndex.subject_id).where(SubjectIndex.value.in_(values)))
+    )
+    other_cases = set(
+        session.scalars(
+            select(SubjectIndex.case_id).where(
+                SubjectIndex.value.in_(values), SubjectIndex.case_id != case.id
+            )
+        )
+    )
+    rows = FactRepository(session).current_publishers_about(subject_ids)
+    open_elsewhere = CaseRepository(session).open_case_among(other_cases)
+    kinds = sorted({kind for kind, _ in rows})
+    return {
+        "known": bool(kinds) or open_elsewhere,
+        "partner_kinds": kinds,
+        "open_case_elsewhere": open_elsewhere,
+        "_partners": sorted({partner for _, partner in rows}),
+    }

@@ -1,0 +1,367 @@
+"""The gate: the only code that asks the policy engine, and the only code that mints permits.
+
+Every case action, every publish and every disclosure passes here. The gate builds the policy
+input (hub.gate.inputs), asks the serving engine (hub.rego.serving), logs what it refuses, and
+answers an allowed request with a permit (hub.gate.permits) that the vault demands before it
+opens anything. An engine error, timeout or malformed answer denies the whole request: it is
+logged as `policy.error` and answered 503 (fail closed), whichever question was asked.
+
+Refusals are written in the caller's unit of work; they commit before the refusal answers,
+because they are `hub.errors.Refusal`s (ADR 0003).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, NoReturn
+
+from sqlalchemy.orm import Session
+
+from hub.audit.entry import Action, Outcome
+from hub.audit.log import AccessLog, Event
+from hub.cases.errors import CaseShredded
+from hub.cases.models import Case
+from hub.cases.repository import CaseRepository
+from hub.errors import Forbidden, NotFound, PolicyUnavailable
+from hub.facts.catalog import FactTypeCatalog
+from hub.facts.models import Fact
+from hub.gate import inputs
+from hub.gate.inputs import CaseInput
+from hub.gate.permits import ActionPermit, FactPermit, PlanPermit, _mint
+from hub.identity.viewer import Viewer
+from hub.logging import get_logger
+from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.engine import PolicyEngine
+from hub.rego.errors import PolicyError
+from hub.rego.serving import ServingEngine
+from hub.vocabulary import CaseStatus
+
+log = get_logger("hub.policy")
+
+#: The access-log action of each action in the policy's action catalogue
+#: (policies/data/action_rules.json); a test holds the two to the same set.
+ACTION_EVENTS: Final[Mapping[str, Action]] = {
+    "register_case": Action.CASE_REGISTER,
+    "take_case": Action.CASE_TAKE,
+    "screen": Action.CASE_SCREEN,
+    "triage": Action.CASE_TRIAGE,
+    "invite": Action.CASE_INVITE,
+    "withdraw_invitation": Action.CASE_WITHDRAW_INVITATION,
+    "assign_casusregisseur": Action.CASE_ASSIGN_CASUSREGISSEUR,
+    "schedule": Action.CASE_SCHEDULE,
+    "change_phase": Action.CASE_CHANGE_PHASE,
+    "close": Action.CASE_CLOSE,
+    "read_case": Action.CASE_READ,
+    "list_intake_queue": Action.CASE_READ,
+    "record_plan": Action.PLAN_RECORD,
+    "read_plan": Action.PLAN_READ,
+    "read_log": Action.LOG_QUERY,
+    "export_log": Action.LOG_EXPORT,
+    "subject_access_report": Action.SUBJECT_ACCESS_REPORT,
+    "read_policies": Action.POLICY_READ,
+    "simulate_policy": Action.POLICY_SIMULATE,
+    "load_policy": Action.POLICY_LOAD,
+    "approve_policy": Action.POLICY_APPROVE,
+}
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """A case a viewer was allowed to act on: the row, the policy's view of it, the permit."""
+
+    case: Case
+    policy: CaseInput
+    permit: ActionPermit
+
+
+@dataclass(frozen=True)
+class PublishCheck:
+    """One kind of fact a publish would store: what the publish policy looks at."""
+
+    type: str
+    domain: str
+    sensitivity: str
+
+
+class Gate:
+    def __init__(self, serving: ServingEngine, access_log: AccessLog, catalog: FactTypeCatalog):
+        self._serving = serving
+        self._log = access_log
+        self._catalog = catalog
+
+    # -- the serving version ------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The policy version every decision of this process carries now."""
+        return self._serving.version
+
+    def follow_active(self, *, force: bool = False) -> None:
+        """Serve the version active in the database (before each request's work)."""
+        self._serving.follow(force=force)
+
+    def close(self) -> None:
+        self._serving.close()
+
+    # -- case actions ---------------------------------------------------------------------------
+
+    def authorize(
+        self,
+        session: Session,
+        viewer: Viewer,
+        action: str,
+        *,
+        case: CaseInput | None = None,
+        target: Mapping[str, Any] | None = None,
+        hide_case: bool = False,
+    ) -> ActionPermit:
+        """The permit for `action`, or log the denial and raise 403 (404 with `hide_case`,
+        so a viewer outside a case cannot tell whether the case exists)."""
+        case_id = case["id"] if case is not None else None
+        verdict = self._ask_action(session, viewer, action, case, target)
+        if verdict.allowed:
+            return _mint(
+                ActionPermit,
+                action=action,
+                case_id=case_id,
+                policy_version=verdict.policy_version,
+                reason=verdict.reason,
+            )
+        self._log.append(
+            session,
+            Event(
+                action=Action.CASE_DENIED if hide_case else ACTION_EVENTS[action],
+                outcome=Outcome.DENIED,
+                case_id=case_id,
+                reason=_short(f"{action}: {verdict.reason}"),
+                policy_version=verdict.policy_version,
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+        if hide_case:
+            raise NotFound()
+        raise Forbidden(verdict.reason)
+
+    def allows(self, session: Session, viewer: Viewer, action: str, case: CaseInput) -> bool:
+        """Whether the policy allows `action`, for filtering a list: a "no" is not logged
+        (the list's own entry names what was shown); an engine failure is (503)."""
+        return self._ask_action(session, viewer, action, case, None).allowed
+
+    def open_case(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case_id: str,
+        action: str,
+        *,
+        target: Mapping[str, Any] | None = None,
+        for_update: bool = False,
+    ) -> OpenedCase:
+        """Load the case and authorise `action` on it.
+
+        An unknown id and a case the viewer may not even read get the same logged 404; a
+        member who may read the case but not do this gets a logged 403.
+        """
+        case = self.load_case(session, viewer, case_id, for_update=for_update)
+        policy = self.case_input(session, case)
+        permit = self.authorize_on_case(session, viewer, policy, action, target=target)
+        return OpenedCase(case=case, policy=policy, permit=permit)
+
+    def load_case(
+        self, session: Session, viewer: Viewer, case_id: str, *, for_update: bool = False
+    ) -> Case:
+        """The case, or a logged 404 when it does not exist (the same answer as 'not yours')."""
+        case = CaseRepository(session).get(case_id, for_update=for_update)
+        if case is None:
+            self._log.append(
+                session,
+                Event(action=Action.CASE_DENIED, outcome=Outcome.DENIED, reason="unknown case"),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            raise NotFound()
+        if case.status == CaseStatus.SHREDDED:
+            raise CaseShredded()
+        return case
+
+    @staticmethod
+    def case_input(session: Session, case: Case) -> CaseInput:
+        return inputs.case_input(case, CaseRepository(session).participants(case.id))
+
+    def authorize_on_case(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: CaseInput,
+        action: str,
+        *,
+        target: Mapping[str, Any] | None = None,
+    ) -> ActionPermit:
+        """`authorize` on a case, hiding the case (404) from a viewer who may not read it."""
+        hide = action == "read_case" or not self.allows(session, viewer, "read_case", case)
+        return self.authorize(session, viewer, action, case=case, target=target, hide_case=hide)
+
+    # -- publishing -----------------------------------------------------------------------------
+
+    def authorize_publish(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: CaseInput,
+        checks: Sequence[PublishCheck],
+        *,
+        pseudonyms: Sequence[str],
+    ) -> str:
+        """Every distinct kind of fact must be allowed; one refusal refuses the batch, logged.
+        Returns the policy version that allowed it."""
+        version = self.version
+        refused: list[str] = []
+        reason = ""
+        for check in dict.fromkeys(checks):
+            policy_input = inputs.publish_input(
+                inputs.of_viewer(viewer),
+                viewer.purpose.value,
+                case,
+                type=check.type,
+                domain=check.domain,
+                sensitivity=check.sensitivity,
+            )
+            engine = self._serving.current
+            try:
+                verdict = engine.allow_publish(policy_input)
+            except PolicyError as exc:
+                self._failed(session, viewer, engine, exc, case_id=case["id"])
+            version = verdict.policy_version
+            if not verdict.allowed:
+                refused.append(check.type.replace("/", ":"))
+                reason = verdict.reason
+        if refused:
+            self._log.append(
+                session,
+                Event(
+                    action=Action.FACT_PUBLISH_DENIED,
+                    outcome=Outcome.DENIED,
+                    case_id=case["id"],
+                    object_ids=refused,
+                    subject_pseudonyms=pseudonyms,
+                    reason=reason[:200],
+                    policy_version=version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            raise Forbidden(
+                "The policy does not allow your organisation to publish these fact types "
+                f"on this case in this phase: {', '.join(sorted(set(refused)))}."
+            )
+        return version
+
+    # -- disclosure -----------------------------------------------------------------------------
+
+    def release_facts(
+        self, session: Session, viewer: Viewer, case: CaseInput, facts: Sequence[Fact]
+    ) -> dict[str, FactPermit]:
+        """One batch decision for `facts`, as a permit per fact id (level none included)."""
+        if not facts:
+            return {}
+        policy_input = inputs.decisions_input(
+            inputs.of_viewer(viewer),
+            viewer.purpose.value,
+            case,
+            {f.id: inputs.of_fact(f, self._catalog.get(f.fact_type)) for f in facts},
+        )
+        engine = self._serving.current
+        try:
+            decisions = engine.decide_batch(policy_input)
+        except PolicyError as exc:
+            self._failed(session, viewer, engine, exc, case_id=case["id"])
+        return {f.id: _fact_permit(case["id"], f.id, decisions[f.id]) for f in facts}
+
+    def release_plan(self, session: Session, viewer: Viewer, case: CaseInput) -> PlanPermit:
+        """Ask the policy for ``read_plan``: 404 for a viewer who may not read the case, 403
+        for a member outside the plan's phases or purposes; both logged."""
+        permit = self.authorize_on_case(session, viewer, case, "read_plan")
+        return _mint(PlanPermit, case_id=case["id"], policy_version=permit.policy_version)
+
+    def explain_facts(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: CaseInput,
+        facts: Sequence[Fact],
+    ) -> dict[str, str]:
+        """The policy's reason per fact for `viewer`, from metadata only: what a demo or a
+        privacy officer reads to see why something is withheld. Nothing can be opened with
+        a reason, so no permit is minted."""
+        permits = self.release_facts(session, viewer, case, facts)
+        return {fact_id: permit.reason for fact_id, permit in permits.items()}
+
+    # -- failing closed -------------------------------------------------------------------------
+
+    def _ask_action(
+        self,
+        session: Session,
+        viewer: Viewer,
+        action: str,
+        case: CaseInput | None,
+        target: Mapping[str, Any] | None,
+    ) -> Verdict:
+        policy_input = inputs.action_input(
+            inputs.of_viewer(viewer), viewer.purpose.value, action, case, target
+        )
+        engine = self._serving.current
+        try:
+            return engine.allow_action(policy_input)
+        except PolicyError as exc:
+            self._failed(session, viewer, engine, exc, case_id=case["id"] if case else None)
+
+    def _failed(
+        self,
+        session: Session,
+        viewer: Viewer,
+        engine: PolicyEngine,
+        exc: PolicyError,
+        *,
+        case_id: str | None,
+    ) -> NoReturn:
+        """Log a policy failure and deny the whole request (fail closed)."""
+        log.error("policy_error", reason=exc.reason[:200])
+        self._log.append(
+            session,
+            Event(
+                action=Action.POLICY_ERROR,
+                outcome=Outcome.ERROR,
+                case_id=case_id,
+                reason="policy engine failed; request denied",
+                policy_version=_safe_version(engine),
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+        raise PolicyUnavailable()
+
+
+def _fact_permit(case_id: str, fact_id: str, decision: FactDecision) -> FactPermit:
+    return _mint(
+        FactPermit,
+        case_id=case_id,
+        fact_id=fact_id,
+        level=decision.level,
+        fields=decision.fields,
+        reason=decision.reason,
+        rule=decision.rule,
+        policy_version=decision.policy_version,
+    )
+
+
+def _safe_version(engine: PolicyEngine) -> str | None:
+    try:
+        return engine.version
+    except Exception:  # the version is best effort in an error entry
+        return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 200 else text[:197] + "..."

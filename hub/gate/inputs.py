@@ -1,0 +1,212 @@
+"""The policy input, built in one place with one shape (ADR 0102).
+
+Every question the hub asks the Rego policy -- may this viewer do this action, publish this
+fact, see these facts -- takes its input from the builders here, so the policy reads the same
+field names whoever asks: the gate for real requests, the privacy officer's simulation and
+diff for described viewers and synthetic cases. Only metadata goes in (ids, kinds, roles,
+table, phase, fact type, domain, sensitivity, publisher): never content, never a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
+
+from hub.cases.models import Case, Participant
+from hub.facts.catalog import FactType
+from hub.facts.models import Fact
+from hub.identity.viewer import Viewer
+
+
+class ViewerInput(TypedDict):
+    partner: str
+    partner_kind: str
+    user: str
+    roles: list[str]
+
+
+class RegisseurInput(TypedDict):
+    partner: str
+    user: str
+
+
+class InvitationInput(TypedDict):
+    #: empty: every user of the partner takes part; else only the named users
+    users: list[str]
+
+
+class CaseInput(TypedDict):
+    id: str
+    table: str
+    phase: str
+    kind: str
+    registered_by: str
+    participants: dict[str, InvitationInput]
+    procesregisseur: RegisseurInput | None
+    casusregisseur: RegisseurInput | None
+
+
+class FactInput(TypedDict):
+    type: str
+    domain: str
+    sensitivity: str
+    publisher: str
+    publisher_kind: str
+    shareable: bool
+    #: field name -> disclosure class (from the fact type's schema annotations)
+    fields: dict[str, str]
+
+
+class PublishedFactInput(TypedDict):
+    type: str
+    domain: str
+    sensitivity: str
+
+
+class ActionInput(TypedDict):
+    viewer: ViewerInput
+    purpose: str
+    action: str
+    case: CaseInput | Mapping[str, Any] | None
+    target: dict[str, Any] | None
+
+
+class PublishInput(TypedDict):
+    viewer: ViewerInput
+    purpose: str
+    case: CaseInput | Mapping[str, Any]
+    fact: PublishedFactInput
+
+
+class DecisionsInput(TypedDict):
+    viewer: ViewerInput
+    purpose: str
+    case: CaseInput | Mapping[str, Any]
+    facts: Mapping[str, FactInput]
+
+
+def viewer_input(partner: str, partner_kind: str, user: str, roles: Iterable[str]) -> ViewerInput:
+    """A viewer as the policy reads it: ids and roles, never a display name."""
+    return {
+        "partner": partner,
+        "partner_kind": partner_kind,
+        "user": user,
+        "roles": sorted({str(r) for r in roles}),
+    }
+
+
+def of_viewer(viewer: Viewer) -> ViewerInput:
+    return viewer_input(
+        viewer.partner, viewer.partner_kind.value, viewer.user, (r.value for r in viewer.roles)
+    )
+
+
+def case_input(case: Case, participants: Iterable[Participant]) -> CaseInput:
+    """A case as the policy reads it: ids, table, phase, who takes part; no content."""
+    invited: dict[str, InvitationInput] = {}
+    whole_partner: set[str] = set()
+    for participant in participants:
+        if participant.withdrawn_at is not None:
+            continue
+        entry = invited.setdefault(participant.partner_id, {"users": []})
+        if participant.user:
+            entry["users"].append(participant.user)
+        else:
+            whole_partner.add(participant.partner_id)
+    for partner_id in whole_partner:
+        invited[partner_id] = {"users": []}  # every user of the partner
+    for entry in invited.values():
+        entry["users"].sort()
+    return {
+        "id": case.id,
+        "table": case.table_id or case.proposed_table,
+        "phase": case.phase,
+        "kind": case.kind,
+        "registered_by": case.registered_by_partner,
+        "participants": invited,
+        "procesregisseur": _regisseur(case.procesregisseur_partner, case.procesregisseur_user),
+        "casusregisseur": _regisseur(case.casusregisseur_partner, case.casusregisseur_user),
+    }
+
+
+def fact_input(
+    *,
+    type: str,
+    domain: str,
+    sensitivity: str,
+    publisher: str,
+    publisher_kind: str,
+    shareable: bool,
+    fields: Mapping[str, str],
+) -> FactInput:
+    return {
+        "type": type,
+        "domain": domain,
+        "sensitivity": sensitivity,
+        "publisher": publisher,
+        "publisher_kind": publisher_kind,
+        "shareable": shareable,
+        "fields": dict(fields),
+    }
+
+
+def of_fact(fact: Fact, fact_type: FactType) -> FactInput:
+    """A stored fact as the policy reads it: its clear metadata columns and its type's
+    disclosure classes. The content stays sealed."""
+    return fact_input(
+        type=fact.fact_type,
+        domain=fact.life_domain,
+        sensitivity=fact.sensitivity,
+        publisher=fact.publisher_partner,
+        publisher_kind=fact.publisher_kind,
+        shareable=fact.shareable,
+        fields=fact_type.disclosure_classes(),
+    )
+
+
+def action_input(
+    viewer: ViewerInput,
+    purpose: str,
+    action: str,
+    case: CaseInput | Mapping[str, Any] | None,
+    target: Mapping[str, Any] | None = None,
+) -> ActionInput:
+    return {
+        "viewer": viewer,
+        "purpose": purpose,
+        "action": action,
+        "case": case,
+        "target": dict(target) if target is not None else None,
+    }
+
+
+def publish_input(
+    viewer: ViewerInput,
+    purpose: str,
+    case: CaseInput | Mapping[str, Any],
+    *,
+    type: str,
+    domain: str,
+    sensitivity: str,
+) -> PublishInput:
+    return {
+        "viewer": viewer,
+        "purpose": purpose,
+        "case": case,
+        "fact": {"type": type, "domain": domain, "sensitivity": sensitivity},
+    }
+
+
+def decisions_input(
+    viewer: ViewerInput,
+    purpose: str,
+    case: CaseInput | Mapping[str, Any],
+    facts: Mapping[str, FactInput],
+) -> DecisionsInput:
+    return {"viewer": viewer, "purpose": purpose, "case": case, "facts": facts}
+
+
+def _regisseur(partner: str | None, user: str | None) -> RegisseurInput | None:
+    if partner is None or user is None:
+        return None
+    return {"partner": partner, "user": user}

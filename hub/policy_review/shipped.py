@@ -1,0 +1,92 @@
+"""`vhhub init`: the shipped policy directory becomes the active version if none is."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub.audit.entry import Action
+from hub.audit.log import ANONYMOUS, AccessLog
+from hub.audit.models import LogEntry
+from hub.db.base import utcnow
+from hub.db.session import Database
+from hub.policy_review.errors import ShippedPolicyFails
+from hub.policy_review.models import ACTIVE
+from hub.policy_review.recording import INIT_REQUEST, log_policy_act, new_version_row, tests_text
+from hub.policy_review.store import (
+    PolicyVersionRepository,
+    files_of_bundle,
+)
+from hub.policy_review.versions import (
+    prepare_candidate,
+)
+from hub.rego.bundle import load_bundle
+from hub.settings import Settings
+
+
+def register_shipped_policy(
+    settings: Settings, db: Database, access_log: AccessLog
+) -> tuple[bool, str]:
+    """`vhhub init`: make the shipped policy directory the active version if none is.
+
+    Returns whether a version was registered, and the line for init's report. Raises
+    ShippedPolicyFails when the directory's own tests fail: init does not start a hub on a
+    policy that fails its tests.
+    """
+    bundle = load_bundle(settings.policy_dir)
+    with db.transaction() as session:
+        active = PolicyVersionRepository(session).get_active()
+        if active is not None:
+            if active.version == bundle.version:
+                return False, f"policy version {active.version[:12]} (active)"
+            return False, (
+                f"policy version {active.version[:12]} (active); the policy directory is "
+                f"{bundle.version[:12]}: propose it with `vhhub policy load`"
+            )
+    candidate = prepare_candidate(files_of_bundle(bundle))
+    if not candidate.tests.passed:
+        raise ShippedPolicyFails(
+            f"the policy directory's own tests fail ({len(candidate.tests.failed)} of "
+            f"{candidate.tests.total}); run `vhhub policy test`"
+        )
+    try:
+        with db.transaction() as session:
+            repo = PolicyVersionRepository(session)
+            if repo.get_active(for_update=True) is not None:
+                return False, "the active policy version (registered meanwhile)"
+            # On a new hub (an empty log) the first version is part of creating the hub, like
+            # its keys and registry; in a hub already in use, registering it is an act.
+            in_use = session.scalar(select(LogEntry.seq).limit(1)) is not None
+            row = repo.get(candidate.version, for_update=True)
+            if row is None:
+                row = new_version_row(candidate, origin="shipped", loader=ANONYMOUS)
+                repo.add(row)
+            else:
+                repo.clear_approvals(row.version)
+            row.status, row.activated_at, row.retired_at = ACTIVE, utcnow(), None
+            session.flush()
+            if in_use:
+                for action, reason in (
+                    (
+                        Action.POLICY_LOAD,
+                        f"shipped policy loaded by vhhub init; {tests_text(candidate)}",
+                    ),
+                    (
+                        Action.POLICY_ACTIVATE,
+                        "no version was active: vhhub init activated the shipped policy",
+                    ),
+                ):
+                    log_policy_act(
+                        access_log,
+                        session,
+                        ANONYMOUS,
+                        INIT_REQUEST,
+                        action,
+                        object_ids=[candidate.version],
+                        reason=reason,
+                        policy_version=candidate.version,
+                    )
+    except IntegrityError:
+        # another process ran init at the same moment and registered it first
+        return False, "the active policy version (registered by another process meanwhile)"
+    return True, f"policy version {candidate.version[:12]} (shipped, active)"

@@ -117,8 +117,9 @@ case_is_checked if {
 # title: Viewer stands in the needed relation to the case
 # description: >-
 #   None, the case's procesregisseur, its casusregisseur, either regisseur, a member
-#   (participant or regisseur), or "unassigned": the case has no procesregisseur yet (the
-#   intake queue that Veiligheidshuis staff take cases from).
+#   (participant or regisseur), "unassigned": the case has no procesregisseur yet (the
+#   intake queue that Veiligheidshuis staff take cases from), or "casusregisseur_or_owner":
+#   the casusregisseur, or a member whose partner owns the target intervention.
 # custom:
 #   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
 relation_holds if action_rule.relation == "none"
@@ -146,6 +147,30 @@ relation_holds if {
 relation_holds if {
 	action_rule.relation == "unassigned"
 	case_has_no_procesregisseur
+}
+
+relation_holds if {
+	action_rule.relation == "casusregisseur_or_owner"
+	common.is_casusregisseur
+}
+
+relation_holds if {
+	action_rule.relation == "casusregisseur_or_owner"
+	common.is_member
+	target_is_owned_by_viewer
+}
+
+# METADATA
+# title: The target is owned by the viewer's partner
+# description: >-
+#   The action's target (an intervention of the plan) names the viewer's own partner as its
+#   owner. The owner is read from the sealed plan by the disclosure door and passed as the
+#   target; a missing owner never matches.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (plan van aanpak - elke partner voert de eigen interventies uit en rapporteert erover)
+target_is_owned_by_viewer if {
+	is_string(input.target.owner)
+	input.target.owner == input.viewer.partner
 }
 
 # METADATA

@@ -205,6 +205,40 @@ test_the_plan_is_not_read_before_the_plan_phase if {
 	not allowed(fx.participant("politie"), "case_conference", "read_plan", "youth", "case_conference", null)
 }
 
+test_casusregisseur_reports_on_any_intervention if {
+	allowed(fx.casusregisseur, "execution", "monitor_plan", "adults", "execution", {"owner": "politie"})
+	allowed(fx.casusregisseur, "plan", "monitor_plan", "adults", "plan", null)
+}
+
+test_a_member_reports_only_on_interventions_its_partner_owns if {
+	allowed(fx.participant("woonstede"), "execution", "monitor_plan", "adults", "execution", {"owner": "woonstede"})
+	d := act(fx.participant("woonstede"), "execution", "monitor_plan", "adults", "execution", {"owner": "politie"})
+	d.allowed == false
+	d.reason == "The viewer does not stand in the relation to this case that the action needs."
+}
+
+test_an_intervention_without_a_named_owner_is_reported_on_by_the_casusregisseur_only if {
+	not allowed(fx.participant("politie"), "execution", "monitor_plan", "adults", "execution", null)
+	not allowed(fx.participant("politie"), "execution", "monitor_plan", "adults", "execution", {"owner": null})
+	not allowed(fx.participant("politie"), "execution", "monitor_plan", "adults", "execution", {"owner": ["politie"]})
+}
+
+test_an_owner_outside_the_case_cannot_report if {
+	# "buiten" is no participant, so owning an intervention (which validation forbids anyway)
+	# does not make it a member.
+	not allowed(fx.participant("buiten"), "execution", "monitor_plan", "adults", "execution", {"owner": "buiten"})
+}
+
+test_the_procesregisseur_reports_only_on_what_its_partner_owns if {
+	allowed(fx.procesregisseur, "execution", "monitor_plan", "adults", "execution", {"owner": "zvh"})
+	not allowed(fx.procesregisseur, "execution", "monitor_plan", "adults", "execution", {"owner": "gemeente-wi"})
+}
+
+test_monitoring_happens_in_the_plan_and_execution_phases_only if {
+	not allowed(fx.casusregisseur, "case_conference", "monitor_plan", "adults", "case_conference", null)
+	not allowed(fx.participant("woonstede"), "case_conference", "monitor_plan", "adults", "plan", {"owner": "woonstede"})
+}
+
 # --- audit and policy review -----------------------------------------------------------------
 
 test_auditor_reads_and_exports_the_log if {

@@ -55,6 +55,7 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "read_case": Action.CASE_READ,
     "list_intake_queue": Action.CASE_READ,
     "record_plan": Action.PLAN_RECORD,
+    "monitor_plan": Action.PLAN_RECORD,
     "read_plan": Action.PLAN_READ,
     "read_log": Action.LOG_QUERY,
     "export_log": Action.LOG_EXPORT,

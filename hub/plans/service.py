@@ -24,7 +24,7 @@ from hub.cases.repository import CaseRepository
 from hub.db.session import UnitOfWork
 from hub.disclosure.plans import PlanDisclosure
 from hub.disclosure.vault import CaseVault
-from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.facts.catalog import FieldError
 from hub.facts.repository import FactRepository
 from hub.gate.gate import Gate
@@ -44,7 +44,6 @@ from hub.plans.schemas import (
     StatusChangeIn,
     StatusChangeOut,
 )
-from hub.vocabulary import Role
 
 #: Monitoring notes one plan version takes; past it the casusregisseur consolidates the
 #: statuses into a new version. Keeps a read (and its log entry) bounded.
@@ -163,19 +162,15 @@ class PlanService:
     ) -> StatusChangeOut:
         """Report an intervention's new status, with a note, against the current version.
 
-        The rule (ADR 0007): after the policy allows ``read_plan`` (and ``record_plan`` for
-        the casusregisseur), the casusregisseur may report on any intervention, any other
-        member only on interventions its own partner owns. A refusal is logged."""
+        The rule is the policy's ``monitor_plan`` action (ADR 0007): the casusregisseur may
+        report on any intervention, any other member only on one its own partner owns. The
+        owner is sealed inside the plan, so the door first opens the version under a
+        ``read_plan`` permit (logged) and the gate then decides with the owner as target.
+        A refusal is logged by the gate."""
         with self._unit_of_work() as session:
             case = self._gate.load_case(session, viewer, case_id)
             policy_case = self._gate.case_input(session, case)
             release = self._gate.release_plan(session, viewer, policy_case)
-            policy_version = release.policy_version
-            as_casusregisseur = _is_casusregisseur(viewer, case)
-            if as_casusregisseur:
-                policy_version = self._gate.authorize_on_case(
-                    session, viewer, policy_case, "record_plan"
-                ).policy_version
             _lock(session, case)
             current = PlanRepository.current(session, case.id)
             if current is None:
@@ -185,24 +180,9 @@ class PlanService:
             )
             if ref is None:
                 raise NotFound("The current plan version has no such intervention.")
-            if not as_casusregisseur and ref.owner != viewer.partner:
-                self._log.append(
-                    session,
-                    Event(
-                        action=Action.PLAN_RECORD,
-                        outcome=Outcome.DENIED,
-                        case_id=case.id,
-                        object_ids=[current.id],
-                        reason="monitoring: neither the casusregisseur nor the owner partner",
-                        policy_version=policy_version,
-                    ),
-                    actor=viewer.actor,
-                    request=viewer.request,
-                )
-                raise Forbidden(
-                    "Only the casusregisseur or the partner that owns this intervention may "
-                    "change its status."
-                )
+            policy_version = self._gate.authorize_on_case(
+                session, viewer, policy_case, "monitor_plan", target={"owner": ref.owner}
+            ).policy_version
             if PlanRepository.count_notes_for_version(session, current.id) >= (
                 MAX_NOTES_PER_VERSION
             ):
@@ -342,16 +322,6 @@ def _possible_owners(case: Case, participants: Iterable[Participant]) -> set[str
     if case.casusregisseur_partner is not None:
         owners.add(case.casusregisseur_partner)
     return owners
-
-
-def _is_casusregisseur(viewer: Viewer, case: Case) -> bool:
-    """The viewer is the case's named casusregisseur, acting in that role (the same test
-    as the policy's ``is_casusregisseur``; the policy still decides ``record_plan``)."""
-    return (
-        viewer.has_role(Role.CASUSREGISSEUR)
-        and case.casusregisseur_partner == viewer.partner
-        and case.casusregisseur_user == viewer.user
-    )
 
 
 def _lock(session: Session, case: Case) -> None:

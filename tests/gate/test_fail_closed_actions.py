@@ -74,19 +74,24 @@ class ScopedDouble(OpaTestDouble):
     def __init__(self) -> None:
         super().__init__()
         self.rule: str | None = None
+        self.action: str | None = None
         self.injected = 0
         self._asked: str | None = None
+        self._asked_action: Any = None
         evaluate = self.engine.evaluate_raw
 
         def recording(rule: str, input: Mapping[str, Any]) -> Any | None:
-            self._asked = rule  # the server is single-threaded: this is the current request
+            # the server is single-threaded: this is the current request
+            self._asked, self._asked_action = rule, input.get("action")
             return evaluate(rule, input)
 
         self.engine.evaluate_raw = recording  # type: ignore[method-assign]
 
     def respond(self, value: Any, with_provenance: bool) -> tuple[int, bytes]:
         fault = self.fault
-        if fault is not None and self.rule not in (None, self._asked):
+        if fault is not None and (
+            self.rule not in (None, self._asked) or self.action not in (None, self._asked_action)
+        ):
             self.fault = None
             try:
                 return super().respond(value, with_provenance)
@@ -266,6 +271,12 @@ class Probe:
     allowed: int = 200  # the status of the same request when the engine answers
     rule: str | None = None  # inject the fault only into this rule's answers
     tables: frozenset[str] = frozenset()  # log-side tables this action would change too
+    #: inject the fault only into the decision on this catalogue action (a request that asks
+    #: another action first, such as read_plan before monitor_plan, reaches it)
+    action: str | None = None
+    #: allowed entries the request writes before it reaches the failing decision: reads that
+    #: really decrypted (and disclosed nothing), which the log must keep
+    reads: frozenset[str] = frozenset()
 
 
 def _schedule(s: Stage) -> Call:
@@ -386,6 +397,15 @@ ACTIONS: dict[str, Probe] = {
         201,
     ),
     "read_plan": Probe(plan_recorded, lambda s: Call(s.plan.om, "GET", s.plan.plan_path)),
+    # the owner is sealed in the plan: the door opens it under read_plan (logged, nothing
+    # disclosed), then the gate asks monitor_plan with the owner as target
+    "monitor_plan": Probe(
+        plan_recorded,
+        _plan_status_change,
+        201,
+        action="monitor_plan",
+        reads=frozenset({"plan.read"}),
+    ),
     "read_log": Probe(at_intake, lambda s: Call(s.auditor, "GET", "/api/v1/audit/entries")),
     "export_log": Probe(  # the verifiable export signs a checkpoint first
         at_intake, lambda s: Call(s.auditor, "GET", "/api/v1/audit/export"), tables=CHECKPOINTS
@@ -449,6 +469,7 @@ ELSEWHERE: dict[str, Probe] = {
         lambda s: Call(s.auditor, "POST", "/api/v1/audit/checkpoints"),
         tables=CHECKPOINTS,
     ),
+    # the same request failing at its first question (read_plan)
     "plan_status_change": Probe(plan_recorded, _plan_status_change, 201),
     # disclosure besides the briefing
     "updates": Probe(with_fact, lambda s: Call(s.housing, "GET", f"{s.case}/updates")),
@@ -510,11 +531,11 @@ def test_a_failing_policy_engine_refuses_the_action_and_logs_it(
         stage = probe.stage(Ground(opa_hub, http, tmp_path, stack))
         call = probe.call(stage)
         before, first_new = state(settings, probe.tables), log_size(settings)
-        opa.fault, opa.rule, opa.injected = fault, probe.rule, 0
+        opa.fault, opa.rule, opa.action, opa.injected = fault, probe.rule, probe.action, 0
         try:
             response = call.send()
         finally:
-            opa.fault, opa.rule = None, None
+            opa.fault, opa.rule, opa.action = None, None, None
         injected = opa.injected
         new = entries_since(settings, first_new)
         after = state(settings, probe.tables)
@@ -538,7 +559,9 @@ def test_a_failing_policy_engine_refuses_the_action_and_logs_it(
     assert [(e.outcome, e.actor_partner, e.actor_user) for e in errors] == [
         ("error", call.who.partner, call.who.user)
     ], seen
-    assert not [e for e in new if e.outcome == "allowed"], f"{seen}: logged as done"
+    assert not [e for e in new if e.outcome == "allowed" and e.action not in probe.reads], (
+        f"{seen}: logged as done"
+    )
     changed = sorted(t for t in before if before[t] != after.get(t))
     assert not changed, f"{name}: a refused request changed {changed}"
     assert control.status_code == probe.allowed, (

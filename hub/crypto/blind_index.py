@@ -18,8 +18,7 @@ Decisions (docs/adr/0302-blind-index.md):
   big-endian length prefixes), so no two different (kind, fields) tuples collide.
 - The key never leaves `hub.crypto`: feature code gets a `BlindIndexer` from
   ``KeyProvider.blind_indexer()`` and calls ``indexer.bsn(...)`` / ``indexer.name_dob(...)``.
-  The functions taking key bytes (`bsn_index`, `name_dob_index`, `blind_index`) are the
-  implementation behind it and are not exported.
+  No function takes key bytes; the indexer is the only holder of the key.
 """
 
 from __future__ import annotations
@@ -30,12 +29,10 @@ import re
 import struct
 import unicodedata
 from datetime import date, datetime
-from typing import Final, Literal, NoReturn, overload
+from typing import Final, Literal, NoReturn
 
 from hub.crypto.errors import InvalidIdentifier
 
-# `bsn_index`, `name_dob_index` and `blind_index` take key bytes and are deliberately left
-# out: feature code uses a `BlindIndexer` and never holds the key.
 __all__ = [
     "BLIND_INDEX_HEX_CHARS",
     "BlindIndexKind",
@@ -213,38 +210,3 @@ class BlindIndexer:
 
     def __deepcopy__(self, memo: object) -> BlindIndexer:
         return self
-
-
-# --- key-bytes implementation (not exported; feature code uses `BlindIndexer`) ----------------
-
-
-def bsn_index(key: bytes, bsn: str) -> str:
-    """Blind index of a BSN under raw `key`. Internal: use ``BlindIndexer.bsn``."""
-    return _mac(key, "bsn", normalize_bsn(bsn))
-
-
-def name_dob_index(key: bytes, name: str, dob: str | date) -> str:
-    """Blind index of name + date of birth under raw `key`. Internal: ``BlindIndexer.name_dob``."""
-    return _mac(key, "name_dob", normalize_name(name), normalize_dob(dob))
-
-
-@overload
-def blind_index(key: bytes, kind: Literal["bsn"], value: str) -> str: ...
-@overload
-def blind_index(key: bytes, kind: Literal["name_dob"], value: tuple[str, str | date]) -> str: ...
-def blind_index(key: bytes, kind: BlindIndexKind, value: str | tuple[str, str | date]) -> str:
-    """HMAC-SHA256 blind index (128 bits, hex) of a normalised identifier of `kind`.
-
-    ``blind_index(key, "bsn", "1112.22.333")`` or
-    ``blind_index(key, "name_dob", ("José de Vries", "1990-01-31"))``.
-    Internal: feature code uses a `BlindIndexer` from ``KeyProvider.blind_indexer()``.
-    """
-    if kind == "bsn":
-        if not isinstance(value, str):
-            raise TypeError("a 'bsn' blind index takes the BSN as a str")
-        return bsn_index(key, value)
-    if kind == "name_dob":
-        if not (isinstance(value, tuple) and len(value) == 2):
-            raise TypeError("a 'name_dob' blind index takes a (name, date_of_birth) tuple")
-        return name_dob_index(key, value[0], value[1])
-    raise ValueError("unknown blind-index kind (expected 'bsn' or 'name_dob')")

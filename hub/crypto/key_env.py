@@ -67,16 +67,11 @@ class EnvKeyProvider:
                 )
             self._current = current
 
-        # The raw bytes are kept only for the deprecated `blind_index_key` and
-        # `audit_signing_key`; drop them together with those methods.
-        self._blind_index = self._optional_key(env, _ENV_BLIND_INDEX)
-        self._audit_signing = self._optional_key(env, _ENV_AUDIT_SIGNING)
-        self._blind_indexer = (
-            None if self._blind_index is None else BlindIndexer(key=self._blind_index)
-        )
-        self._audit_signer = (
-            None if self._audit_signing is None else SigningKey.from_seed(self._audit_signing)
-        )
+        # Only key objects are kept: no attribute of the provider holds raw key bytes.
+        blind_index = self._optional_key(env, _ENV_BLIND_INDEX)
+        audit_signing = self._optional_key(env, _ENV_AUDIT_SIGNING)
+        self._blind_indexer = None if blind_index is None else BlindIndexer(key=blind_index)
+        self._audit_signer = None if audit_signing is None else SigningKey.from_seed(audit_signing)
 
     @staticmethod
     def _optional_key(env: Mapping[str, str], name: str) -> bytes | None:
@@ -110,24 +105,6 @@ class EnvKeyProvider:
         if self._audit_signer is None:
             raise KeyNotFound(f"{_ENV_AUDIT_SIGNING} is not set")
         return self._audit_signer
-
-    def blind_index_key(self) -> bytes:
-        """The raw blind-index key.
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        if self._blind_index is None:
-            raise KeyNotFound(f"{_ENV_BLIND_INDEX} is not set")
-        return self._blind_index
-
-    def audit_signing_key(self) -> bytes:
-        """The raw audit signing seed.
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        if self._audit_signing is None:
-            raise KeyNotFound(f"{_ENV_AUDIT_SIGNING} is not set")
-        return self._audit_signing
 
     # LocalKeyProvider
 

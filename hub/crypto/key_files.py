@@ -245,20 +245,6 @@ class FileKeyProvider:
     def audit_signer(self) -> SigningKey:
         return SigningKey.from_seed(_read_key_file(self._path(AUDIT_SIGNING_KEY_FILE)))
 
-    def blind_index_key(self) -> bytes:
-        """The raw blind-index key.
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        return _read_key_file(self._path(BLIND_INDEX_KEY_FILE))
-
-    def audit_signing_key(self) -> bytes:
-        """The raw audit signing seed.
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        return _read_key_file(self._path(AUDIT_SIGNING_KEY_FILE))
-
     # LocalKeyProvider
 
     def current_kek(self) -> Kek:

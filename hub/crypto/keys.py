@@ -82,20 +82,6 @@ class KeyProvider(Protocol):
         """The access log's Ed25519 signing key (signs checkpoints; never shows its seed)."""
         ...
 
-    def blind_index_key(self) -> bytes:
-        """The HMAC key for `hub.crypto.blind_index` (32 bytes).
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        ...
-
-    def audit_signing_key(self) -> bytes:
-        """The access log's Ed25519 private key as its raw 32-byte seed (RFC 8032).
-
-        Deprecated: being removed; use blind_indexer()/audit_signer()
-        """
-        ...
-
 
 class LocalKeyProvider(KeyProvider, Protocol):
     """A provider that holds KEKs in process memory and can hand them out (file, env)."""

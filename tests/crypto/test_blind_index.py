@@ -21,7 +21,6 @@ from hub.crypto import (
     normalize_name,
     valid_bsn,
 )
-from hub.crypto.blind_index import blind_index, bsn_index, name_dob_index
 
 KEY = bytes(range(32))
 INDEXER = BlindIndexer(key=KEY)
@@ -63,17 +62,6 @@ def test_index_is_128_bits_of_lower_case_hex() -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", value)
 
 
-def test_internal_key_bytes_functions_agree_with_the_indexer() -> None:
-    """The functions taking key bytes are the implementation behind `BlindIndexer`."""
-    assert bsn_index(KEY, VALID_BSN) == blind_index(KEY, "bsn", VALID_BSN) == BSN_KAT
-    assert (
-        name_dob_index(KEY, "José de Vries", date(1990, 1, 31))
-        == blind_index(KEY, "name_dob", ("José de Vries", "1990-01-31"))
-        == INDEXER.name_dob("José de Vries", date(1990, 1, 31))
-        == NAME_DOB_KAT
-    )
-
-
 # --- the key matters ---------------------------------------------------------------------------
 
 
@@ -84,8 +72,6 @@ def test_another_key_gives_another_index() -> None:
 def test_key_shorter_than_256_bits_is_refused() -> None:
     with pytest.raises(ValueError):
         BlindIndexer(key=bytes(16))
-    with pytest.raises(ValueError):
-        bsn_index(bytes(16), VALID_BSN)
 
 
 def test_kinds_are_domain_separated() -> None:
@@ -273,13 +259,8 @@ def test_another_date_of_birth_gives_another_index() -> None:
 # --- misuse ------------------------------------------------------------------------------------
 
 
-def test_wrong_value_shape_for_kind_is_a_type_error() -> None:
+def test_non_text_identifiers_are_type_errors() -> None:
     with pytest.raises(TypeError):
-        blind_index(KEY, "bsn", ("a", "b"))  # type: ignore[call-overload]
+        INDEXER.bsn(111222333)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        blind_index(KEY, "name_dob", "Jose de Vries")  # type: ignore[call-overload]
-
-
-def test_unknown_kind_is_refused() -> None:
-    with pytest.raises(ValueError):
-        blind_index(KEY, "email", "x@example.org")  # type: ignore[call-overload]
+        INDEXER.name_dob(("Jose", "de Vries"), "1990-01-31")  # type: ignore[arg-type]

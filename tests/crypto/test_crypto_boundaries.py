@@ -13,10 +13,10 @@ from pathlib import Path
 CRYPTO = Path(__file__).resolve().parents[2] / "hub" / "crypto"
 HUB = CRYPTO.parent
 
-#: Provider methods that return raw key bytes (deprecated; use blind_indexer()/audit_signer()).
+#: Provider methods that once returned raw key bytes (removed; use blind_indexer()/audit_signer()).
 KEY_BYTES_METHODS = frozenset({"blind_index_key", "audit_signing_key"})
-#: hub.crypto.blind_index functions that take raw key bytes (the implementation behind
-#: BlindIndexer, not for feature code).
+#: hub.crypto.blind_index functions that once took raw key bytes (removed: only the
+#: BlindIndexer holds the key).
 KEY_BYTES_FUNCTIONS = frozenset({"blind_index", "bsn_index", "name_dob_index"})
 
 

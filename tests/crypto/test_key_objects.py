@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import importlib
-import inspect
 import pickle
 from collections.abc import Callable
 from datetime import date
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from hub.crypto import BlindIndexer, EnvKeyProvider, FileKeyProvider, KeyProvider, ensure_dev_keys
-from hub.crypto.blind_index import bsn_index, name_dob_index
 from hub.crypto.signing import SigningKey
 
 KEY = bytes(range(32))
@@ -24,8 +22,6 @@ VALID_BSN = "111222333"
 # Known answers shared with tests/crypto/test_blind_index.py (computed with hmac directly).
 BSN_KAT = "c97d72194c0c7fee6df0733dc0684e3c"
 NAME_DOB_KAT = "b3ca2a9a9ab9cf7c07024083c9d33d80"
-
-DEPRECATED = "Deprecated: being removed; use blind_indexer()/audit_signer()"
 
 
 def _shown(obj: object) -> list[str]:
@@ -51,12 +47,6 @@ def test_blind_indexer_gives_the_known_answers() -> None:
     assert indexer.bsn("1112.22.333") == BSN_KAT
     assert indexer.name_dob("jose de vries", "1990-01-31") == NAME_DOB_KAT
     assert indexer.name_dob("José  de Vries", date(1990, 1, 31)) == NAME_DOB_KAT
-
-
-def test_blind_indexer_agrees_with_the_key_bytes_functions() -> None:
-    indexer = BlindIndexer(key=KEY)
-    assert indexer.bsn("010000008") == bsn_index(KEY, "010000008")
-    assert indexer.name_dob("Ørsted", "2001-02-03") == name_dob_index(KEY, "Ørsted", "2001-02-03")
 
 
 def test_blind_indexer_takes_the_key_by_keyword_as_bytes_of_256_bits_or_more() -> None:
@@ -184,29 +174,17 @@ def test_env_provider_objects_hold_the_configured_keys(tmp_path: Path) -> None:
     assert provider.audit_signer().public_key() == SigningKey.from_seed(SEED).public_key()
 
 
-# Agreement with the deprecated key-bytes methods: delete together with those methods.
+def test_no_provider_offers_key_bytes() -> None:
+    """The raw-bytes methods are gone: a provider hands out key objects only."""
+    for cls in (KeyProvider, FileKeyProvider, EnvKeyProvider):
+        for method in ("blind_index_key", "audit_signing_key"):
+            assert not hasattr(cls, method), f"{cls.__name__}.{method}"
 
 
-def test_blind_indexer_agrees_with_the_deprecated_key_bytes(provider: KeyProvider) -> None:
-    indexer, key = provider.blind_indexer(), provider.blind_index_key()
-    assert indexer.bsn(VALID_BSN) == bsn_index(key, VALID_BSN)
-    assert indexer.name_dob("José de Vries", "1990-01-31") == name_dob_index(
-        key, "José de Vries", "1990-01-31"
-    )
-
-
-def test_audit_signer_agrees_with_the_deprecated_seed(provider: KeyProvider) -> None:
-    signer, seed = provider.audit_signer(), provider.audit_signing_key()
-    from_seed = SigningKey.from_seed(seed)
-    assert signer.public_key() == from_seed.public_key()
-    assert signer.sign(b"checkpoint") == from_seed.sign(b"checkpoint")  # Ed25519: deterministic
-    signer.public_key().verify(b"checkpoint", from_seed.sign(b"checkpoint"))
-
-
-@pytest.mark.parametrize("cls", [KeyProvider, FileKeyProvider, EnvKeyProvider])
-@pytest.mark.parametrize("method", ["blind_index_key", "audit_signing_key"])
-def test_key_bytes_methods_are_marked_deprecated(cls: type, method: str) -> None:
-    assert DEPRECATED in (inspect.getdoc(getattr(cls, method)) or "")
+def test_env_provider_keeps_no_raw_key_bytes(tmp_path: Path) -> None:
+    provider = _env_provider(tmp_path)
+    held = [value for value in vars(provider).values() if isinstance(value, bytes | bytearray)]
+    assert held == []
 
 
 # --- what hub.crypto exports --------------------------------------------------------------------

@@ -117,15 +117,39 @@ def case_input(case: Case, participants: Iterable[Participant]) -> CaseInput:
         invited[partner_id] = {"users": []}  # every user of the partner
     for entry in invited.values():
         entry["users"].sort()
+    return case_fields(
+        id=case.id,
+        table=case.table_id or case.proposed_table,
+        phase=case.phase,
+        kind=case.kind,
+        registered_by=case.registered_by_partner,
+        participants=invited,
+        procesregisseur=regisseur(case.procesregisseur_partner, case.procesregisseur_user),
+        casusregisseur=regisseur(case.casusregisseur_partner, case.casusregisseur_user),
+    )
+
+
+def case_fields(
+    *,
+    id: str,
+    table: str,
+    phase: str,
+    kind: str,
+    registered_by: str,
+    participants: Mapping[str, InvitationInput],
+    procesregisseur: RegisseurInput | None,
+    casusregisseur: RegisseurInput | None,
+) -> CaseInput:
+    """A case from its parts: a stored case (`case_input`) or a described one (simulation)."""
     return {
-        "id": case.id,
-        "table": case.table_id or case.proposed_table,
-        "phase": case.phase,
-        "kind": case.kind,
-        "registered_by": case.registered_by_partner,
-        "participants": invited,
-        "procesregisseur": _regisseur(case.procesregisseur_partner, case.procesregisseur_user),
-        "casusregisseur": _regisseur(case.casusregisseur_partner, case.casusregisseur_user),
+        "id": id,
+        "table": table,
+        "phase": phase,
+        "kind": kind,
+        "registered_by": registered_by,
+        "participants": {p: {"users": list(i["users"])} for p, i in participants.items()},
+        "procesregisseur": procesregisseur,
+        "casusregisseur": casusregisseur,
     }
 
 
@@ -206,7 +230,7 @@ def decisions_input(
     return {"viewer": viewer, "purpose": purpose, "case": case, "facts": facts}
 
 
-def _regisseur(partner: str | None, user: str | None) -> RegisseurInput | None:
+def regisseur(partner: str | None, user: str | None) -> RegisseurInput | None:
     if partner is None or user is None:
         return None
     return {"partner": partner, "user": user}

@@ -31,12 +31,3 @@ class Viewer:
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
-
-    def policy_input(self) -> dict[str, object]:
-        """The viewer as the Rego policy reads it (ids and roles, never a display name)."""
-        return {
-            "partner": self.partner,
-            "partner_kind": self.partner_kind.value,
-            "user": self.user,
-            "roles": sorted(r.value for r in self.roles),
-        }

@@ -37,6 +37,7 @@ from multiprocessing import get_context
 from typing import Any, Final
 
 from hub.facts.catalog import FactTypeCatalog
+from hub.gate import inputs
 from hub.logging import get_logger
 from hub.policy_review.simulate import (
     DescribedViewer,
@@ -515,12 +516,9 @@ def evaluate(
         table, phase, purpose, viewer_key = context
         described = viewers[viewer_key].viewer
         decisions = reviewed.engine.decide_batch(
-            {
-                "viewer": described.policy_input(),
-                "purpose": purpose,
-                "case": synthetic_case(table, phase, described),
-                "facts": facts,
-            }
+            inputs.decisions_input(
+                described.policy_input(), purpose, synthetic_case(table, phase, described), facts
+            )
         )
         answers: dict[str, Outcome] = {}
         for fact_key, decision in decisions.items():

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from hub.facts.catalog import FactType, FactTypeCatalog
+from hub.gate import inputs
+from hub.gate.inputs import CaseInput, FactInput, ViewerInput
 from hub.policy_review.versions import ReviewedVersion
 from hub.rego.annotations import RuleAnnotation
 from hub.rego.decisions import FactDecision
@@ -44,13 +46,8 @@ class DescribedViewer:
     user: str = SIMULATED_USER
     invited: bool = True
 
-    def policy_input(self) -> dict[str, Any]:
-        return {
-            "partner": self.partner,
-            "partner_kind": self.partner_kind,
-            "user": self.user,
-            "roles": sorted(set(self.roles)),
-        }
+    def policy_input(self) -> ViewerInput:
+        return inputs.viewer_input(self.partner, self.partner_kind, self.user, self.roles)
 
 
 @dataclass(frozen=True)
@@ -79,16 +76,16 @@ class FactMeta:
     fields: Mapping[str, str]
     never_shared: tuple[str, ...] = ()
 
-    def policy_input(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "domain": self.domain,
-            "sensitivity": self.sensitivity,
-            "publisher": self.publisher,
-            "publisher_kind": self.publisher_kind,
-            "shareable": self.shareable,
-            "fields": dict(self.fields),
-        }
+    def policy_input(self) -> FactInput:
+        return inputs.fact_input(
+            type=self.type,
+            domain=self.domain,
+            sensitivity=self.sensitivity,
+            publisher=self.publisher,
+            publisher_kind=self.publisher_kind,
+            shareable=self.shareable,
+            fields=self.fields,
+        )
 
 
 @dataclass(frozen=True)
@@ -179,22 +176,22 @@ def policy_domain(reviewed: ReviewedVersion, type_id: str) -> str | None:
     return domain if isinstance(domain, str) else None
 
 
-def synthetic_case(table: str, phase: str, viewer: DescribedViewer) -> dict[str, Any]:
+def synthetic_case(table: str, phase: str, viewer: DescribedViewer) -> CaseInput:
     """A case at `table` in `phase` in which `viewer` stands as described."""
     invited = viewer.invited and bool(PARTICIPANT_ROLES & set(viewer.roles))
-    me = {"partner": viewer.partner, "user": viewer.user}
-    return {
-        "id": SIMULATED_CASE,
-        "table": table,
-        "phase": phase,
-        "kind": "person",
-        "registered_by": "simulated-registrar",
-        "participants": {viewer.partner: {"users": []}} if invited else {},
-        "procesregisseur": me
+    me = inputs.regisseur(viewer.partner, viewer.user)
+    return inputs.case_fields(
+        id=SIMULATED_CASE,
+        table=table,
+        phase=phase,
+        kind="person",
+        registered_by="simulated-registrar",
+        participants={viewer.partner: {"users": []}} if invited else {},
+        procesregisseur=me
         if "procesregisseur" in viewer.roles
-        else {"partner": "simulated-zvh", "user": "simulated-procesregisseur"},
-        "casusregisseur": me if "casusregisseur" in viewer.roles else None,
-    }
+        else inputs.regisseur("simulated-zvh", "simulated-procesregisseur"),
+        casusregisseur=me if "casusregisseur" in viewer.roles else None,
+    )
 
 
 def annotation_for(annotations: Mapping[str, RuleAnnotation], rule: str) -> RuleAnnotation | None:
@@ -223,21 +220,21 @@ def explain(
 def decide(
     reviewed: ReviewedVersion,
     *,
-    viewer: Mapping[str, Any],
+    viewer: ViewerInput,
     purpose: str,
-    case: Mapping[str, Any],
+    case: CaseInput | Mapping[str, Any],
     facts: Mapping[str, FactMeta],
 ) -> dict[str, Explained]:
     """One batch decision under `reviewed`, explained per fact id (PolicyError propagates)."""
     if not facts:
         return {}
     decisions = reviewed.engine.decide_batch(
-        {
-            "viewer": dict(viewer),
-            "purpose": purpose,
-            "case": dict(case),
-            "facts": {fact_id: meta.policy_input() for fact_id, meta in facts.items()},
-        }
+        inputs.decisions_input(
+            viewer,
+            purpose,
+            case,
+            {fact_id: meta.policy_input() for fact_id, meta in facts.items()},
+        )
     )
     return {
         fact_id: explain(decisions[fact_id], meta, reviewed.annotations)

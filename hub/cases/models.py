@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
+from hub.vocabulary import Phase
 
 
 class Case(Base):
@@ -39,6 +40,16 @@ class Case(Base):
     retention_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     legal_hold: Mapped[bool] = mapped_column(default=False)
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def end(self, *, status: str, outcome: str, keep_for: timedelta) -> None:
+        """Close the case (rejected at triage or closed after the work) with an outcome, and
+        start its retention period: it is shredded `keep_for` after today (ADR 0006)."""
+        now = datetime.now(UTC)
+        self.phase = Phase.CLOSED.value
+        self.status = status
+        self.outcome = outcome
+        self.closed_at = now
+        self.retention_until = now + keep_for
 
 
 class Subject(Base):

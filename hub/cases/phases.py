@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from hub.audit.entry import Action
 from hub.audit.log import AccessLog
@@ -57,13 +57,10 @@ class PhaseService(CaseUseCase):
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "close")
             case = opened.case
-            now = datetime.now(UTC)
             previous = case.phase
-            case.phase = Phase.CLOSED.value
-            case.status = CaseStatus.CLOSED.value
-            case.outcome = outcome
-            case.closed_at = now
-            case.retention_until = now + self._retention_closed
+            case.end(
+                status=CaseStatus.CLOSED.value, outcome=outcome, keep_for=self._retention_closed
+            )
             self._log_act(
                 session,
                 viewer,

@@ -7,7 +7,7 @@ and whether an open case exists elsewhere. Never content; every hit is logged.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from hub.facts.repository import FactRepository
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
-from hub.vocabulary import CaseStatus, Phase, TableId
+from hub.vocabulary import CaseStatus, TableId
 
 
 class ScreeningService(CaseUseCase):
@@ -122,28 +122,30 @@ class ScreeningService(CaseUseCase):
                 and c.multiple_chains_needed
                 and c.impact_on_system_or_environment
             ) or c.area_bound_safety_problem
-            if body.decision == "accept" and not complex_problems:
+            rejection: str | None = None  # the reason code of a rejection
+            if body.decision == "reject":
+                if not body.reason_code:
+                    raise ValidationFailed("A rejection needs a reason_code.")
+                rejection = body.reason_code
+            elif not complex_problems:
                 raise Conflict(
                     "The Landelijk kader criteria for complex problems are not met; "
                     "reject the case or record the criteria that apply."
                 )
-            if body.decision == "reject" and not body.reason_code:
-                raise ValidationFailed("A rejection needs a reason_code.")
             case.triage = {
                 **c.model_dump(),
                 "decision": body.decision,
                 "reason_code": body.reason_code,
                 "complex_problems": complex_problems,
             }
-            if body.decision == "accept":
+            if rejection is None:
                 case.table_id = (body.table or TableId(case.proposed_table)).value
             else:
-                now = datetime.now(UTC)
-                case.phase = Phase.CLOSED.value
-                case.status = CaseStatus.REJECTED.value
-                case.outcome = body.reason_code
-                case.closed_at = now
-                case.retention_until = now + self._retention_rejected
+                case.end(
+                    status=CaseStatus.REJECTED.value,
+                    outcome=rejection,
+                    keep_for=self._retention_rejected,
+                )
             self._log_act(
                 session,
                 viewer,

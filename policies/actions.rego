@@ -118,8 +118,9 @@ case_is_checked if {
 # description: >-
 #   None, the case's procesregisseur, its casusregisseur, either regisseur, a member
 #   (participant or regisseur), "unassigned": the case has no procesregisseur yet (the
-#   intake queue that Veiligheidshuis staff take cases from), or "casusregisseur_or_owner":
-#   the casusregisseur, or a member whose partner owns the target intervention.
+#   intake queue that Veiligheidshuis staff take cases from), "casusregisseur_or_owner":
+#   the casusregisseur, or a member whose partner owns the target intervention, or
+#   "partner_in_case": the viewer's organisation takes part in the case.
 # custom:
 #   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
 relation_holds if action_rule.relation == "none"
@@ -159,6 +160,28 @@ relation_holds if {
 	common.is_member
 	target_is_owned_by_viewer
 }
+
+relation_holds if {
+	action_rule.relation == "partner_in_case"
+	partner_takes_part
+}
+
+# METADATA
+# title: The viewer's organisation takes part in the case
+# description: >-
+#   The viewer's partner is invited to the case (not withdrawn), holds its procesregie or
+#   casusregie, or is the Veiligheidshuis itself. Its privacy officer or auditor may then
+#   review what the policy decides on the case; any other organisation learns nothing of it,
+#   not even that it exists.
+# custom:
+#   source: AVG art. 5(1)(b) and (f) (purpose limitation, confidentiality) and Privacyconvenant ZVH (deelnemers van een casus)
+partner_takes_part if input.case.participants[input.viewer.partner]
+
+partner_takes_part if input.case.procesregisseur.partner == input.viewer.partner
+
+partner_takes_part if input.case.casusregisseur.partner == input.viewer.partner
+
+partner_takes_part if data.vhhub.network.kind_sets.zvh_staff[input.viewer.partner_kind]
 
 # METADATA
 # title: The target is owned by the viewer's partner

@@ -241,6 +241,56 @@ test_monitoring_happens_in_the_plan_and_execution_phases_only if {
 
 # --- audit and policy review -----------------------------------------------------------------
 
+case_review_input(viewer, case) := {
+	"viewer": viewer,
+	"purpose": "policy_review",
+	"action": "simulate_on_case",
+	"case": case,
+	"target": null,
+}
+
+# The case with its participants replaced (object.union would merge the two maps).
+with_participants(case, participants) := object.union(object.remove(case, ["participants"]), {"participants": participants})
+
+test_a_privacy_officer_of_a_taking_part_partner_simulates_on_the_case if {
+	# fx.privacy_officer is of "politie", invited to the fixture case
+	actions.decision.allowed with input as case_review_input(fx.privacy_officer, fx.case_at("adults", "preparation"))
+}
+
+test_a_privacy_officer_of_an_outside_partner_may_not_simulate_on_the_case if {
+	outsider := {"partner": "buiten", "partner_kind": "housing", "user": "u-8", "roles": ["privacy_officer"]}
+	d := actions.decision with input as case_review_input(outsider, fx.case_at("adults", "preparation"))
+	d.allowed == false
+	d.reason == "The viewer does not stand in the relation to this case that the action needs."
+}
+
+test_a_withdrawn_partner_may_no_longer_simulate_on_the_case if {
+	case := fx.case_at("adults", "plan")
+	without := with_participants(case, object.remove(case.participants, ["politie"]))
+	d := actions.decision with input as case_review_input(fx.privacy_officer, without)
+	d.allowed == false
+}
+
+test_the_veiligheidshuis_and_the_regisseurs_partners_simulate_on_the_case if {
+	nobody_invited := with_participants(fx.case_at("adults", "closed"), {})
+	zvh := {"partner": "zvh-2", "partner_kind": "zvh_staff", "user": "fg-1", "roles": ["auditor"]}
+	actions.decision.allowed with input as case_review_input(zvh, nobody_invited)
+	municipality := {"partner": "gemeente-wi", "partner_kind": "municipality", "user": "fg-2", "roles": ["privacy_officer"]}
+	actions.decision.allowed with input as case_review_input(municipality, nobody_invited)
+}
+
+test_only_privacy_officers_and_auditors_simulate_on_a_case if {
+	d := actions.decision with input as case_review_input(fx.participant("politie"), fx.case_at("adults", "plan"))
+	d.allowed == false
+}
+
+test_a_simulation_on_a_case_serves_policy_review_only if {
+	i := object.union(case_review_input(fx.privacy_officer, fx.case_at("adults", "plan")), {"purpose": "audit"})
+	d := actions.decision with input as i
+	d.allowed == false
+}
+
+
 test_auditor_reads_and_exports_the_log if {
 	no_case(fx.auditor, "audit", "read_log").allowed == true
 	no_case(fx.auditor, "audit", "export_log").allowed == true

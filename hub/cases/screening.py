@@ -49,8 +49,8 @@ class ScreeningService(CaseUseCase):
         """A procesregisseur takes on a case at intake (becomes its procesregisseur)."""
         with self._unit_of_work() as session:
             case = self._gate.load_case(session, viewer, case_id)
-            permit = self._gate.authorize(
-                session, viewer, "take_case", case=self._gate.case_input(session, case)
+            permit = self._gate.authorize_on_case(
+                session, viewer, self._gate.case_input(session, case), "take_case"
             )
             if case.procesregisseur_partner is not None:
                 raise Conflict("This case already has a procesregisseur.")

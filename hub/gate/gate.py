@@ -62,9 +62,14 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "subject_access_report": Action.SUBJECT_ACCESS_REPORT,
     "read_policies": Action.POLICY_READ,
     "simulate_policy": Action.POLICY_SIMULATE,
+    "simulate_on_case": Action.POLICY_SIMULATE,
     "load_policy": Action.POLICY_LOAD,
     "approve_policy": Action.POLICY_APPROVE,
 }
+
+
+#: Actions that let a viewer know a case exists (see `Gate._sees`).
+SEEING_ACTIONS: Final = ("read_case", "list_intake_queue")
 
 
 @dataclass(frozen=True)
@@ -107,18 +112,23 @@ class Gate:
 
     # -- case actions ---------------------------------------------------------------------------
 
-    def authorize(
+    def authorize(self, session: Session, viewer: Viewer, action: str) -> ActionPermit:
+        """The permit for an action on no case (register, read the log, review policies), or
+        log the denial and raise 403."""
+        return self._authorize(session, viewer, action, None, None, hide_case=False)
+
+    def _authorize(
         self,
         session: Session,
         viewer: Viewer,
         action: str,
+        case: CaseInput | None,
+        target: Mapping[str, Any] | None,
         *,
-        case: CaseInput | None = None,
-        target: Mapping[str, Any] | None = None,
-        hide_case: bool = False,
+        hide_case: bool | None,
     ) -> ActionPermit:
-        """The permit for `action`, or log the denial and raise 403 (404 with `hide_case`,
-        so a viewer outside a case cannot tell whether the case exists)."""
+        """The permit for `action`, or log the denial and raise 403 -- or 404 when the case is
+        hidden: `hide_case` None means "hide unless the viewer may see the case at all"."""
         case_id = case["id"] if case is not None else None
         verdict = self._ask_action(session, viewer, action, case, target)
         if verdict.allowed:
@@ -129,6 +139,8 @@ class Gate:
                 policy_version=verdict.policy_version,
                 reason=verdict.reason,
             )
+        if hide_case is None:
+            hide_case = case is not None and not self._sees(session, viewer, case)
         self._log.append(
             session,
             Event(
@@ -144,6 +156,11 @@ class Gate:
         if hide_case:
             raise NotFound()
         raise Forbidden(verdict.reason)
+
+    def _sees(self, session: Session, viewer: Viewer, case: CaseInput) -> bool:
+        """Whether the viewer may know the case exists: it may read it, or it stands in the
+        intake queue the viewer takes cases from. Anyone else gets what an unknown id gets."""
+        return any(self.allows(session, viewer, action, case) for action in SEEING_ACTIONS)
 
     def allows(self, session: Session, viewer: Viewer, action: str, case: CaseInput) -> bool:
         """Whether the policy allows `action`, for filtering a list: a "no" is not logged
@@ -200,9 +217,11 @@ class Gate:
         *,
         target: Mapping[str, Any] | None = None,
     ) -> ActionPermit:
-        """`authorize` on a case, hiding the case (404) from a viewer who may not read it."""
-        hide = action == "read_case" or not self.allows(session, viewer, "read_case", case)
-        return self.authorize(session, viewer, action, case=case, target=target, hide_case=hide)
+        """The permit for `action` on `case`. A refusal is a logged 403 for a viewer who may
+        see the case, and otherwise the logged 404 an unknown id gets (so an outsider cannot
+        tell that the case exists, whatever it asks); a refused `read_case` is always 404."""
+        hide = True if action == "read_case" else None
+        return self._authorize(session, viewer, action, case, target, hide_case=hide)
 
     # -- publishing -----------------------------------------------------------------------------
 

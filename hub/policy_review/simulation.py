@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub.audit.entry import Action, Outcome
+from hub.audit.entry import Action
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
-from hub.errors import Forbidden
 from hub.facts.catalog import FactTypeCatalog, UnknownFactType
 from hub.facts.repository import FactRepository
 from hub.gate.inputs import CaseInput
@@ -56,7 +55,7 @@ class SimulationService(PolicyReviewBase):
             stored = StoredBundle(row.version, row.bundle or b"")
             case_part: _CaseSnapshot | None = None
             if body.case_id is not None:
-                case_part = self._case_snapshot(session, viewer, body.case_id, version)
+                case_part = self._case_snapshot(session, viewer, body.case_id)
             reason = f"simulated {described.partner_kind} as {'/'.join(described.roles)}" + (
                 " on a real case: decisions and field names only" if case_part else ""
             )
@@ -158,21 +157,15 @@ class SimulationService(PolicyReviewBase):
             specs=specs,
         )
 
-    def _case_snapshot(
-        self, session: Session, viewer: Viewer, case_id: str, version: str
-    ) -> _CaseSnapshot:
-        """The case's policy metadata and its current facts' metadata: clear columns only."""
-        if viewer.purpose is not Purpose.POLICY_REVIEW:
-            self._log(
-                session,
-                viewer,
-                Action.POLICY_SIMULATE,
-                outcome=Outcome.DENIED,
-                reason="a simulation on a real case needs the purpose policy_review",
-                policy_version=version,
-            )
-            raise Forbidden("A simulation on a real case needs the purpose policy_review.")
+    def _case_snapshot(self, session: Session, viewer: Viewer, case_id: str) -> _CaseSnapshot:
+        """The case's policy metadata and its current facts' metadata: clear columns only.
+
+        The policy's `simulate_on_case` decides who may look: a privacy officer or auditor
+        of a partner that takes part in the case, or of the Veiligheidshuis. Anyone else
+        gets exactly what an unknown case id gets (404), and the refusal is logged."""
         case: Case = self._gate.load_case(session, viewer, case_id)
+        policy_case = self._gate.case_input(session, case)
+        self._gate.authorize_on_case(session, viewer, policy_case, "simulate_on_case")
         facts: dict[str, tuple[str, str, str, str, str, bool]] = {
             f.id: (
                 f.fact_type,
@@ -186,7 +179,7 @@ class SimulationService(PolicyReviewBase):
         }
         return _CaseSnapshot(
             case_id=case.id,
-            policy_case=self._gate.case_input(session, case),
+            policy_case=policy_case,
             facts=facts,
             pseudonyms=CaseRepository(session).pseudonyms_of_case(case.id),
         )

@@ -425,6 +425,19 @@ ACTIONS: dict[str, Probe] = {
             s.officer("fg-gemeente"), "POST", "/api/v1/policies/simulations", SIMULATION
         ),
     ),
+    "simulate_on_case": Probe(
+        in_preparation,
+        lambda s: Call(
+            s.officer("fg-gemeente"),
+            "POST",
+            "/api/v1/policies/simulations",
+            {
+                "viewer": {"partner": "woningcorporatie", "roles": ["participant"]},
+                "case_id": s.case_id,
+            },
+        ),
+        action="simulate_on_case",
+    ),
     "load_policy": Probe(nothing, _load_policy, 201),
     "approve_policy": Probe(
         policy_loaded,

@@ -225,3 +225,47 @@ def test_a_case_simulation_needs_the_purpose_policy_review(
     )
     assert missing.status_code == 404
     assert all(e.case_id != played["case"] for e in log_entries(hub.settings, "policy.simulate"))
+
+
+def test_an_outside_partners_privacy_officer_learns_nothing_of_a_case(
+    hub: RunningHub, http: httpx.Client, played: dict[str, Any]
+) -> None:
+    """GGZ takes no part in the played case: its privacy officer gets exactly what an unknown
+    case id gets (404, same body), and the refusal is logged with the case it was about."""
+    fg_ggz = officer(http, hub.settings, "fg-ggz")
+    body = {"viewer": {"partner": "woningcorporatie", "roles": ["participant"]}}
+    real = simulate(fg_ggz, {**body, "case_id": played["case"]})
+    unknown = simulate(fg_ggz, {**body, "case_id": "00000000-0000-0000-0000-000000000000"})
+    assert real.status_code == unknown.status_code == 404
+    assert real.headers["content-type"] == unknown.headers["content-type"]
+    assert {k: v for k, v in real.json().items() if k != "instance"} == {
+        k: v for k, v in unknown.json().items() if k != "instance"
+    }
+    for fact_id in played["ids"].values():
+        assert fact_id not in real.text
+    assert not [
+        e for e in log_entries(hub.settings, "policy.simulate") if e.case_id == played["case"]
+    ]
+    # both are logged; the auditor sees which one was about the case
+    denied = [e for e in log_entries(hub.settings, "case.denied") if e.actor_partner == "ggz"]
+    assert [(e.case_id, e.outcome) for e in denied] == [
+        (played["case"], "denied"),
+        (None, "denied"),
+    ]
+    assert denied[0].reason.startswith("simulate_on_case:")
+
+
+def test_the_veiligheidshuis_auditor_simulates_on_any_case(
+    hub: RunningHub, http: httpx.Client, played: dict[str, Any]
+) -> None:
+    auditor = As(http, hub.settings, "zvh", "aud-1", ["auditor"], "policy_review")
+    result = ok(
+        simulate(
+            auditor,
+            {
+                "viewer": {"partner": "woningcorporatie", "roles": ["participant"]},
+                "case_id": played["case"],
+            },
+        )
+    )
+    assert set(f["id"] for f in result["facts"]) == set(played["ids"].values())

@@ -758,6 +758,10 @@ class StageTimer:
                 original = owner.__dict__[attr] if cls_name else getattr(owner, attr)
             except (ImportError, AttributeError, KeyError):
                 continue  # the code moved on: that stage is simply not shown
+            if isinstance(original, staticmethod):  # keep it static: no self is passed
+                setattr(owner, attr, staticmethod(self._timed(label, original.__func__)))
+                self._undo.append((owner, attr, original))
+                continue
             if not callable(original):
                 continue
             setattr(owner, attr, self._timed(label, original))

@@ -53,9 +53,9 @@ class BriefingService:
         """Decrypt and project one released fact. Defence in depth: never a field outside
         the type, and never a field above the decided level unless it is the publisher's."""
         fact_type = self._catalog.get(fact.fact_type)
-        allowed = set(fact_type.fields)
+        allowed = fact_type.field_names
         if fact.publisher_partner != viewer.partner:
-            allowed &= set(fact_type.fields_at(decision.level))
+            allowed = fact_type.fields_at(decision.level)  # a subset of the type's fields
         fields = tuple(sorted(f for f in decision.fields if f in allowed))
         content: dict[str, Any] = {}
         if fact.content_ct is not None and fields:
@@ -92,7 +92,7 @@ class BriefingService:
             version=fact.version,
             level=decision.level,
             fields={f: content[f] for f in fields},
-            withheld_fields=sorted(set(fact_type.fields) - set(fields)),
+            withheld_fields=sorted(fact_type.field_names.difference(fields)),
             reason=decision.reason,
             rule=decision.rule,
         )

@@ -16,6 +16,7 @@ log. jsonschema's own messages quote the instance, so they are never used here.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -292,8 +293,14 @@ class FactType:
         return copy.deepcopy(self._schema)
 
     def disclosure_classes(self) -> dict[str, str]:
-        """Field name -> ``summary`` | ``full`` | ``never``: the policy's view of this type."""
-        return {name: spec.disclosure.value for name, spec in self.fields.items()}
+        """Field name -> ``summary`` | ``full`` | ``never``: the policy's view of this type
+        (a fresh dict of plain strings; the mapping is computed once per type, since every
+        fact of a briefing asks for it)."""
+        return dict(self._disclosure_classes)
+
+    @functools.cached_property
+    def _disclosure_classes(self) -> tuple[tuple[str, str], ...]:
+        return tuple((n, spec.disclosure.value) for n, spec in self.fields.items())
 
     def fields_at(self, level: DisclosureLevel) -> frozenset[str]:
         """The most a viewer at ``level`` may see of this type, before any per-field policy.
@@ -301,13 +308,25 @@ class FactType:
         ``never`` fields are in no level's set, so the disclosure door can intersect a policy
         answer with this and stay safe even if the policy data lists a never-field.
         """
-        if level is DisclosureLevel.SUMMARY:
-            allowed = {DisclosureClass.SUMMARY}
-        elif level is DisclosureLevel.FULL:
-            allowed = {DisclosureClass.SUMMARY, DisclosureClass.FULL}
-        else:
-            return frozenset()
-        return frozenset(n for n, spec in self.fields.items() if spec.disclosure in allowed)
+        return self._fields_by_level.get(level, frozenset())
+
+    @functools.cached_property
+    def field_names(self) -> frozenset[str]:
+        """Every top-level field the type defines (computed once)."""
+        return frozenset(self.fields)
+
+    @functools.cached_property
+    def _fields_by_level(self) -> Mapping[DisclosureLevel, frozenset[str]]:
+        # computed once per type: the briefing asks for every fact it releases
+        def of(*classes: DisclosureClass) -> frozenset[str]:
+            return frozenset(n for n, spec in self.fields.items() if spec.disclosure in classes)
+
+        return MappingProxyType(
+            {
+                DisclosureLevel.SUMMARY: of(DisclosureClass.SUMMARY),
+                DisclosureLevel.FULL: of(DisclosureClass.SUMMARY, DisclosureClass.FULL),
+            }
+        )
 
     def validate(self, content: object) -> None:
         """Raise ``FactValidationError`` unless ``content`` matches the schema.

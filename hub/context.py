@@ -16,7 +16,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from hub.audit.log import AccessLog, LogSigner
-from hub.audit.service import AuditService
+from hub.audit.service import AuditService, ReportSettings
 from hub.cases.agenda import AgendaService
 from hub.cases.intake import IntakeService
 from hub.cases.participants import ParticipantService
@@ -84,7 +84,18 @@ class HubContext:
         self.agenda = AgendaService(uow, gate, log, registry)
         self.facts = FactService(uow, gate, self.vault, log, self.catalog)
         self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
-        self.audit = AuditService(self.db, gate, log, indexer)
+        self.audit = AuditService(
+            self.db,
+            gate,
+            log,
+            indexer,
+            ReportSettings(
+                catalog=self.catalog,
+                partner_names={p.id: p.name for p in registry.partners.values()},
+                retention_closed_days=self.settings.retention_closed_days,
+                retention_rejected_days=self.settings.retention_rejected_days,
+            ),
+        )
         self.plans = PlanService(uow, gate, self.vault, log)
         reviewed = ReviewedVersions()
         self.policy_review = PolicyReviewService(uow, gate, log, self.catalog, registry, reviewed)

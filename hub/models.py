@@ -8,10 +8,16 @@ from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.cases.models import AgendaItem, Case, Participant, Subject, SubjectIndex
 from hub.db.base import Base
 from hub.disclosure.models import CaseKey
-from hub.facts.models import Fact
+from hub.facts.models import Fact, FactSubject
 from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership, UsedToken
 from hub.plans.models import PlanNote, PlanVersion
-from hub.policy_review.models import PolicyApproval, PolicyVersion
+from hub.policy_review.models import (
+    PolicyApproval,
+    PolicyDiffDigest,
+    PolicyVersion,
+    ProtectedSuiteApproval,
+    ProtectedTestSuite,
+)
 
 __all__ = [
     "AgendaItem",
@@ -20,6 +26,7 @@ __all__ = [
     "CaseKey",
     "Checkpoint",
     "Fact",
+    "FactSubject",
     "LogEntry",
     "LogHead",
     "LogSubject",
@@ -30,7 +37,10 @@ __all__ = [
     "PlanNote",
     "PlanVersion",
     "PolicyApproval",
+    "PolicyDiffDigest",
     "PolicyVersion",
+    "ProtectedSuiteApproval",
+    "ProtectedTestSuite",
     "Subject",
     "SubjectIndex",
     "TableMembership",

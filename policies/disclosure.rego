@@ -167,6 +167,28 @@ viewer_kind_capped_for_special_data if data.vhhub.network.special_category_cappe
 #   source: AVG art. 10 (personal data relating to criminal convictions and offences)
 viewer_outside_justice_chain if not data.vhhub.network.justice_kinds[input.viewer.partner_kind]
 
+# METADATA
+# title: Viewer has a care or a justice task
+# description: >-
+#   The viewer's partner kind gives care (GGZ, youth care, Veilig Thuis, social work, in
+#   data.vhhub.network.care_kinds) or belongs to the justice chain (data.vhhub.network.justice_kinds).
+#   Only such partners may process health data for their care or criminal data for their
+#   statutory task; the municipality, housing corporations and Veiligheidshuis staff may not.
+# custom:
+#   source: AVG art. 9(2)(h) and 10 with UAVG art. 30 and 31-33 (who may process health and criminal data for their task)
+viewer_has_care_or_justice_task if data.vhhub.network.care_kinds[input.viewer.partner_kind]
+
+viewer_has_care_or_justice_task if data.vhhub.network.justice_kinds[input.viewer.partner_kind]
+
+# METADATA
+# title: Viewer has neither a care nor a justice task
+# description: >-
+#   The viewer's partner kind is in neither data.vhhub.network.care_kinds nor
+#   data.vhhub.network.justice_kinds (an unknown kind counts as having no such task).
+# custom:
+#   source: AVG art. 9 and 10 with UAVG art. 30 and 31-33
+viewer_without_care_or_justice_task if not viewer_has_care_or_justice_task
+
 # ---------------------------------------------------------------------------------------
 # Per-fact decisions.
 # ---------------------------------------------------------------------------------------
@@ -198,27 +220,117 @@ publisher_sees_own(fact) if {
 }
 
 # METADATA
+# title: Fact is special-category data
+# description: >-
+#   Its fact type is special category in the catalogue, or the kind of partner that published
+#   it publishes special-category data by default (data.vhhub.network.publisher_default_sensitivity,
+#   the care partners GGZ, youth care and Veilig Thuis, and the child protection board). A
+#   care relationship is health data whatever life domain the publisher picks, so a GGZ
+#   involvement signal on safety is special-category data too.
+# custom:
+#   source: AVG art. 9(1) and art. 4(15) with recital 35 (health data includes that care is provided)
+fact_is_special(fact) if fact.sensitivity == "special"
+
+fact_is_special(fact) if {
+	data.vhhub.network.publisher_default_sensitivity[fact.publisher_kind] == "special"
+	not sensitivity_is_stated(fact)
+}
+
+fact_is_special(fact) if {
+	some cited in object.get(fact, "cites", [])
+	cited_is_special(cited)
+}
+
+# METADATA
+# title: Cited fact is special-category data
+# description: >-
+#   A fact a plan note is written from is special category by its type or by its publisher's
+#   kind (as in fact_is_special); the note then is too, whatever its writer marked.
+# custom:
+#   source: AVG art. 9(1) (a text derived from health data is health data)
+cited_is_special(cited) if cited.sensitivity == "special"
+
+cited_is_special(cited) if data.vhhub.network.publisher_default_sensitivity[cited.publisher_kind] == "special"
+
+# METADATA
+# title: The fact states its own sensitivity
+# description: >-
+#   Its type says each fact states its own sensitivity (fact_types.sensitivity_stated, from
+#   the schema's x-sensitivity-stated): plan notes, which a casusregisseur writes for the
+#   whole table. The writer's partner kind does not raise it; the facts it cites do.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (casusregie namens de casustafel) and AVG art. 9 and 10
+sensitivity_is_stated(fact) if data.vhhub.fact_types[fact.type].sensitivity_stated == true
+
+# METADATA
+# title: Fact is criminal-law data
+# description: >-
+#   Its fact type is criminal in the catalogue, or the kind of partner that published it
+#   publishes criminal-law data by default (data.vhhub.network.publisher_default_sensitivity,
+#   police, prosecution, probation and custodial institutions). What the police or the OM
+#   register about a person is criminal-law data whatever type or domain it is filed under.
+# custom:
+#   source: AVG art. 10 with UAVG art. 1 (strafrechtelijke persoonsgegevens), Wet politiegegevens and Wjsg
+fact_is_criminal(fact) if fact.sensitivity == "criminal"
+
+fact_is_criminal(fact) if {
+	data.vhhub.network.publisher_default_sensitivity[fact.publisher_kind] == "criminal"
+	not sensitivity_is_stated(fact)
+}
+
+fact_is_criminal(fact) if {
+	some cited in object.get(fact, "cites", [])
+	cited_is_criminal(cited)
+}
+
+# METADATA
+# title: Cited fact is criminal-law data
+# description: >-
+#   A fact a plan note is written from is criminal-law data by its type or by its publisher's
+#   kind (as in fact_is_criminal); the note then is too, whatever its writer marked.
+# custom:
+#   source: AVG art. 10 (a text derived from criminal-law data is criminal-law data)
+cited_is_criminal(cited) if cited.sensitivity == "criminal"
+
+cited_is_criminal(cited) if data.vhhub.network.publisher_default_sensitivity[cited.publisher_kind] == "criminal"
+
+# METADATA
 # title: Special-category data withheld beyond summary
 # description: >-
-#   Special-category data (for example GGZ or youth-care health data) reaches police and
-#   prosecution as a summary at most, unless the publisher marked the fact shareable.
+#   Special-category data (by its type or its publisher, see fact_is_special) reaches police
+#   and prosecution as a summary at most, unless the publisher marked the fact shareable.
 # custom:
 #   source: AVG art. 9 (special categories of personal data)
 special_category_withheld(fact) if {
-	fact.sensitivity == "special"
+	fact_is_special(fact)
 	viewer_kind_capped_for_special_data
+	object.get(fact, "shareable", false) != true
+}
+
+# METADATA
+# title: Special-category data outside care and justice
+# description: >-
+#   Special-category data (by its type or its publisher) reaches partners with neither a
+#   care nor a justice task (municipality, housing corporation, Veiligheidshuis staff) as a
+#   summary at most, unless the publisher marked the fact shareable.
+# custom:
+#   source: AVG art. 9(1) and 9(2)(h) with UAVG art. 30 (health data only for care and the statutory tasks named there)
+special_category_outside_care_and_justice(fact) if {
+	fact_is_special(fact)
+	viewer_without_care_or_justice_task
 	object.get(fact, "shareable", false) != true
 }
 
 # METADATA
 # title: Criminal-law data outside the justice chain
 # description: >-
-#   Criminal-law data reaches partners outside the justice chain (police, prosecution,
-#   probation, custodial institutions, child protection) as a summary at most.
+#   Criminal-law data (by its type or its publisher, see fact_is_criminal) reaches partners
+#   outside the justice chain (police, prosecution, probation, custodial institutions, child
+#   protection) as a summary at most.
 # custom:
 #   source: AVG art. 10 (personal data relating to criminal convictions and offences)
 criminal_data_outside_justice_chain(fact) if {
-	fact.sensitivity == "criminal"
+	fact_is_criminal(fact)
 	viewer_outside_justice_chain
 }
 
@@ -237,8 +349,9 @@ matrix_decision(fact) := answer if {
 # METADATA
 # title: Granted level lowered by the caps
 # description: >-
-#   Nothing granted gives none; otherwise the tightest cap that lowers the granted rank
-#   decides, and without a cap the grant stands.
+#   Nothing granted gives none; otherwise the first cap that lowers the granted rank decides
+#   (audit, special category for police and prosecution, special category outside care and
+#   justice, criminal data outside the justice chain), and without a cap the grant stands.
 # custom:
 #   source: AVG art. 9 (special categories), AVG art. 10 (criminal data) and AVG art. 5(2) (accountability)
 capped_decision(fact, ranks, rank) := withheld("matrix_grants_nothing", matrix_grants_nothing(fact)) if {
@@ -246,10 +359,13 @@ capped_decision(fact, ranks, rank) := withheld("matrix_grants_nothing", matrix_g
 } else := shown(fact, 1, "auditor_sees_existence_only", "Auditors see only that a fact exists, never its content.") if {
 	auditor_sees_existence_only
 	rank > 1
-} else := shown(fact, 2, "special_category_withheld", "Special-category data (AVG art. 9) reaches police and prosecution as a summary at most, unless the publisher marked it shareable.") if {
+} else := shown(fact, 2, "special_category_withheld", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches police and prosecution as a summary at most, unless the publisher marked it shareable.") if {
 	special_category_withheld(fact)
 	rank > 2
-} else := shown(fact, 2, "criminal_data_outside_justice_chain", "Criminal-law data (AVG art. 10) reaches partners outside the justice chain as a summary at most.") if {
+} else := shown(fact, 2, "special_category_outside_care_and_justice", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches partners without a care or justice task as a summary at most, unless the publisher marked it shareable.") if {
+	special_category_outside_care_and_justice(fact)
+	rank > 2
+} else := shown(fact, 2, "criminal_data_outside_justice_chain", "Criminal-law data (AVG art. 10, by its fact type or its publisher) reaches partners outside the justice chain as a summary at most.") if {
 	criminal_data_outside_justice_chain(fact)
 	rank > 2
 } else := shown(fact, rank, "matrix_grant", matrix_grant(fact, ranks, rank))
@@ -333,21 +449,72 @@ withheld(rule, reason) := {"level": "none", "fields": [], "reason": reason, "rul
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation)
 shown(fact, rank, rule, reason) := {
-	"level": data.vhhub.network.level_names[rank],
-	"fields": released_fields(fact, data.vhhub.network.level_names[rank]),
-	"reason": reason,
+	"level": level,
+	"fields": released_fields(fact, level),
+	"reason": concat("", [reason, revealing_note(fact, level)]),
 	"rule": rule,
+} if {
+	level := data.vhhub.network.level_names[rank]
 }
 
 # METADATA
 # title: Fields a level releases
 # description: >-
 #   Summary releases summary-class fields; full releases summary- and full-class fields.
-#   Never-class fields and the catalogue's never-shared fields are never released here.
+#   Never-class fields and the catalogue's never-shared fields are never released here, nor
+#   are revealing fields in a summary for a partner without a care or justice task.
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
 released_fields(fact, level) := fields if {
 	classes := data.vhhub.network.released_field_classes[level]
-	never_shared := data.vhhub.fact_types[fact.type].never_shared
-	fields := sort([field | some field; field_class := fact.fields[field]; classes[field_class]; not never_shared[field]])
+	entry := data.vhhub.fact_types[fact.type]
+	fields := sort([field |
+		some field
+		field_class := fact.fields[field]
+		classes[field_class]
+		not entry.never_shared[field]
+		not revealing_field_withheld(entry, level, field)
+	])
 }
+
+# METADATA
+# title: Revealing field withheld from a summary
+# description: >-
+#   A summary for a partner with neither a care nor a justice task leaves out the fields that
+#   make a diagnosis, an offence category or a procedural role known (the catalogue's reveals,
+#   generated from the schemas' x-reveals), such as a police incident's category and the
+#   subject's role in it. Such a partner learns that the fact exists and when, not what it says.
+# custom:
+#   source: AVG art. 9 and 10 with art. 5(1)(c) (data minimisation)
+revealing_field_withheld(entry, level, field) if {
+	level == "summary"
+	viewer_without_care_or_justice_task
+	entry.reveals[field]
+}
+
+# METADATA
+# title: Note on revealing fields left out
+# description: >-
+#   The sentence added to a decision's reason when revealing fields the level would otherwise
+#   release were left out of a summary (see revealing_field_withheld); empty otherwise.
+# custom:
+#   source: AVG art. 5(2) (accountability - every decision names why)
+revealing_note(fact, level) := concat("", [
+	" Left out of this summary because they would make a diagnosis, an offence category or a",
+	" procedural role known to a partner without a care or justice task: ",
+	concat(", ", left_out), ".",
+]) if {
+	level == "summary"
+	viewer_without_care_or_justice_task
+	entry := data.vhhub.fact_types[fact.type]
+	count(entry.reveals) > 0
+	classes := data.vhhub.network.released_field_classes[level]
+	left_out := sort([field |
+		some field
+		field_class := fact.fields[field]
+		classes[field_class]
+		not entry.never_shared[field]
+		revealing_field_withheld(entry, level, field)
+	])
+	count(left_out) > 0
+} else := ""

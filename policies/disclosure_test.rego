@@ -17,9 +17,16 @@ conference(partner, table) := decide(fx.participant(partner), "case_conference",
 test_housing_sees_housing_finances_and_safety_in_full_at_the_multi_problem_conference if {
 	d := conference("woonstede", "multi_problem")
 	d.income.level == "full"
-	d.nuisance.level == "full"
+	d.complaint.level == "full"
 	d.income.fields == ["assessment_date", "debt_assistance_status", "total_debt_bracket"]
 	d.income.rule == "matrix_grant"
+}
+
+test_housing_sees_a_police_nuisance_report_as_summary_because_the_police_published_it if {
+	d := conference("woonstede", "multi_problem")
+	d.nuisance.level == "summary"
+	d.nuisance.rule == "criminal_data_outside_justice_chain"
+	d.nuisance.fields == ["nuisance_category", "report_date"]
 }
 
 test_housing_sees_other_life_domains_as_summary_only if {
@@ -30,11 +37,19 @@ test_housing_sees_other_life_domains_as_summary_only if {
 	d.ggz.level == "summary"
 }
 
-test_housing_sees_police_incidents_only_as_summary if {
+test_housing_sees_police_incidents_only_as_summary_without_category_or_role if {
 	d := conference("woonstede", "multi_problem")
 	d.incident.level == "summary"
 	d.incident.rule == "criminal_data_outside_justice_chain"
-	d.incident.fields == ["incident_category", "incident_date"]
+	d.incident.fields == ["incident_date"]
+	contains(d.incident.reason, "incident_category, subject_role.")
+}
+
+test_social_work_with_a_care_task_sees_the_incident_category_and_role_in_its_summary if {
+	d := conference("mw", "multi_problem")
+	d.incident.level == "summary"
+	d.incident.fields == ["incident_category", "incident_date", "subject_role"]
+	not contains(d.incident.reason, "Left out")
 }
 
 test_police_never_sees_ggz_diagnosis if {
@@ -56,7 +71,7 @@ test_police_gets_shareable_veilig_thuis_report_in_full if {
 	inp := fx.decision_input_with(fx.participant("politie"), "case_conference", "domestic_violence", "case_conference", shared)
 	d := disclosure.decisions with input as inp
 	d.vt_report.level == "full"
-	d.vt_report.fields == ["follow_up", "report_date", "report_type"]
+	d.vt_report.fields == ["follow_up", "report_date", "report_type", "risk_assessment"]
 }
 
 test_prosecution_gets_special_category_data_as_summary_at_most if {
@@ -70,7 +85,8 @@ test_veilig_thuis_sees_its_own_domains_in_full_but_not_criminal_data if {
 	d := conference("veilig-thuis", "domestic_violence")
 	d.rvdk.level == "full"
 	not "findings" in d.rvdk.fields
-	d.nuisance.level == "full"
+	d.nuisance.level == "summary"
+	d.nuisance.rule == "criminal_data_outside_justice_chain"
 	d.incident.level == "summary"
 	d.incident.rule == "criminal_data_outside_justice_chain"
 }
@@ -78,7 +94,7 @@ test_veilig_thuis_sees_its_own_domains_in_full_but_not_criminal_data if {
 test_child_protection_in_the_justice_chain_sees_police_incidents_in_full if {
 	d := conference("rvdk", "youth")
 	d.incident.level == "full"
-	d.incident.fields == ["description", "incident_category", "incident_date"]
+	d.incident.fields == ["description", "incident_category", "incident_date", "subject_role"]
 }
 
 test_probation_sees_prosecution_status_in_full_at_the_adults_table if {

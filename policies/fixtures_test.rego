@@ -1,5 +1,7 @@
 # Builders shared by the policy tests: a network of one partner per kind, a case at any
-# table and phase, and one sample fact per fact type (fields as in schemas/).
+# table and phase, and one sample fact per fact type (fields as in schemas/: a subset of each
+# type's fields with their classes, always including the fields the type reveals, which
+# tests/rego/test_policy_data.py checks against the schemas).
 package vhhub.fixtures_test
 
 import rego.v1
@@ -71,8 +73,8 @@ fact(type, domain, sensitivity, publisher, fields) := {
 
 facts := {
 	"incident": fact("police.incident/1", "safety", "criminal", "politie", {
-		"incident_date": "summary", "incident_category": "summary", "description": "full",
-		"victim_details": "never", "registration_reference": "never",
+		"incident_date": "summary", "incident_category": "summary", "subject_role": "summary",
+		"description": "full", "victim_details": "never", "registration_reference": "never",
 	}),
 	"nuisance": fact("police.nuisance_report/1", "safety", "ordinary", "politie", {
 		"report_date": "summary", "nuisance_category": "summary", "description": "full", "reporter_details": "never",
@@ -112,7 +114,8 @@ facts := {
 		"since": "summary", "support_status": "summary", "agreements": "full", "case_reference": "never",
 	}),
 	"vt_report": fact("veilig_thuis.report/1", "safety", "special", "veilig-thuis", {
-		"report_date": "summary", "report_type": "summary", "follow_up": "full", "reporter_details": "never",
+		"report_date": "summary", "report_type": "summary", "risk_assessment": "summary",
+		"follow_up": "full", "reporter_details": "never",
 	}),
 	"detention": fact("custodial.detention/1", "justice", "criminal", "dji", {
 		"since": "summary", "facility_type": "summary", "expected_release_date": "full", "facility_location": "never",

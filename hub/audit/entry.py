@@ -8,7 +8,12 @@ an export without changing its hashes -- or to make an honest export fail to ver
 
 Canonical bytes (docs/adr/0401-access-log-format.md)::
 
-    b"vhhub-log-entry/v1\\n" || canonical JSON of entry_to_json(entry)
+    b"vhhub-log-entry/v1\\n" || canonical JSON of entry_to_json(entry)   no fact_subjects
+    b"vhhub-log-entry/v2\\n" || canonical JSON of entry_to_json(entry)   with fact_subjects
+
+Version 2 adds one field, `fact_subjects`: for an entry that names facts, which subjects each
+fact concerns (ADR 0403). An entry without it is spelled exactly as before, so every leaf
+hash of a log written before version 2 stays valid; an entry with it exists only as version 2.
 
 where canonical JSON is the RFC 8785 (JCS) subset we need: UTF-8, object keys sorted, no
 insignificant whitespace, every key always present (absent values are ``null``), numbers
@@ -37,7 +42,9 @@ from hub.vocabulary import PartnerKind, Purpose, Role
 
 __all__ = [
     "ENTRY_DOMAIN",
+    "ENTRY_DOMAIN_V2",
     "ENTRY_FIELDS",
+    "ENTRY_FIELDS_V2",
     "MAX_ID_LENGTH",
     "MAX_REASON_LENGTH",
     "AccessLogEntry",
@@ -46,6 +53,7 @@ __all__ = [
     "Outcome",
     "canonical_bytes",
     "entry_and_leaf_from_json",
+    "entry_domain",
     "entry_from_json",
     "entry_leaf_hash",
     "entry_to_json",
@@ -55,6 +63,8 @@ __all__ = [
 #: Domain separation: these bytes can never be mistaken for any other signed or hashed
 #: object of the hub, and the version lets a future encoding coexist in one verifier.
 ENTRY_DOMAIN: Final = b"vhhub-log-entry/v1\n"
+#: Entries that say which subjects each named fact concerns (`fact_subjects`, ADR 0403).
+ENTRY_DOMAIN_V2: Final = b"vhhub-log-entry/v2\n"
 MAX_REASON_LENGTH: Final = 200
 #: Matches the widest identifier column of the log table (String(64)).
 MAX_ID_LENGTH: Final = 64
@@ -257,6 +267,13 @@ class AccessLogEntry:
     request_id: str | None = None
     #: Client address as the hub saw it.
     source: str | None = None
+    #: For an entry that names facts (published, corrected, withdrawn or disclosed): fact id
+    #: -> the pseudonyms of the subjects that fact concerns. Every fact must be named in
+    #: `object_ids` or `disclosed`, every pseudonym must be in `subject_pseudonyms`. Empty for
+    #: every other entry (and for entries written before format version 2).
+    fact_subjects: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def __post_init__(self) -> None:
         # Validate and normalise in one place, so no code path can build an invalid entry.
@@ -291,6 +308,20 @@ class AccessLogEntry:
             for fact_id, fields in self.disclosed.items()
         }
         put("disclosed", MappingProxyType(dict(sorted(disclosed.items()))))
+        if not isinstance(self.fact_subjects, Mapping):
+            raise EntryError("fact_subjects: must be a mapping of fact id to pseudonyms")
+        fact_subjects = {
+            _check_id("fact_subjects", fact_id): _sorted_unique("fact_subjects", names, _check_id)
+            for fact_id, names in self.fact_subjects.items()
+        }
+        if fact_subjects:
+            named = set(self.object_ids) | set(disclosed)
+            if not set(fact_subjects) <= named:
+                raise EntryError("fact_subjects: names a fact the entry does not name")
+            pseudonyms = set(self.subject_pseudonyms)
+            if not all(set(v) <= pseudonyms for v in fact_subjects.values()):
+                raise EntryError("fact_subjects: names a subject not in subject_pseudonyms")
+        put("fact_subjects", MappingProxyType(dict(sorted(fact_subjects.items()))))
         _check_reason(self.reason)
         _check_optional_id("policy_version", self.policy_version)
         _check_optional_id("request_id", self.request_id)
@@ -323,12 +354,18 @@ ENTRY_FIELDS: Final[tuple[str, ...]] = (
     "request_id",
     "source",
 )
+#: Format version 2: the same fields and `fact_subjects` (only when it is not empty).
+ENTRY_FIELDS_V2: Final[tuple[str, ...]] = (*ENTRY_FIELDS, "fact_subjects")
 _JSON_KEYS: Final = frozenset(ENTRY_FIELDS)
+_JSON_KEYS_V2: Final = frozenset(ENTRY_FIELDS_V2)
 
 
 def entry_to_json(entry: AccessLogEntry) -> dict[str, Any]:
-    """The entry as a JSON-ready dict: the export form and the input of `canonical_bytes`."""
-    return {
+    """The entry as a JSON-ready dict: the export form and the input of `canonical_bytes`.
+
+    `fact_subjects` is a key only when it is not empty (format version 2), so an entry
+    without it has exactly the version 1 form."""
+    body = {
         "seq": entry.seq,
         "time_us": entry.time_us,
         "actor_partner": entry.actor_partner,
@@ -349,6 +386,14 @@ def entry_to_json(entry: AccessLogEntry) -> dict[str, Any]:
         "request_id": entry.request_id,
         "source": entry.source,
     }
+    if entry.fact_subjects:
+        body["fact_subjects"] = {k: list(v) for k, v in entry.fact_subjects.items()}
+    return body
+
+
+def entry_domain(entry: AccessLogEntry) -> bytes:
+    """The domain prefix of the entry's format version: 2 when it has `fact_subjects`."""
+    return ENTRY_DOMAIN_V2 if entry.fact_subjects else ENTRY_DOMAIN
 
 
 # ensure_ascii=False + sort_keys + compact separators is JCS for our value space: strings
@@ -363,7 +408,7 @@ def _canonical_json(obj: dict[str, Any]) -> bytes:
 
 def canonical_bytes(entry: AccessLogEntry) -> bytes:
     """The exact bytes a Merkle leaf commits to: domain prefix and canonical JSON."""
-    return ENTRY_DOMAIN + _canonical_json(entry_to_json(entry))
+    return entry_domain(entry) + _canonical_json(entry_to_json(entry))
 
 
 def entry_leaf_hash(entry: AccessLogEntry) -> bytes:
@@ -390,17 +435,23 @@ def entry_from_json(obj: Any) -> AccessLogEntry:
 def entry_and_leaf_from_json(obj: Any) -> tuple[AccessLogEntry, bytes]:
     """`entry_from_json` and the entry's leaf hash in one step (the verifier's hot path)."""
     entry, canon = _parse(obj)
-    return entry, leaf_hash(ENTRY_DOMAIN + _canonical_json(canon))
+    return entry, leaf_hash(entry_domain(entry) + _canonical_json(canon))
 
 
 def _parse(obj: Any) -> tuple[AccessLogEntry, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise EntryError("entry: must be an object")
     keys = set(obj)
-    if keys != _JSON_KEYS:
-        missing, extra = sorted(_JSON_KEYS - keys), sorted(k for k in keys if k not in _JSON_KEYS)
+    if keys != _JSON_KEYS and keys != _JSON_KEYS_V2:
+        expected = _JSON_KEYS_V2 if "fact_subjects" in keys else _JSON_KEYS
+        missing, extra = sorted(expected - keys), sorted(k for k in keys if k not in expected)
         # Key names are ours (or garbage we only count), never entry content.
         raise EntryError(f"entry: missing keys {missing}, {len(extra)} unknown key(s)")
+    fact_subjects = obj.get("fact_subjects", {})
+    if not isinstance(fact_subjects, dict):
+        raise EntryError("fact_subjects: must be an object")
+    for names in fact_subjects.values():
+        _strict_list("fact_subjects", names)
     disclosed = obj["disclosed"]
     if not isinstance(disclosed, dict):
         raise EntryError("disclosed: must be an object")
@@ -429,6 +480,7 @@ def _parse(obj: Any) -> tuple[AccessLogEntry, dict[str, Any]]:
         policy_version=obj["policy_version"],
         request_id=obj["request_id"],
         source=obj["source"],
+        fact_subjects={k: tuple(v) for k, v in fact_subjects.items()},
     )
     canon = entry_to_json(entry)
     if canon != obj:

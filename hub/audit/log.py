@@ -51,7 +51,11 @@ SYSTEM_REQUEST = RequestInfo()
 
 @dataclass(frozen=True)
 class Event:
-    """An act to log; the appender adds position and time."""
+    """An act to log; the appender adds position and time.
+
+    `fact_subjects` names, for each fact the act names, the pseudonyms of the subjects that
+    fact concerns; the entry's `subject_pseudonyms` then hold at least all of them (the
+    appender adds them), so the subject index finds the entry for exactly those people."""
 
     action: Action
     outcome: Outcome
@@ -61,6 +65,7 @@ class Event:
     disclosed: Mapping[str, Sequence[str]] = field(default_factory=dict)
     reason: str | None = None
     policy_version: str | None = None
+    fact_subjects: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class AccessLog:
         self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
     ) -> AccessLogEntry:
         """Write one entry in the caller's transaction and return it (with its position)."""
+        pseudonyms = set(event.subject_pseudonyms)
+        for names in event.fact_subjects.values():
+            pseudonyms.update(names)
         head = self._lock_head(session)
         now_us = self._entry_time(head)
         entry = AccessLogEntry(
@@ -101,13 +109,14 @@ class AccessLog:
             actor_roles=actor.roles,
             purpose=request.purpose,
             case_id=event.case_id,
-            subject_pseudonyms=tuple(event.subject_pseudonyms),
+            subject_pseudonyms=tuple(pseudonyms),
             object_ids=tuple(event.object_ids),
             disclosed={k: tuple(v) for k, v in event.disclosed.items()},
             reason=event.reason,
             policy_version=event.policy_version,
             request_id=request.request_id,
             source=request.source,
+            fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
         )
         leaf = entry_leaf_hash(entry)
         frontier = CompactRange.from_hex(head.size, head.frontier)
@@ -201,5 +210,6 @@ def _row(entry: AccessLogEntry, leaf: bytes) -> LogEntry:
         policy_version=entry.policy_version,
         request_id=entry.request_id,
         source=entry.source,
+        fact_subjects={k: list(v) for k, v in entry.fact_subjects.items()},
         leaf_hash=leaf,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
@@ -48,6 +48,11 @@ class LogEntry(Base):
     policy_version: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(64))
+    #: fact id -> pseudonyms of the subjects it concerns (entry format v2, ADR 0403); {} for
+    #: entries that name no facts and for entries written before migration 0006
+    fact_subjects: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

@@ -1,68 +1,798 @@
-"""The data-subject access report as a printable HTML page (Dutch, for the person concerned)."""
+"""The data-subject access report (AVG art. 15) in plain Dutch: every word a citizen reads.
+
+One module holds the whole vocabulary -- partner kinds, fact types, disclosure levels,
+purposes and actions -- and the two renderings of the report: JSON Lines (with an inclusion
+proof per act, for whoever checks the report) and a printable HTML page. Both are streamed:
+the renderers take the acts as an iterator and write a line (or a table row) per act, so a
+report of thousands of acts never sits in memory (ADR 0403).
+
+Nothing here touches the database or knows an identifier: an act arrives as the log entry's
+ids and codes plus the metadata of the facts about this person (type, publisher), and leaves
+as sentences. No type id, action code or English word reaches the citizen: a test walks every
+member of every vocabulary below.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html import escape
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
-from hub.audit.schemas import ReportLine, SubjectAccessReport
+from hub.audit.entry import Action
+from hub.facts.catalog import FactTypeCatalog, UnknownFactType
+from hub.vocabulary import DisclosureClass, DisclosureLevel, PartnerKind, Purpose
 
-ACTION_NL = {
-    "fact.publish": "heeft informatie vastgelegd",
-    "fact.correct": "heeft informatie gecorrigeerd",
-    "fact.withdraw": "heeft informatie ingetrokken",
-    "briefing.read": "heeft informatie ingezien",
-    "updates.read": "heeft wijzigingen ingezien",
+__all__ = [
+    "ACTION_NL",
+    "FACT_NL",
+    "KIND_NL",
+    "LEVEL_NL",
+    "PURPOSE_NL",
+    "ActView",
+    "FactView",
+    "ReportAct",
+    "ReportCase",
+    "ReportFailed",
+    "ReportHead",
+    "ReportLine",
+    "Summary",
+    "Wording",
+    "render_html",
+    "render_jsonl",
+]
+
+ZONE: Final = ZoneInfo("Europe/Amsterdam")
+HUB: Final = "het Zorg- en Veiligheidshuis"
+
+#: Who acted, by the kind of organisation (the sentence subject; lower case, with article).
+KIND_NL: Final[Mapping[PartnerKind, str]] = {
+    PartnerKind.POLICE: "de politie",
+    PartnerKind.PROSECUTION: "het Openbaar Ministerie",
+    PartnerKind.PROBATION: "de reclassering",
+    PartnerKind.CHILD_PROTECTION: "de Raad voor de Kinderbescherming",
+    PartnerKind.MUNICIPALITY: "de gemeente",
+    PartnerKind.MENTAL_HEALTH: "de GGZ-instelling",
+    PartnerKind.YOUTH_CARE: "de jeugdhulp",
+    PartnerKind.HOUSING: "de woningcorporatie",
+    PartnerKind.SOCIAL_WORK: "het maatschappelijk werk",
+    PartnerKind.VEILIG_THUIS: "Veilig Thuis",
+    PartnerKind.CUSTODIAL: "de Dienst Justitiële Inrichtingen",
+    PartnerKind.ZVH_STAFF: HUB,
 }
 
+#: What the information is, per fact type (without version): the phrase names the person
+#: ("over u", "uw"), and whether it is plural (for "is"/"zijn").
+FACT_NL: Final[Mapping[str, tuple[str, bool]]] = {
+    "child_protection.investigation": (
+        "een onderzoek van de Raad voor de Kinderbescherming waarbij u betrokken bent",
+        False,
+    ),
+    "custodial.detention": ("gegevens over uw detentie", True),
+    "housing.eviction": ("gegevens over een ontruiming van uw woning", True),
+    "housing.nuisance_complaint": ("een overlastklacht over u", False),
+    "housing.rent_arrears": ("gegevens over uw huurachterstand", True),
+    "mental_health.involvement": ("gegevens over uw zorg bij de GGZ", True),
+    "municipality.income_debt": ("gegevens over uw inkomen en schulden", True),
+    "municipality.school_attendance": ("gegevens over leerplicht en schoolverzuim", True),
+    "network.involvement_signal": ("een signaal dat een organisatie bij u betrokken is", False),
+    "police.incident": (
+        "een melding van een incident of strafbaar feit waarbij u betrokken bent",
+        False,
+    ),
+    "plan.note": ("een notitie over uw casus in het plan van aanpak", False),
+    "plan.note_criminal": (
+        "een notitie over uw casus in het plan van aanpak, met strafrechtelijke gegevens",
+        False,
+    ),
+    "plan.note_special": (
+        "een notitie over uw casus in het plan van aanpak, met gevoelige gegevens zoals over "
+        "gezondheid",
+        False,
+    ),
+    "police.nuisance_report": ("een overlastmelding over u", False),
+    "probation.supervision": ("gegevens over uw toezicht door de reclassering", True),
+    "prosecution.case_status": ("gegevens over uw strafzaak", True),
+    "social_work.involvement": (
+        "gegevens over uw begeleiding door het maatschappelijk werk",
+        True,
+    ),
+    "veilig_thuis.report": ("een melding bij Veilig Thuis waarbij u betrokken bent", False),
+    "youth_care.involvement": ("gegevens over jeugdhulp in uw gezin", True),
+}
 
-def _rows(lines: list[ReportLine]) -> str:
-    if not lines:
-        return '<tr><td colspan="6">Geen.</td></tr>'
-    out = []
-    for line in lines:
-        out.append(
-            "<tr>"
-            f"<td>{escape(line.time.strftime('%Y-%m-%d %H:%M'))}</td>"
-            f"<td>{escape(line.partner or 'onbekend')} ({escape(line.partner_kind or '-')})</td>"
-            f"<td>{escape(ACTION_NL.get(line.action, line.action))}</td>"
-            f"<td>{escape(', '.join(line.fact_types) or '-')}</td>"
-            f"<td>{escape(line.purpose or '-')}</td>"
-            f"<td class=mono>#{line.seq}</td>"
-            "</tr>"
+#: How much of a fact left the hub in a read.
+LEVEL_NL: Final[Mapping[DisclosureLevel, str]] = {
+    DisclosureLevel.FULL: "volledig",
+    DisclosureLevel.SUMMARY: "samenvatting",
+    DisclosureLevel.EXISTENCE: "alleen het bestaan",
+    DisclosureLevel.NONE: "niets",
+}
+
+#: Why, as the end of a sentence.
+PURPOSE_NL: Final[Mapping[Purpose, str]] = {
+    Purpose.INTAKE: "voor de aanmelding van de casus",
+    Purpose.SCREENING: "voor de screening van de casus",
+    Purpose.PREPARATION: "voor de voorbereiding van het casusoverleg",
+    Purpose.CASE_CONFERENCE: "voor het casusoverleg",
+    Purpose.PLAN: "voor het opstellen van het plan van aanpak",
+    Purpose.EXECUTION: "voor de uitvoering van het plan van aanpak",
+    Purpose.AUDIT: "voor een controle van het logboek",
+    Purpose.POLICY_REVIEW: "voor een toetsing van de privacyregels",
+    Purpose.SUBJECT_ACCESS: "voor een inzageverzoek",
+}
+NO_PURPOSE: Final = "zonder dat een doel is opgegeven"
+
+#: Every act, as what the actor did (after "heeft"); the fact and case acts below get
+#: sentences of their own, this is the wording for everything else.
+ACTION_NL: Final[Mapping[Action, str]] = {
+    Action.FACT_PUBLISH: "informatie over u vastgelegd",
+    Action.FACT_CORRECT: "informatie over u gecorrigeerd",
+    Action.FACT_WITHDRAW: "informatie over u ingetrokken",
+    Action.FACT_PUBLISH_DENIED: "geprobeerd informatie over u vast te leggen",
+    Action.BRIEFING_READ: "informatie over u ingezien",
+    Action.UPDATES_READ: "nieuwe informatie over u ingezien",
+    Action.ACCESS_BREAK_GLASS: "met spoedtoegang (in een noodsituatie) gegevens over u ingezien",
+    Action.CASE_REGISTER: "u aangemeld bij het Zorg- en Veiligheidshuis",
+    Action.CASE_TAKE: "de regie over uw casus op zich genomen",
+    Action.CASE_SCREEN: (
+        "nagegaan of u al bekend bent bij de partners van het Zorg- en Veiligheidshuis"
+    ),
+    Action.SCREENING_HIT: "bij de screening gezien dat u al bekend bent",
+    Action.CASE_TRIAGE: "besloten of uw casus in behandeling wordt genomen",
+    Action.CASE_INVITE: "een organisatie uitgenodigd om aan uw casus mee te werken",
+    Action.CASE_WITHDRAW_INVITATION: "een organisatie van uw casus afgehaald",
+    Action.CASE_ASSIGN_CASUSREGISSEUR: "een casusregisseur voor uw casus aangewezen",
+    Action.CASE_CHANGE_PHASE: "uw casus naar een volgende stap gebracht",
+    Action.CASE_SCHEDULE: "uw casus op de agenda van een overleg gezet",
+    Action.CASE_CLOSE: "uw casus afgesloten",
+    Action.CASE_READ: "de gegevens van uw casus bekeken",
+    Action.CASE_DENIED: "gevraagd om gegevens uit uw casus",
+    Action.PLAN_RECORD: "het plan van aanpak voor uw casus vastgelegd",
+    Action.PLAN_READ: "het plan van aanpak voor uw casus ingezien",
+    Action.AUTH_FAILURE: "zich niet kunnen aanmelden bij het systeem",
+    Action.REQUEST_REJECTED: "een verzoek gedaan dat niet is uitgevoerd",
+    Action.POLICY_ERROR: "een verzoek gedaan dat door een storing niet is uitgevoerd",
+    Action.POLICY_LOAD: "nieuwe privacyregels klaargezet",
+    Action.POLICY_APPROVE: "nieuwe privacyregels goedgekeurd",
+    Action.POLICY_ACTIVATE: "nieuwe privacyregels in gebruik genomen",
+    Action.POLICY_SIMULATE: "nagegaan wat nieuwe privacyregels voor uw casus zouden betekenen",
+    Action.POLICY_READ: "de privacyregels bekeken",
+    Action.KEY_ROTATE: "de sleutels van de versleuteling vervangen",
+    Action.CASE_SHRED: "de gegevens van uw casus vernietigd",
+    Action.RETENTION_RUN: "de bewaartermijnen nagelopen",
+    Action.LOG_QUERY: "in het logboek opgezocht wat er met uw gegevens is gedaan",
+    Action.LOG_EXPORT: "logboekgegevens over u uitgevoerd",
+    Action.LOG_VERIFY: "het logboek gecontroleerd",
+    Action.SUBJECT_ACCESS_REPORT: "een inzageoverzicht over u opgesteld (zoals dit overzicht)",
+    Action.INTEGRITY_ERROR: "een verzoek gedaan dat niet is uitgevoerd",
+    Action.CHECKPOINT_SIGN: "het logboek laten verzegelen",
+}
+
+#: What the level column says for acts that are not reads of facts.
+NOT_SHOWN: Final = "geen informatie getoond"
+CASE_STATUS_NL: Final[Mapping[str, str]] = {
+    "open": "loopt nog",
+    "rejected": "niet in behandeling genomen",
+    "closed": "afgesloten",
+    "shredded": "afgesloten; de gegevens zijn vernietigd",
+}
+_MONTHS: Final = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+_FACT_READS: Final = frozenset({Action.BRIEFING_READ, Action.UPDATES_READ})
+_FACT_WRITES: Final = frozenset({Action.FACT_PUBLISH, Action.FACT_CORRECT, Action.FACT_WITHDRAW})
+FACT_ACTIONS: Final = _FACT_READS | _FACT_WRITES
+
+
+def date_nl(moment: datetime, *, with_time: bool = True) -> str:
+    """ "3 december 2026 om 14:05" in Dutch time (the citizen's clock, not UTC)."""
+    local = moment.astimezone(ZONE)
+    day = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return f"{day} om {local:%H:%M}" if with_time else day
+
+
+def _micros_to_datetime(time_us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# -- the inputs: one log entry and the facts of it that concern this person ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactView:
+    """A fact named by an entry, that concerns the person: type and publisher, no content.
+
+    `fields` are the fields a read disclosed (empty: only its existence); None for writes.
+    `gone` marks a fact an updates feed reported as no longer current."""
+
+    type_id: str
+    publisher_partner: str
+    publisher_kind: str
+    fields: tuple[str, ...] | None = None
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ActView:
+    """One log entry as the report sees it (codes and ids only)."""
+
+    seq: int
+    time_us: int
+    action: Action
+    outcome: str
+    actor_partner: str | None
+    actor_partner_kind: str | None
+    actor_roles: tuple[str, ...]
+    purpose: str | None
+    case_id: str | None
+    object_ids: tuple[str, ...]
+    disclosed_sections: tuple[str, ...]
+    leaf_hash: bytes
+    facts: tuple[FactView, ...] = ()
+
+
+# -- the outputs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    text: str
+    #: how much was shown (Dutch), or NOT_SHOWN
+    level: str
+    #: what kind of information (the fact type's Dutch title), if a fact
+    information: str | None = None
+    #: who recorded the information (organisation name), if a fact
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAct:
+    seq: int
+    time_us: int
+    organisation: str
+    purpose: str
+    lines: tuple[ReportLine, ...]
+    leaf_hash: bytes
+    proof: tuple[bytes, ...] | None
+    case_id: str | None
+    #: the organisation received information about the person in this act
+    disclosed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCase:
+    """A case the person is a subject of, as far as retention goes."""
+
+    registered_at: datetime
+    status: str
+    retention_until: datetime | None
+    legal_hold: bool
+
+
+@dataclass(frozen=True)
+class ReportHead:
+    generated_at: datetime
+    checkpoint: Mapping[str, Any]
+    verifier_key: str
+    retention_closed_days: int
+    retention_rejected_days: int
+
+
+@dataclass
+class Summary:
+    """What the report found, gathered while its acts stream past (AVG art. 15(1))."""
+
+    acts: int = 0
+    lines: int = 0
+    purposes: set[str] = field(default_factory=set)
+    recipients: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    categories: set[str] = field(default_factory=set)
+    case_ids: set[str] = field(default_factory=set)
+    cases: list[ReportCase] = field(default_factory=list)
+
+    def add(self, act: ReportAct) -> None:
+        self.acts += 1
+        self.lines += len(act.lines)
+        self.purposes.add(act.purpose)
+        if act.disclosed:
+            self.recipients.add(act.organisation)
+        for line in act.lines:
+            if line.source:
+                self.sources.add(line.source)
+            if line.information:
+                self.categories.add(line.information)
+        if act.case_id:
+            self.case_ids.add(act.case_id)
+
+
+class ReportFailed(Exception):
+    """The stored log does not reproduce the signed checkpoint: no proof can be trusted."""
+
+
+# -- the wording ------------------------------------------------------------------------------
+
+
+class Wording:
+    """Turns acts into Dutch sentences, with the network's organisation names and the fact
+    types' titles and field classes (to say how much of a fact a read showed)."""
+
+    def __init__(self, catalog: FactTypeCatalog, partner_names: Mapping[str, str]) -> None:
+        self._catalog = catalog
+        self._names = partner_names
+
+    # -- words
+
+    def organisation(self, partner: str | None, kind: str | None) -> str:
+        if partner and partner in self._names:
+            return self._names[partner]
+        return _sentence(self.kind(kind))
+
+    @staticmethod
+    def kind(kind: str | None) -> str:
+        try:
+            return KIND_NL[PartnerKind(kind)] if kind else HUB
+        except ValueError:
+            return "een organisatie"
+
+    def actor(self, act: ActView) -> str:
+        who = self.kind(act.actor_partner_kind)
+        if "auditor" in act.actor_roles:
+            return f"een controleur van {who}"
+        return who
+
+    @staticmethod
+    def purpose(purpose: str | None) -> str:
+        try:
+            return PURPOSE_NL[Purpose(purpose)] if purpose else NO_PURPOSE
+        except ValueError:
+            return NO_PURPOSE
+
+    def fact(self, type_id: str) -> tuple[str, bool, str]:
+        """(phrase, plural, Dutch title) of a fact type."""
+        name = type_id.partition("/")[0]
+        try:
+            title = self._catalog.get(type_id).title
+        except UnknownFactType:
+            title = "informatie"
+        phrase, plural = FACT_NL.get(name, (f"informatie over u van de soort ‘{title}’", True))
+        return phrase, plural, title
+
+    def level(self, fact: FactView) -> DisclosureLevel:
+        """How much of the fact a read showed, from the fields it disclosed."""
+        if not fact.fields:
+            return DisclosureLevel.EXISTENCE
+        try:
+            classes = self._catalog.get(fact.type_id).disclosure_classes()
+        except UnknownFactType:
+            return DisclosureLevel.FULL
+        if all(classes.get(f) == DisclosureClass.SUMMARY.value for f in fact.fields):
+            return DisclosureLevel.SUMMARY
+        return DisclosureLevel.FULL
+
+    # -- sentences
+
+    def describe(self, act: ActView, proof: Sequence[bytes] | None) -> ReportAct | None:
+        """The act in Dutch, or None when nothing in it concerns the person."""
+        who = _sentence(self.actor(act))
+        why = self.purpose(act.purpose)
+        if act.action in FACT_ACTIONS and act.outcome == "allowed":
+            lines = self._fact_lines(act, who, why)
+            disclosed = act.action in _FACT_READS
+        else:
+            lines = [self._case_line(act, who, why)]
+            disclosed = act.outcome == "allowed" and (
+                act.action is Action.ACCESS_BREAK_GLASS
+                or (act.action is Action.PLAN_READ and bool(act.disclosed_sections))
+            )
+        if not lines:
+            return None
+        return ReportAct(
+            seq=act.seq,
+            time_us=act.time_us,
+            organisation=self.organisation(act.actor_partner, act.actor_partner_kind),
+            purpose=why,
+            lines=tuple(lines),
+            leaf_hash=act.leaf_hash,
+            proof=None if proof is None else tuple(proof),
+            case_id=act.case_id,
+            disclosed=disclosed,
         )
-    return "".join(out)
+
+    def _fact_lines(self, act: ActView, who: str, why: str) -> list[ReportLine]:
+        lines: list[ReportLine] = []
+        seen: set[str] = set()
+        for fact in act.facts:
+            phrase, plural, title = self.fact(fact.type_id)
+            source = self.organisation(fact.publisher_partner, fact.publisher_kind)
+            if act.action in _FACT_READS:
+                level = DisclosureLevel.EXISTENCE if fact.gone else self.level(fact)
+                if fact.gone:
+                    verb = "gelden" if plural else "geldt"
+                    text = f"{who} heeft gezien dat {phrase} niet meer {verb}, {why}."
+                elif level is DisclosureLevel.FULL:
+                    text = f"{who} heeft {phrase} volledig ingezien {why}."
+                elif level is DisclosureLevel.SUMMARY:
+                    text = f"{who} heeft een samenvatting van {phrase} ingezien {why}."
+                else:
+                    verb = "zijn" if plural else "is"
+                    text = (
+                        f"{who} heeft alleen gezien dat er {phrase} {verb}, "
+                        f"niet wat erin staat, {why}."
+                    )
+                shown = LEVEL_NL[level]
+            elif act.action is Action.FACT_PUBLISH:
+                text, shown = f"{who} heeft {phrase} vastgelegd {why}.", NOT_SHOWN
+            elif act.action is Action.FACT_CORRECT:
+                text, shown = f"{who} heeft {phrase} gecorrigeerd {why}.", NOT_SHOWN
+            else:
+                verb = "worden ze" if plural else "wordt het"
+                text = f"{who} heeft {phrase} ingetrokken; vanaf nu {verb} niet meer gedeeld."
+                shown = NOT_SHOWN
+            if text in seen:  # a correction names the old and the new version
+                continue
+            seen.add(text)
+            lines.append(ReportLine(text, shown, title, source))
+        return sorted(lines, key=lambda line: (line.information or "", line.text))
+
+    def _case_line(self, act: ActView, who: str, why: str) -> ReportLine:
+        a = act.action
+        if act.outcome == "denied":
+            if a is Action.FACT_PUBLISH_DENIED:
+                text = (
+                    f"{who} wilde informatie over u vastleggen, maar dat mag niet volgens de "
+                    "afspraken; er is niets vastgelegd."
+                )
+            elif a in (Action.CASE_DENIED, Action.BRIEFING_READ, Action.UPDATES_READ):
+                text = (
+                    f"{who} vroeg om informatie uit uw casus, maar kreeg daarvoor geen "
+                    "toestemming; er is niets gedeeld."
+                )
+            else:
+                text = (
+                    f"{who} wilde iets doen met informatie over u, maar kreeg daarvoor geen "
+                    "toestemming; er is niets gedeeld."
+                )
+            return ReportLine(text, NOT_SHOWN)
+        if act.outcome != "allowed":
+            text = f"Bij een verzoek van {self.actor(act)} ging iets mis; er is niets gedeeld."
+            return ReportLine(text, NOT_SHOWN)
+        if a is Action.CASE_REGISTER:
+            return ReportLine(
+                f"{who} heeft u aangemeld bij het Zorg- en Veiligheidshuis.", NOT_SHOWN
+            )
+        if a is Action.CASE_SCREEN:
+            return ReportLine(
+                f"{who} heeft nagegaan of u al bekend bent bij de andere organisaties (screening).",
+                "alleen of u bekend bent",
+            )
+        if a is Action.SCREENING_HIT:
+            names = sorted({self._names[p] for p in act.object_ids if p in self._names})
+            where = ": " + ", ".join(names) if names else ""
+            return ReportLine(
+                f"{who} heeft bij de screening gezien dat u al bekend bent{where}.",
+                "alleen of u bekend bent",
+            )
+        if a is Action.PLAN_READ:
+            if act.disclosed_sections:
+                return ReportLine(
+                    f"{who} heeft het plan van aanpak voor uw casus ingezien {why}. Het plan "
+                    "gaat over de hele casus, niet alleen over u.",
+                    "volledig plan van aanpak",
+                )
+            return ReportLine(
+                f"{who} heeft in het plan van aanpak voor uw casus alleen nagekeken wie een "
+                "afgesproken actie uitvoert.",
+                "alleen wie een actie uitvoert",
+            )
+        if a is Action.PLAN_RECORD:
+            return ReportLine(
+                f"{who} heeft het plan van aanpak voor uw casus vastgelegd. Het plan gaat over "
+                "de hele casus, niet alleen over u.",
+                NOT_SHOWN,
+            )
+        if a is Action.CASE_SHRED:
+            return ReportLine(
+                "De gegevens van uw casus zijn onleesbaar gemaakt en vernietigd, omdat de "
+                "bewaartermijn voorbij is.",
+                NOT_SHOWN,
+            )
+        if a in (Action.LOG_QUERY, Action.LOG_EXPORT, Action.SUBJECT_ACCESS_REPORT):
+            return ReportLine(
+                f"{who} heeft {ACTION_NL[a]} {why}.", "alleen het logboek, niet de inhoud"
+            )
+        if a is Action.ACCESS_BREAK_GLASS:
+            return ReportLine(f"{who} heeft {ACTION_NL[a]}.", LEVEL_NL[DisclosureLevel.FULL])
+        return ReportLine(f"{who} heeft {ACTION_NL[a]}.", NOT_SHOWN)
 
 
-def _note_html(note: str) -> str:
-    return "<br>".join(escape(line) for line in note.splitlines())
+# -- what art. 15(1) requires besides the acts ----------------------------------------------------
 
 
-def render_report_html(report: SubjectAccessReport) -> str:
-    head = (
-        "<tr><th>Wanneer</th><th>Organisatie</th><th>Wat</th><th>Soort informatie</th>"
-        "<th>Doel</th><th>Logregel</th></tr>"
+def _days(days: int) -> str:
+    years = days / 365
+    if days >= 365 and abs(years - round(years)) < 0.02:
+        n = round(years)
+        return f"{days} dagen ({n} jaar)"
+    if days % 7 == 0 and days < 365:
+        return f"{days} dagen ({days // 7} weken)"
+    return f"{days} dagen"
+
+
+def explanation(head: ReportHead) -> dict[str, str]:
+    """The fixed paragraphs of art. 15(1): purposes, recipients, retention, source, the
+    rights, the supervisory authority, automated decisions; and how to check the report."""
+    return {
+        "wat": (
+            "Dit overzicht laat zien welke organisaties in het Zorg- en Veiligheidshuis "
+            "informatie over u hebben vastgelegd, wie welke soort informatie over u heeft "
+            "ingezien, hoeveel daarvan, wanneer en waarvoor (artikel 15 van de Algemene "
+            "verordening gegevensbescherming, AVG). De inhoud van de informatie zelf staat "
+            "hier niet in. Informatie over andere mensen in uw casus staat er ook niet in, "
+            "behalve het plan van aanpak, dat over de hele casus gaat."
+        ),
+        "doelen": (
+            "Het Zorg- en Veiligheidshuis brengt organisaties samen om mensen met problemen "
+            "op meerdere terreinen te helpen en om onveilige situaties en criminaliteit te "
+            "stoppen. Informatie wordt alleen gedeeld voor de stap waarin uw casus is: de "
+            "aanmelding, de screening, de voorbereiding van het casusoverleg, het casusoverleg "
+            "zelf, het opstellen en het uitvoeren van het plan van aanpak. Bij elke regel "
+            "staat waarvoor het was."
+        ),
+        "ontvangers": (
+            "Organisaties die aan uw casus meewerken, zien alleen wat zij voor hun taak nodig "
+            "hebben: soms alleen dat er informatie is, soms een samenvatting, soms alles. Bij "
+            "elke regel staat wie het was en hoeveel die organisatie zag; onderaan staat een "
+            "lijst van alle organisaties die informatie over u hebben gezien."
+        ),
+        "bewaartermijn": (
+            f"Informatie in een casus wordt bewaard tot {_days(head.retention_closed_days)} "
+            "nadat de casus is afgesloten, of "
+            f"{_days(head.retention_rejected_days)} nadat is besloten de casus niet in "
+            "behandeling te nemen. Daarna wordt de informatie onleesbaar gemaakt en "
+            "vernietigd. Het logboek van wie wat heeft gedaan blijft bewaard, zonder de "
+            "inhoud van de informatie."
+        ),
+        "bron": (
+            "De informatie komt van de organisaties die haar hebben vastgelegd; bij elke "
+            "regel staat de bron. Het Zorg- en Veiligheidshuis verzamelt zelf geen "
+            "informatie over u."
+        ),
+        "rechten": (
+            "U hebt het recht om onjuiste informatie te laten verbeteren (rectificatie), "
+            "informatie te laten verwijderen (wissing), het gebruik ervan te laten beperken "
+            "(beperking) en bezwaar te maken tegen het gebruik (bezwaar). Vraag dat aan de "
+            "organisatie die de informatie heeft vastgelegd (de bron), of aan het Zorg- en "
+            "Veiligheidshuis; dan geven wij uw verzoek door."
+        ),
+        "klacht": (
+            "Bent u het niet eens met hoe er met uw gegevens is omgegaan? Dan kunt u een "
+            "klacht indienen bij de Autoriteit Persoonsgegevens "
+            "(www.autoriteitpersoonsgegevens.nl)."
+        ),
+        "besluiten": (
+            "Er worden over u geen besluiten genomen die alleen door een computer worden "
+            "gemaakt. Vaste afspraken bepalen wel automatisch welke organisatie welke "
+            "informatie mag zien; die afspraken zijn vooraf door de privacy-functionarissen "
+            "van de organisaties goedgekeurd."
+        ),
+        "controle": (
+            "Elke regel komt uit het beveiligde logboek van het Zorg- en Veiligheidshuis. Dat "
+            "logboek is verzegeld met een digitale handtekening (het controlepunt hieronder); "
+            "met de digitale versie van dit overzicht kan een deskundige van elke regel "
+            "nagaan dat hij echt in het logboek staat en niet is veranderd."
+        ),
+    }
+
+
+def _cases_nl(summary: Summary) -> list[str]:
+    out = []
+    for case in summary.cases:
+        text = (
+            f"Uw casus, aangemeld op {date_nl(case.registered_at, with_time=False)}, "
+            f"{CASE_STATUS_NL.get(case.status, 'loopt nog')}."
+        )
+        if case.status == "shredded":
+            pass
+        elif case.legal_hold:
+            text += (
+                " De gegevens worden voorlopig langer bewaard, omdat daar een juridische reden "
+                "voor is (bijvoorbeeld een klacht of een rechtszaak)."
+            )
+        elif case.retention_until is not None:
+            text += (
+                " De gegevens worden vernietigd op "
+                f"{date_nl(case.retention_until, with_time=False)}."
+            )
+        else:
+            text += " De bewaartermijn begint als de casus wordt afgesloten."
+        out.append(text)
+    return out
+
+
+def _summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "type": "summary",
+        "acts": summary.acts,
+        "lines": summary.lines,
+        "purposes": sorted(summary.purposes),
+        "recipients": sorted(summary.recipients),
+        "sources": sorted(summary.sources),
+        "categories": sorted(summary.categories),
+        "cases": _cases_nl(summary),
+    }
+
+
+# -- JSON Lines -------------------------------------------------------------------------------
+
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _line(obj: Mapping[str, Any]) -> str:
+    return _ENCODER.encode(obj) + "\n"
+
+
+def _act_json(act: ReportAct) -> dict[str, Any]:
+    time = _micros_to_datetime(act.time_us)
+    body: dict[str, Any] = {
+        "type": "act",
+        "seq": act.seq,
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "when": date_nl(time),
+        "organisation": act.organisation,
+        "purpose": act.purpose,
+        "lines": [
+            {
+                "text": line.text,
+                "level": line.level,
+                "information": line.information,
+                "source": line.source,
+            }
+            for line in act.lines
+        ],
+        "leaf_hash": act.leaf_hash.hex(),
+    }
+    if act.proof is not None:
+        body["inclusion_proof"] = [h.hex() for h in act.proof]
+    return body
+
+
+def render_jsonl(
+    head: ReportHead,
+    acts: Iterable[ReportAct],
+    summary: Summary,
+) -> Iterator[str]:
+    """header, one line per act (with its inclusion proof), summary, end: the last line
+    says how many acts came, so a cut-off stream is recognisable."""
+    yield _line(
+        {
+            "type": "header",
+            "title": "Inzageoverzicht persoonsgegevens (artikel 15 AVG)",
+            "generated_at": head.generated_at.isoformat().replace("+00:00", "Z"),
+            "checkpoint": dict(head.checkpoint),
+            "verifier_key": head.verifier_key,
+            "explanation": explanation(head),
+        }
     )
-    return f"""<!doctype html>
-<html lang="nl"><head><meta charset="utf-8">
-<title>Inzageoverzicht (AVG art. 15)</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #999; padding: .3em .5em; text-align: left; font-size: 10pt; }}
-.mono {{ font-family: monospace; }} @media print {{ body {{ margin: 0; }} }}
-</style></head><body>
-<h1>Inzageoverzicht persoonsgegevens</h1>
-<p>Dit overzicht toont welke organisaties in het Zorg- en Veiligheidshuis informatie over u
-hebben vastgelegd en wie welke soort informatie heeft ingezien, wanneer en met welk doel
-(artikel 15 AVG). De inhoud van de informatie staat hier niet in. Elke regel is met een
-bewijs van opname te controleren tegen het ondertekende controlepunt van het logboek.</p>
-<p>Opgesteld: {escape(report.generated_at.strftime("%Y-%m-%d %H:%M"))} UTC.
-Controlepunt: {report.checkpoint.tree_size} regels, root
-<span class=mono>{escape(report.checkpoint.root_hash)}</span>.</p>
-<h2>Vastgelegde informatie</h2><table>{head}{_rows(report.published)}</table>
-<h2>Ingezien</h2><table>{head}{_rows(report.seen)}</table>
-<h2>Overige handelingen</h2><table>{head}{_rows(report.other)}</table>
-<h2>Controle</h2>
-<p class=mono>Ondertekend controlepunt:<br>{_note_html(report.checkpoint.note)}</p>
-<p class=mono>Publieke sleutel: {escape(report.verifier_key)}</p>
-</body></html>
+    try:
+        for act in acts:
+            summary.add(act)
+            yield _line(_act_json(act))
+    except ReportFailed as exc:
+        yield _line({"type": "error", "problem": str(exc)})
+        return
+    yield _line(_summary_json(summary))
+    yield _line({"type": "end", "acts": summary.acts, "lines": summary.lines})
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+_STYLE: Final = """
+body { font-family: sans-serif; margin: 2em; max-width: 60em; line-height: 1.4; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #999; padding: .3em .5em; text-align: left; vertical-align: top;
+  font-size: 10pt; }
+.mono { font-family: monospace; font-size: 8pt; word-break: break-all; }
+@media print { body { margin: 0; } }
 """
+
+
+def _p(text: str) -> str:
+    return f"<p>{escape(text)}</p>\n"
+
+
+def render_html(
+    head: ReportHead,
+    acts: Iterable[ReportAct],
+    summary: Summary,
+) -> Iterator[str]:
+    """A printable page, written row by row: the explanation, a table of what happened (in
+    time order), the summary (who saw, where it came from, how long it is kept), the rights
+    and the seal."""
+    info = explanation(head)
+    yield (
+        '<!doctype html>\n<html lang="nl"><head><meta charset="utf-8">\n'
+        "<title>Inzageoverzicht persoonsgegevens</title>\n"
+        f"<style>{_STYLE}</style></head><body>\n"
+        "<h1>Inzageoverzicht persoonsgegevens</h1>\n"
+        + _p(info["wat"])
+        + _p(f"Opgesteld op {date_nl(head.generated_at)}.")
+        + "<h2>Wat er met informatie over u is gebeurd</h2>\n"
+        "<table><thead><tr><th>Wanneer</th><th>Organisatie</th><th>Wat er gebeurde</th>"
+        "<th>Hoeveel werd getoond</th><th>Bron</th><th>Logregel</th></tr></thead><tbody>\n"
+    )
+    try:
+        for act in acts:
+            summary.add(act)
+            when = escape(date_nl(_micros_to_datetime(act.time_us)))
+            rows = []
+            for i, line in enumerate(act.lines):
+                rows.append(
+                    "<tr>"
+                    + (
+                        f'<td rowspan="{len(act.lines)}">{when}</td>'
+                        f'<td rowspan="{len(act.lines)}">{escape(act.organisation)}</td>'
+                        if i == 0
+                        else ""
+                    )
+                    + f"<td>{escape(line.text)}</td><td>{escape(line.level)}</td>"
+                    f"<td>{escape(line.source or '')}</td>"
+                    + (f'<td rowspan="{len(act.lines)}">{act.seq}</td>' if i == 0 else "")
+                    + "</tr>\n"
+                )
+            yield "".join(rows)
+    except ReportFailed:
+        yield (
+            "</tbody></table>\n<p><strong>Dit overzicht kon niet worden afgemaakt: het "
+            "logboek klopt niet met het verzegelde controlepunt. Neem contact op met het "
+            "Zorg- en Veiligheidshuis.</strong></p></body></html>\n"
+        )
+        return
+    if summary.acts == 0:
+        yield '<tr><td colspan="6">Er is niets over u gevonden.</td></tr>\n'
+    yield "</tbody></table>\n"
+    out = ["<h2>Samenvatting</h2>\n"]
+    out.append(_p("Organisaties die informatie over u hebben gezien: " + _list(summary.recipients)))
+    out.append(_p("De informatie over u komt van: " + _list(summary.sources)))
+    out.append(_p("Soorten informatie: " + _list(summary.categories)))
+    out.append(_p("Waarvoor: " + _list(summary.purposes)))
+    out += [_p(text) for text in _cases_nl(summary)]
+    out.append("<h2>Waarom, hoe lang en waar de informatie vandaan komt</h2>\n")
+    out += [_p(info[k]) for k in ("doelen", "ontvangers", "bewaartermijn", "bron", "besluiten")]
+    out.append("<h2>Uw rechten</h2>\n")
+    out += [_p(info["rechten"]), _p(info["klacht"])]
+    checkpoint = head.checkpoint
+    out.append("<h2>Controle</h2>\n")
+    out.append(_p(info["controle"]))
+    out.append(
+        f"<p class=mono>Controlepunt: {int(checkpoint['tree_size'])} regels, "
+        f"{escape(str(checkpoint['root_hash']))}<br>"
+        + "<br>".join(escape(line) for line in str(checkpoint["note"]).splitlines())
+        + f"<br>Publieke sleutel: {escape(head.verifier_key)}</p>\n"
+    )
+    out.append("</body></html>\n")
+    yield "".join(out)
+
+
+def _list(values: Iterable[str]) -> str:
+    items = sorted(values)
+    return ", ".join(items) + "." if items else "geen."

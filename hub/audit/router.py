@@ -6,15 +6,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
-from hub.audit.report import render_report_html
 from hub.audit.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
     EntryPage,
     InclusionProofOut,
-    SubjectAccessReport,
     SubjectIdentifiers,
     SubjectQuery,
 )
@@ -129,23 +127,80 @@ def export(
     return StreamingResponse(audit.export_entries(viewer, where, format), media_type=media)
 
 
+#: Personal data: no shared cache may keep a report.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+_REPORT_EXAMPLE = "\n".join(
+    [
+        '{"checkpoint":{"tree_size":1234,"root_hash":"…","note":"…"},"explanation":'
+        '{"doelen":"…","bewaartermijn":"…","rechten":"…","klacht":"…"},'
+        '"title":"Inzageoverzicht persoonsgegevens (artikel 15 AVG)","type":"header",…}',
+        '{"type":"act","seq":17,"when":"3 december 2026 om 14:05",'
+        '"organisation":"Politie, basisteam Demo-Centrum","purpose":"voor het casusoverleg",'
+        '"lines":[{"text":"De politie heeft een samenvatting van een overlastmelding over u '
+        'ingezien voor het casusoverleg.","level":"samenvatting",'
+        '"information":"Politie: overlastmelding","source":"Woonstichting Demo"}],'
+        '"leaf_hash":"…","inclusion_proof":["…"],"time":"2026-12-03T13:05:00Z"}',
+        '{"type":"summary","acts":1,"lines":1,"recipients":["…"],"sources":["…"],'
+        '"purposes":["…"],"categories":["…"],"cases":["…"]}',
+        '{"type":"end","acts":1,"lines":1}',
+    ]
+)
+
+
 @router.post(
     "/subject-access-reports",
-    response_model=SubjectAccessReport,
-    summary="Data-subject access report (AVG art. 15)",
+    summary="Data-subject access report (AVG art. 15), streamed as JSON Lines",
+    description=(
+        "Everything the access log holds about acts on data about one person, in plain "
+        "Dutch, with an inclusion proof of every act against one signed checkpoint. The "
+        "person is named by BSN, or by name and date of birth, in the body (never in a "
+        "URL). Acts on facts list only the facts that concern this person (a fact names one, "
+        "several or all subjects of its case, see `subject_ids` on publishing); case-level "
+        "acts (registration, screening, the plan of approach, which concerns the whole "
+        "case) are listed for every subject of the case.\n\n"
+        "JSON Lines, one object per line: a `header` (the checkpoint the proofs lead to, the "
+        "verifier key, and the fixed information of art. 15(1): purposes, recipients, "
+        "retention period, source, the rights to rectification, erasure, restriction and "
+        "objection, the right to complain to the Autoriteit Persoonsgegevens), one `act` per "
+        "logged act in log order (its sentences, each with the disclosure level, the kind "
+        "of information and its source, plus the entry's leaf hash and inclusion proof), a "
+        "`summary` (recipients, sources, purposes, kinds of information, the cases' "
+        "retention) and an `end` line with the counts; a stream without `end` is "
+        "incomplete. The request is logged and a checkpoint signed before the stream "
+        "starts; the report is then read from one snapshot without holding any lock."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The report as JSON Lines.",
+            "content": {"application/jsonl": {"example": _REPORT_EXAMPLE}},
+        }
+    },
 )
 def subject_access_report(
     body: SubjectIdentifiers, viewer: CurrentViewer, audit: Audit
-) -> SubjectAccessReport:
-    return audit.subject_report(viewer, body)
+) -> StreamingResponse:
+    return StreamingResponse(
+        audit.subject_report(viewer, body, fmt="jsonl"),
+        media_type="application/jsonl",
+        headers=_NO_STORE,
+    )
 
 
 @router.post(
     "/subject-access-reports/html",
-    response_class=HTMLResponse,
-    summary="The same report as a printable HTML page",
+    summary="The same report as a printable HTML page (Dutch), streamed",
+    description="The same report for the person to read and print; without the proofs, "
+    "which the JSON Lines version carries.",
+    response_class=StreamingResponse,
+    responses={200: {"description": "A printable HTML page.", "content": {"text/html": {}}}},
 )
 def subject_access_report_html(
     body: SubjectIdentifiers, viewer: CurrentViewer, audit: Audit
-) -> HTMLResponse:
-    return HTMLResponse(render_report_html(audit.subject_report(viewer, body)))
+) -> StreamingResponse:
+    return StreamingResponse(
+        audit.subject_report(viewer, body, fmt="html"),
+        media_type="text/html; charset=utf-8",
+        headers=_NO_STORE,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +47,11 @@ class EntryOut(BaseModel):
     policy_version: str | None
     request_id: str | None
     source: str | None
+    fact_subjects: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Entry format v2 (ADR 0403): for each fact the entry names, the "
+        "pseudonyms of the subjects it concerns; empty for other entries and older ones.",
+    )
     leaf_hash: str
 
 
@@ -69,30 +73,3 @@ class SubjectIdentifiers(BaseModel):
 class SubjectQuery(SubjectIdentifiers):
     cursor: int | None = Field(default=None, ge=-1)
     limit: int = Field(default=100, ge=1, le=1000)
-
-
-class ReportLine(BaseModel):
-    seq: int
-    time: datetime
-    partner: str | None
-    partner_kind: str | None
-    action: str
-    purpose: str | None
-    fact_types: list[str]
-    outcome: str
-    inclusion_proof: list[str]
-    leaf_hash: str
-
-
-class SubjectAccessReport(BaseModel):
-    """AVG art. 15: who published what kind of information about the person, and who saw
-    which kinds of it, when and why, each line provable against the signed checkpoint."""
-
-    generated_at: datetime
-    published: list[ReportLine]
-    seen: list[ReportLine]
-    other: list[ReportLine]
-    checkpoint: CheckpointOut
-    verifier_key: str
-    policy_versions: list[str]
-    note: dict[str, Any] = Field(default_factory=dict)

@@ -10,21 +10,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome, utc_micros
 from hub.audit.log import AccessLog, Event
 from hub.audit.merkle import CompactRange, ProofError
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.audit.report import ReportHead, Summary, Wording, render_html, render_jsonl
 from hub.audit.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
     EntryOut,
     EntryPage,
     InclusionProofOut,
-    ReportLine,
-    SubjectAccessReport,
     SubjectIdentifiers,
 )
 from hub.audit.store import (
@@ -35,19 +34,29 @@ from hub.audit.store import (
     log_size,
     row_json,
 )
+from hub.audit.subject_report import SubjectReportBuilder
 from hub.audit.verify import ExportHeader, VerifyReport, export_lines, verify_export
 from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
 from hub.crypto.blind_index import BlindIndexer
 from hub.db.session import Database
 from hub.errors import NotFound, ValidationFailed
-from hub.facts.models import Fact
+from hub.facts.catalog import FactTypeCatalog
 from hub.gate.gate import Gate
 from hub.identity.viewer import Viewer
 
 MAX_PAGE = 1000
-PUBLISH_ACTIONS = {"fact.publish", "fact.correct", "fact.withdraw"}
-READ_ACTIONS = {"briefing.read", "updates.read"}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the data-subject access report needs besides the log (ADR 0403)."""
+
+    catalog: FactTypeCatalog
+    #: partner id -> the organisation's name, as the network file gives it
+    partner_names: dict[str, str]
+    retention_closed_days: int
+    retention_rejected_days: int
 
 
 @dataclass(frozen=True)
@@ -125,12 +134,19 @@ def entry_out(row: LogEntry) -> EntryOut:
 
 class AuditService:
     def __init__(
-        self, db: Database, gate: Gate, access_log: AccessLog, indexer: BlindIndexer
+        self,
+        db: Database,
+        gate: Gate,
+        access_log: AccessLog,
+        indexer: BlindIndexer,
+        report: ReportSettings,
     ) -> None:
         self._db = db
         self._gate = gate
         self._log_store = access_log
         self._indexer = indexer
+        self._report = report
+        self._wording = Wording(report.catalog, report.partner_names)
 
     def _authorize(self, session: Session, viewer: Viewer, action: str) -> str:
         return self._gate.authorize(session, viewer, action).policy_version
@@ -344,7 +360,7 @@ class AuditService:
         return self._stream_full()
 
     def _stream_full(self) -> Iterator[str]:
-        with self._db.transaction() as session:
+        with self._db.snapshot() as session:  # no lock: the hub keeps writing meanwhile
             notes = checkpoint_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
             yield from export_lines(rows, notes, self._header())
@@ -364,7 +380,7 @@ class AuditService:
         return self._stream_entries(where, fmt)  # checked and logged on the call, as above
 
     def _stream_entries(self, where: EntryFilter, fmt: str) -> Iterator[str]:
-        with self._db.transaction() as session:
+        with self._db.snapshot() as session:
             rows = session.scalars(where.apply(select(LogEntry), session).order_by(LogEntry.seq))
             if fmt == "csv":
                 columns = list(EntryOut.model_fields)
@@ -394,10 +410,8 @@ class AuditService:
         malformed key or a supplied checkpoint that does not verify."""
         key = verifier_key_text or self._log_store.signer.verifier_key
         header = ExportHeader(origin=self._log_store.signer.origin, verifier_key=key)
-        with self._db.transaction() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # one snapshot for the head and every row, however long the pass takes
-                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        # one snapshot for the head and every row, however long the pass takes, and no lock
+        with self._db.snapshot() as session:
             head = session.get(LogHead, 1)
             notes = checkpoint_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
@@ -409,8 +423,17 @@ class AuditService:
     # -- data-subject access report (AVG art. 15) ----------------------------------------------
 
     def subject_report(
-        self, viewer: Viewer, identifiers: SubjectIdentifiers
-    ) -> SubjectAccessReport:
+        self, viewer: Viewer, identifiers: SubjectIdentifiers, *, fmt: str = "jsonl"
+    ) -> Iterator[str]:
+        """The person's access report, streamed as JSON Lines (with inclusion proofs) or as
+        an HTML page (ADR 0403).
+
+        On the call, in one short transaction: check the viewer, log the report (naming the
+        person's pseudonyms) and sign a checkpoint over the whole log, then commit -- the
+        head lock is held for milliseconds, as by any write. The returned stream then reads
+        one snapshot without any lock, bounded by that checkpoint: every other request goes
+        on meanwhile, and nothing written after the checkpoint shows up. Bad identifiers are
+        a 422 before anything is logged; a refusal is a 403 before the stream starts."""
         pseudonyms = self._pseudonyms(identifiers)
         with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "subject_access_report")
@@ -422,56 +445,33 @@ class AuditService:
                 version=version,
                 pseudonyms=pseudonyms,
             )
-            checkpoint = self._log_store.sign_checkpoint_now(session)
-            rows = session.scalars(
-                self._subject_query(pseudonyms)
-                .where(LogEntry.seq < checkpoint.tree_size)
-                .order_by(LogEntry.seq)
-            ).all()
-            fact_ids = {i for r in rows for i in [*r.object_ids, *r.disclosed]}
-            types = (
-                dict(
-                    session.execute(select(Fact.id, Fact.fact_type).where(Fact.id.in_(fact_ids)))
-                    .tuples()
-                    .all()
-                )
-                if fact_ids
-                else {}
+            checkpoint = self._checkpoint_out(self._log_store.sign_checkpoint_now(session))
+        return self.stream_subject_report(pseudonyms, checkpoint, fmt=fmt)
+
+    def stream_subject_report(
+        self, pseudonyms: Sequence[str], checkpoint: CheckpointOut, *, fmt: str = "jsonl"
+    ) -> Iterator[str]:
+        """The report of these pseudonyms against `checkpoint`, from one lock-free snapshot
+        (the caller has checked and logged the request)."""
+        head = ReportHead(
+            generated_at=datetime.now(UTC),
+            checkpoint=checkpoint.model_dump(mode="json"),
+            verifier_key=checkpoint.verifier_key,
+            retention_closed_days=self._report.retention_closed_days,
+            retention_rejected_days=self._report.retention_rejected_days,
+        )
+        render = render_html if fmt == "html" else render_jsonl
+        with self._db.snapshot() as session:
+            builder = SubjectReportBuilder(
+                session,
+                pseudonyms,
+                tree_size=checkpoint.tree_size,
+                root=bytes.fromhex(checkpoint.root_hash),
+                wording=self._wording,
+                proofs=fmt != "html",
             )
-            published: list[ReportLine] = []
-            seen: list[ReportLine] = []
-            other: list[ReportLine] = []
-            for row in rows:
-                ids = row.disclosed.keys() if row.action in READ_ACTIONS else row.object_ids
-                line = ReportLine(
-                    seq=row.seq,
-                    time=datetime.fromtimestamp(row.time_us / 1e6, tz=UTC),
-                    partner=row.actor_partner,
-                    partner_kind=row.actor_partner_kind,
-                    action=row.action,
-                    purpose=row.purpose,
-                    fact_types=sorted({types[i] for i in ids if i in types}),
-                    outcome=row.outcome,
-                    inclusion_proof=[
-                        h.hex() for h in inclusion_proof(session, row.seq, checkpoint.tree_size)
-                    ],
-                    leaf_hash=row.leaf_hash.hex(),
-                )
-                if row.action in PUBLISH_ACTIONS:
-                    published.append(line)
-                elif row.action in READ_ACTIONS:
-                    seen.append(line)
-                else:
-                    other.append(line)
-            return SubjectAccessReport(
-                generated_at=datetime.now(UTC),
-                published=published,
-                seen=seen,
-                other=other,
-                checkpoint=self._checkpoint_out(checkpoint),
-                verifier_key=self._log_store.signer.verifier_key,
-                policy_versions=sorted({r.policy_version for r in rows if r.policy_version}),
-            )
+            summary = Summary()
+            yield from render(head, builder.acts(summary), summary)
 
 
 def _against_head(report: VerifyReport, head: LogHead | None) -> VerifyReport:

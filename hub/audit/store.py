@@ -6,7 +6,7 @@ recomputes every hash itself and catches a row edited in the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -26,8 +26,12 @@ ENTRY_COLUMNS = ENTRY_FIELDS
 
 
 def row_json(row: LogEntry) -> dict[str, Any]:
-    """A stored row in the export form of an entry (hub.audit.entry.entry_to_json)."""
-    return {name: getattr(row, name) for name in ENTRY_COLUMNS}
+    """A stored row in the export form of an entry (hub.audit.entry.entry_to_json): the
+    format v1 keys, and `fact_subjects` when the row has any (format v2)."""
+    body = {name: getattr(row, name) for name in ENTRY_COLUMNS}
+    if row.fact_subjects:
+        body["fact_subjects"] = row.fact_subjects
+    return body
 
 
 def log_size(session: Session) -> int:
@@ -46,6 +50,32 @@ def iter_rows(session: Session, *, batch: int = 2000) -> Iterator[LogEntry]:
             return
         yield from rows
         last = rows[-1].seq
+
+
+def leaf_hash_reader(session: Session) -> Callable[[int, int], list[bytes]]:
+    """Stored leaf hashes by seq range, read through the session's own DBAPI cursor (inside
+    its transaction and snapshot). A report reads a million of them (ADR 0403): without
+    SQLAlchemy's row processing that is several times faster."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    # a constant table name and the driver's own placeholders: no value is ever formatted in
+    sql = (
+        f"SELECT leaf_hash FROM {LogEntry.__tablename__} "  # noqa: S608
+        f"WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
+    )
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is None:  # pragma: no cover - a checked-out connection always has one
+        raise RuntimeError("no database connection")
+
+    def read(start: int, end: int) -> list[bytes]:
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(sql, (start, end))
+            return [bytes(row[0]) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    return read
 
 
 def checkpoint_notes(session: Session) -> list[str]:

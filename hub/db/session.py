@@ -13,10 +13,13 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.errors import Refusal
+
+#: Execution option that marks a read-only snapshot connection (`Database.snapshot`).
+SNAPSHOT_OPTION = "vhhub_snapshot"
 
 
 def sqlite_url(path: Path) -> str:
@@ -65,7 +68,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a snapshot reader (Database.snapshot) must not take the write lock
+        snapshot = conn.get_execution_options().get(SNAPSHOT_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -106,6 +111,24 @@ class Database:
         Every use case runs in one of these: its refusal's access-log entry must commit
         although the request fails."""
         return self.transaction(commit_on=(Refusal,))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only transaction on one consistent snapshot that never blocks a writer.
+
+        For long reads (a report streamed while the hub keeps writing): on SQLite a deferred
+        ``BEGIN`` (a WAL reader, no write lock, its snapshot fixed at the first read); on
+        PostgreSQL ``REPEATABLE READ READ ONLY``. Nothing is ever committed."""
+        session = Session(
+            self.engine.execution_options(**{SNAPSHOT_OPTION: True}), expire_on_commit=False
+        )
+        try:
+            if self.dialect == "postgresql":
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

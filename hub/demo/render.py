@@ -66,7 +66,11 @@ def render(result: DemoResult) -> str:
         out += _matrix(result, phase)
     out += ["", "Wat elke partner in het casusoverleg niet (volledig) krijgt, en waarom:"]
     out += _withheld(result, "case_conference")
-    out += ["", "Integrale analyse en plan van aanpak (casusregisseur: gemeente W&I)"]
+    out += [
+        "",
+        "Integrale analyse en plan van aanpak (casusregisseur: gemeente W&I), zoals de",
+        "woningcorporatie het leest: tekst alleen waar het beleid dat leefgebied volledig geeft",
+    ]
     for item in result.plan["analysis"]:
         out += textwrap.wrap(
             f"{item['life_domain']}: {item['assessment']} ({item['facts']} feiten)",
@@ -82,9 +86,28 @@ def render(result: DemoResult) -> str:
         subsequent_indent="    ",
     )
     for item in result.plan["interventions"]:
-        out.append(
-            f"  [{item['id']}] {item['text']} - {item['owner']}, uiterlijk {item['deadline']}"
+        out += textwrap.wrap(
+            f"[{item['id']}] {item['text']} - {item['owner']}, uiterlijk {item['deadline']}",
+            WIDTH - 4,
+            initial_indent="  ",
+            subsequent_indent="    ",
         )
+    out += ["", "Inzage voor de ouders (AVG art. 15): elk ziet alleen informatie over zichzelf"]
+    for role, report in result.reports.items():
+        out += textwrap.wrap(
+            f"{role}: {report['acts']} handelingen, {report['lines']} regels; soorten "
+            f"informatie: {', '.join(report['kinds_of_information'])}.",
+            WIDTH - 4,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        )
+        if report["example"]:
+            out += textwrap.wrap(
+                f"bijvoorbeeld: {report['example']}",
+                WIDTH - 4,
+                initial_indent="    ",
+                subsequent_indent="    ",
+            )
     log: dict[str, Any] = result.log
     verification = log["verification"]
     out += ["", "Logboek (toegangslog, Merkle-boom met ondertekende controlepunten)"]

@@ -47,23 +47,28 @@ PARTNERS: dict[str, tuple[str, list[str]]] = {
 }
 ZVH = "zvh"
 
-#: (publisher, fact type, subject role, short Dutch label)
-FACTS: list[tuple[str, str, str, str]] = [
-    ("politie", "police.nuisance_report/1", "vader", "politie: overlastmelding"),
-    ("politie", "police.incident/1", "vader", "politie: incident"),
-    ("om", "prosecution.case_status/1", "vader", "om: strafzaak"),
-    ("reclassering", "probation.supervision/1", "vader", "reclassering: toezicht"),
-    ("gemeente-wi", "municipality.income_debt/1", "moeder", "gemeente: schulden"),
-    ("woningcorporatie", "housing.rent_arrears/1", "moeder", "woning: huurachterstand"),
-    ("woningcorporatie", "housing.eviction/1", "moeder", "woning: ontruiming"),
-    ("woningcorporatie", "housing.nuisance_complaint/1", "vader", "woning: overlastklacht"),
-    ("maatschappelijk-werk", "social_work.involvement/1", "moeder", "mw: begeleiding"),
-    ("ggz", "mental_health.involvement/1", "moeder", "ggz: behandeling"),
+#: (publisher, fact type, the subjects it concerns (none: the whole case), short Dutch label)
+FACTS: list[tuple[str, str, tuple[str, ...], str]] = [
+    ("politie", "police.nuisance_report/1", ("vader",), "politie: overlastmelding"),
+    ("politie", "police.incident/1", ("vader",), "politie: incident"),
+    ("om", "prosecution.case_status/1", ("vader",), "om: strafzaak"),
+    ("reclassering", "probation.supervision/1", ("vader",), "reclassering: toezicht"),
+    ("gemeente-wi", "municipality.income_debt/1", ("moeder",), "gemeente: schulden"),
+    ("woningcorporatie", "housing.rent_arrears/1", ("vader", "moeder"), "woning: huurachterstand"),
+    ("woningcorporatie", "housing.eviction/1", (), "woning: ontruiming"),
+    ("woningcorporatie", "housing.nuisance_complaint/1", ("vader",), "woning: overlastklacht"),
+    ("maatschappelijk-werk", "social_work.involvement/1", ("moeder",), "mw: begeleiding"),
+    ("ggz", "mental_health.involvement/1", ("moeder",), "ggz: behandeling"),
 ]
 SUBJECTS = [
     {"role_in_case": "vader", "bsn": "111222333"},
     {"role_in_case": "moeder", "name": "Demo Moeder", "date_of_birth": "1988-04-12"},
 ]
+#: how the auditor names each parent when asking for their access report (AVG art. 15)
+REPORT_IDENTIFIERS = {
+    "vader": {"bsn": "111222333"},
+    "moeder": {"name": "Demo Moeder", "date_of_birth": "1988-04-12"},
+}
 LEVEL_MARK = {"full": "V", "summary": "S", "existence": "B", "none": "-"}
 
 
@@ -79,6 +84,7 @@ class DemoResult:
     briefings: dict[str, dict[str, Any]] = field(default_factory=dict)
     plan: dict[str, Any] = field(default_factory=dict)
     log: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -89,6 +95,7 @@ class DemoResult:
             "briefings": self.briefings,
             "plan": self.plan,
             "log": self.log,
+            "reports": self.reports,
             "seconds": round(self.seconds, 2),
         }
 
@@ -122,6 +129,24 @@ class Actor:
                 f"{response.json().get('detail', '')}"
             )
         return response.json()
+
+    def lines(self, path: str, purpose: str, body: Any) -> list[dict[str, Any]]:
+        """POST and read a JSON Lines answer (the data-subject access report)."""
+        token = mint_token(
+            partner_id=self.partner,
+            user=self.user,
+            roles=self.roles,
+            private_jwk=self._jwk,
+            audience=self.ctx.settings.audience,
+        )
+        response = self.http.post(
+            f"/api/v1{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Purpose": purpose},
+        )
+        if response.status_code != 200:
+            raise DemoFailed(f"POST {path} as {self.partner}: {response.status_code}")
+        return [json.loads(line) for line in response.text.splitlines()]
 
 
 def _example(fact_type: str) -> dict[str, Any]:
@@ -192,7 +217,7 @@ def play(ctx: HubContext) -> DemoResult:
         step("deelnemers: " + ", ".join(p for p in PARTNERS if p != "politie") + " uitgenodigd")
         zvh.call("POST", f"/cases/{cid}/phase-changes", "screening", {"to": "preparation"})
 
-        for number, (publisher, fact_type, subject, label) in enumerate(FACTS):
+        for number, (publisher, fact_type, concerns, label) in enumerate(FACTS):
             content = _example(fact_type)
             published = actors[publisher].call(
                 "POST",
@@ -201,7 +226,7 @@ def play(ctx: HubContext) -> DemoResult:
                 {
                     "idempotency_key": f"demo-{cid[:8]}-{number}",
                     "type": fact_type,
-                    "subject_id": subjects[subject],
+                    "subject_ids": [subjects[role] for role in concerns],
                     "legal_basis": "convenant_zvh",
                     "shareable": False,
                     "content": content,
@@ -211,7 +236,8 @@ def play(ctx: HubContext) -> DemoResult:
             result.fact_ids[label] = published["facts"][0]["id"]
         step(
             f"voorbereiding: {len(FACTS)} feiten gedeeld door {len(PARTNERS)} partners, "
-            "elk gevalideerd tegen het feittype en versleuteld met de sleutel van de casus"
+            "elk gevalideerd tegen het feittype en versleuteld met de sleutel van de casus; "
+            "elk feit zegt over wie het gaat (vader, moeder, beiden of het hele gezin)"
         )
 
         result.briefings["preparation"] = _briefings(ctx, actors, cid, "preparation", result)
@@ -251,21 +277,28 @@ def play(ctx: HubContext) -> DemoResult:
                         "life_domain": "justice",
                         "assessment": "Vader onder toezicht; strafzaak loopt.",
                         "fact_ids": [ids["reclassering: toezicht"], ids["om: strafzaak"]],
+                        "sensitivity": "criminal",
                     },
                     {
                         "life_domain": "mental_health",
                         "assessment": "Moeder in behandeling; afstemming met de behandelaar nodig.",
                         "fact_ids": [ids["ggz: behandeling"]],
+                        "sensitivity": "special",
                     },
                 ],
                 "risk": {
                     "level": "high",
                     "assessment": "Huisuitzetting met kinderen binnen drie "
                     "maanden als er niets gebeurt.",
+                    "life_domain": "housing",
                 },
                 "goals": [
-                    {"id": "g1", "text": "Ontruiming voorkomen"},
-                    {"id": "g2", "text": "Geen nieuwe overlast of strafbare feiten"},
+                    {"id": "g1", "text": "Ontruiming voorkomen", "life_domain": "housing"},
+                    {
+                        "id": "g2",
+                        "text": "Geen nieuwe overlast of strafbare feiten",
+                        "life_domain": "safety",
+                    },
                 ],
                 "interventions": [
                     {
@@ -274,6 +307,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "owner": "gemeente-wi",
                         "deadline": "2027-01-15",
                         "goal_id": "g1",
+                        "life_domain": "finances",
                     },
                     {
                         "id": "i2",
@@ -281,6 +315,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "owner": "woningcorporatie",
                         "deadline": "2027-01-31",
                         "goal_id": "g1",
+                        "life_domain": "housing",
                     },
                     {
                         "id": "i3",
@@ -288,6 +323,8 @@ def play(ctx: HubContext) -> DemoResult:
                         "owner": "reclassering",
                         "deadline": "2027-03-01",
                         "goal_id": "g2",
+                        "life_domain": "justice",
+                        "sensitivity": "criminal",
                     },
                     {
                         "id": "i4",
@@ -295,6 +332,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "owner": "maatschappelijk-werk",
                         "deadline": "2027-02-01",
                         "goal_id": "g2",
+                        "life_domain": "family_relations",
                     },
                 ],
             },
@@ -310,27 +348,42 @@ def play(ctx: HubContext) -> DemoResult:
         )
         step(
             "plan van aanpak: integrale analyse per leefgebied (verwijst naar feiten, kopieert "
-            "ze niet), risico, doelen en interventies met eigenaar en termijn"
+            "ze niet), risico, doelen en interventies met eigenaar en termijn; elke tekst gaat "
+            "per leefgebied door het beleid, zoals de feiten waarop hij rust"
         )
         result.plan = {
+            "reader": "woningcorporatie",
             "analysis": [
                 {
                     "life_domain": a["life_domain"],
                     "assessment": a["assessment"],
                     "facts": len(a["fact_ids"]),
+                    "released": a["released"],
+                    "reason": a["reason"],
                 }
                 for a in plan["analysis"]
             ],
             "risk": plan["risk"],
             "goals": plan["goals"],
             "interventions": [
-                {"id": i["id"], "text": i["text"], "owner": i["owner"], "deadline": i["deadline"]}
+                {
+                    "id": i["id"],
+                    "text": i["text"],
+                    "owner": i["owner"],
+                    "deadline": i["deadline"],
+                    "released": i["released"],
+                }
                 for i in plan["interventions"]
             ],
         }
         regisseur.call("POST", f"/cases/{cid}/phase-changes", "plan", {"to": "execution"})
         step("uitvoering: de woningcorporatie meldt de voortgang van haar interventie")
 
+        result.reports = _access_reports(auditor)
+        step(
+            "inzage (AVG art. 15): de controleur stelt voor vader en moeder elk een "
+            "inzageoverzicht op; elk noemt alleen wat er met informatie over die ouder is gedaan"
+        )
         result.log = _log_summary(ctx, auditor, cid)
     result.seconds = time.monotonic() - started
     return result
@@ -418,3 +471,25 @@ def _log_summary(ctx: HubContext, auditor: Actor, cid: str) -> dict[str, Any]:
         "verification": report.to_json(),
         "verifier_key": ctx.log.signer.verifier_key,
     }
+
+
+def _access_reports(auditor: Actor) -> dict[str, Any]:
+    """Each parent's access report (AVG art. 15), as the person would get it: what was done
+    with information about them, and nothing about the other parent's own facts."""
+    out: dict[str, Any] = {}
+    for role, identifiers in REPORT_IDENTIFIERS.items():
+        lines = auditor.lines("/audit/subject-access-reports", "subject_access", identifiers)
+        acts = [line for line in lines if line["type"] == "act"]
+        summary = next(line for line in lines if line["type"] == "summary")
+        kinds = sorted({x["information"] for a in acts for x in a["lines"] if x["information"]})
+        reads = [x["text"] for a in acts for x in a["lines"] if x["level"] == "samenvatting"]
+        if lines[-1]["type"] != "end":
+            raise DemoFailed(f"the access report of the {role} is incomplete")
+        out[role] = {
+            "acts": len(acts),
+            "lines": summary["lines"],
+            "kinds_of_information": kinds,
+            "recipients": summary["recipients"],
+            "example": reads[0] if reads else "",
+        }
+    return out

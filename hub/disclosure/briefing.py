@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
-from hub.cases.repository import CaseRepository
 from hub.db.session import UnitOfWork
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact, Updates
 from hub.disclosure.vault import CaseVault, IntegrityFailure, LoggedIntegrityFailure
 from hub.facts.catalog import FactTypeCatalog
 from hub.facts.models import Fact
 from hub.facts.repository import FactRepository
+from hub.facts.subjects import fact_pseudonyms
 from hub.gate.gate import Gate
 from hub.gate.permits import FactPermit
 from hub.identity.viewer import Viewer
@@ -148,7 +148,8 @@ class BriefingService:
                     case_id=case.id,
                     object_ids=sorted(disclosed),
                     disclosed=disclosed,
-                    subject_pseudonyms=CaseRepository(session).pseudonyms_of_case(case.id),
+                    # per disclosed fact, the subjects it concerns (ADR 0403)
+                    fact_subjects=fact_pseudonyms(session, [f for f in facts if f.id in disclosed]),
                     policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
@@ -203,6 +204,9 @@ class BriefingService:
                     case_id=case.id,
                     object_ids=sorted(set(disclosed) | set(removed)),
                     disclosed=disclosed,
+                    fact_subjects=fact_pseudonyms(
+                        session, [f for f in changed if f.id in disclosed or f.id in removed]
+                    ),
                     reason=f"updates after {cursor}",
                     policy_version=self._gate.version,
                 ),

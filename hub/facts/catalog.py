@@ -3,7 +3,8 @@
 A fact type is a JSON Schema (draft 2020-12) in ``schemas/``, one file per type and version
 (``police.incident.1.json``). Besides the shape of the content, the schema carries the
 annotations the policy decides on (``x-life-domain``, ``x-sensitivity``, ``x-disclosure`` per
-field; see docs/adr/0201-fact-type-schemas.md). Because those annotations steer what is
+field, ``x-reveals`` on a field that makes a diagnosis, offence category or procedural role
+known; see docs/adr/0201-fact-type-schemas.md and 0104). Because those annotations steer what is
 disclosed, the catalog is strict about them: a schema that is missing one, spells one wrong,
 leaves a string unbounded or names a field like a subject identifier is refused at load time,
 and the whole catalog with it (fail closed, as with a malformed policy).
@@ -45,6 +46,7 @@ from hub.vocabulary import (
 
 __all__ = [
     "MAX_REPORTED_ERRORS",
+    "REVEALS",
     "SENSITIVITY_RANK",
     "CatalogError",
     "FactType",
@@ -121,11 +123,17 @@ _ROOT_ANNOTATIONS: Final = frozenset(
         # optional, for the generated policy data (hub.facts.policy_data, ADR 0201):
         "x-policy-title",
         "x-domain-field",
+        "x-sensitivity-stated",
     }
 )
 _FIELD_ANNOTATIONS: Final = frozenset(
-    {"x-life-domain", "x-sensitivity", "x-disclosure", "x-policy-never-shared"}
+    {"x-life-domain", "x-sensitivity", "x-disclosure", "x-policy-never-shared", "x-reveals"}
 )
+
+#: What an ``x-reveals`` field makes known about the subject (AVG art. 9 and 10): a summary
+#: to a partner without a care or justice task leaves such a field out (the policy's
+#: ``revealing_field_withheld``, from the generated ``reveals`` of each type).
+REVEALS: Final = frozenset({"diagnosis", "offence_category", "procedural_role"})
 _ROOT_ONLY_KEYWORDS: Final = frozenset({"$schema", "$id"})
 #: The JSON Schema vocabulary a fact type may use. Everything else is refused: ``$ref`` and
 #: the combinators would let a field's shape (and its annotations) come from elsewhere, and
@@ -231,6 +239,9 @@ class FieldSpec:
     #: ``x-policy-never-shared``: also listed in the policy data's ``never_shared`` for the
     #: type (only a never-class field may carry it)
     policy_never_shared: bool = False
+    #: ``x-reveals``: what the field makes known (one of ``REVEALS``) -- a diagnosis, an
+    #: offence category or a procedural role; ``None`` for every other field
+    reveals: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,6 +299,13 @@ class FactType:
         return value if isinstance(value, str) else None
 
     @property
+    def sensitivity_stated(self) -> bool:
+        """Whether each fact of this type states its own sensitivity, so that the kind of
+        partner that writes it does not raise it (``x-sensitivity-stated``): plan notes, which
+        a casusregisseur writes for the whole table, not as a care or justice partner."""
+        return self._schema.get("x-sensitivity-stated") is True
+
+    @property
     def schema(self) -> dict[str, Any]:
         """A fresh copy of the JSON Schema, safe to serve or modify (the catalog keeps its own)."""
         return copy.deepcopy(self._schema)
@@ -301,6 +319,15 @@ class FactType:
     @functools.cached_property
     def _disclosure_classes(self) -> tuple[tuple[str, str], ...]:
         return tuple((n, spec.disclosure.value) for n, spec in self.fields.items())
+
+    def revealing_fields(self) -> dict[str, str]:
+        """Field name -> what it reveals (``x-reveals``), for the fields that carry it.
+
+        The policy leaves these out of a summary for a partner without a care or justice
+        task; ``fields_at`` stays the upper bound for every viewer, so the disclosure door
+        never shows more than the policy released.
+        """
+        return {name: spec.reveals for name, spec in self.fields.items() if spec.reveals}
 
     def fields_at(self, level: DisclosureLevel) -> frozenset[str]:
         """The most a viewer at ``level`` may see of this type, before any per-field policy.
@@ -496,6 +523,11 @@ def _schema_problems(schema: Any, *, file_name: str) -> list[str]:
         and all(_is_member(k, PartnerKind) for k in kinds),
         '"x-publisher-kinds" must be a non-empty list of distinct PartnerKind values',
     )
+    if "x-sensitivity-stated" in schema:
+        need(
+            schema["x-sensitivity-stated"] is True,
+            '"x-sensitivity-stated" is true or absent',
+        )
     if "x-policy-title" in schema:
         policy_title = schema["x-policy-title"]
         need(
@@ -565,6 +597,19 @@ def _schema_problems(schema: Any, *, file_name: str) -> list[str]:
                 and specs[field_name].disclosure is DisclosureClass.NEVER,
                 f'/properties/{field_name}: "x-policy-never-shared" must be true, and only on'
                 " a never-class field",
+            )
+        if "x-reveals" in sub:
+            # Only where it changes something: a summary shows summary-class fields, and only
+            # special or criminal data (AVG art. 9, 10) is kept from partners without a care or
+            # justice task. Elsewhere the annotation would promise a protection nobody applies.
+            spec = specs[field_name]
+            need(
+                sub["x-reveals"] in REVEALS
+                and spec.disclosure is DisclosureClass.SUMMARY
+                and spec.sensitivity in (Sensitivity.SPECIAL, Sensitivity.CRIMINAL),
+                f'/properties/{field_name}: "x-reveals" must be one of '
+                f"{', '.join(sorted(REVEALS))}, and only on a summary-class field whose"
+                " sensitivity is special or criminal",
             )
     if "x-domain-field" in schema:
         chosen = schema["x-domain-field"]
@@ -672,6 +717,7 @@ def _field_spec(name: str, sub: Mapping[str, Any], required: Iterable[str]) -> F
         disclosure=DisclosureClass(sub["x-disclosure"]),
         required=name in required,
         policy_never_shared=sub.get("x-policy-never-shared") is True,
+        reveals=sub["x-reveals"] if isinstance(sub.get("x-reveals"), str) else None,
     )
 
 

@@ -42,3 +42,23 @@ class Fact(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: a hub-wide increasing number, the cursor of the updates feed
     change_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class FactSubject(Base):
+    """A subject of its case that a fact concerns (one row per subject).
+
+    A fact may concern one subject of a household, several, or -- with no row at all -- the
+    whole case. Access-log entries that name a fact carry the pseudonyms of exactly these
+    subjects (`fact_subjects`), so a person's access report lists only acts on data about
+    them (ADR 0403). `Fact.subject_id` keeps the one subject of a single-subject fact for
+    older readers; this table is authoritative.
+    """
+
+    __tablename__ = "fact_subjects"
+
+    fact_id: Mapped[str] = mapped_column(
+        ForeignKey("facts.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject_id: Mapped[str] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

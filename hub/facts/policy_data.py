@@ -1,8 +1,10 @@
 """The policy's fact-type catalogue, generated from the fact-type schemas (ADR 0201).
 
 The Rego policy reads ``data.vhhub.fact_types`` from ``<policy dir>/data/fact_types.json``:
-per fact type its title, life domain (``"*"`` when each fact names its own), sensitivity and
-the fields it never shares. The schemas in ``schemas/`` are the one source of all of it; this
+per fact type its title, life domain (``"*"`` when each fact names its own), sensitivity, the
+fields it never shares, and the summary fields that reveal a diagnosis, an offence category or
+a procedural role (``reveals``, from ``x-reveals``: left out of summaries for partners without
+a care or justice task, ADR 0104). The schemas in ``schemas/`` are the one source of all of it; this
 module turns a loaded ``FactTypeCatalog`` into that document, renders it as the file, and
 says which types a policy directory's file has drifted on.
 
@@ -35,7 +37,7 @@ ANY_DOMAIN: Final = "*"
 
 
 def policy_fact_type(fact_type: FactType) -> dict[str, Any]:
-    """One type's entry: title, domain, sensitivity and never-shared fields, from its schema."""
+    """One type's entry: title, domain, sensitivity, never-shared and revealing fields."""
     return {
         "title": fact_type.policy_title,
         "domain": ANY_DOMAIN if fact_type.domain_field is not None else fact_type.life_domain.value,
@@ -46,6 +48,8 @@ def policy_fact_type(fact_type: FactType) -> dict[str, Any]:
             for name, spec in sorted(fact_type.fields.items())
             if spec.policy_never_shared
         },
+        "reveals": dict(sorted(fact_type.revealing_fields().items())),
+        "sensitivity_stated": fact_type.sensitivity_stated,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from hub.facts.models import Fact
+from hub.facts.models import Fact, FactSubject
 from hub.vocabulary import FactStatus
 
 
@@ -83,8 +83,8 @@ class FactRepository:
         if not subject_ids:
             return []
         rows = self.session.execute(
-            select(Fact.publisher_kind, Fact.publisher_partner).where(
-                Fact.subject_id.in_(subject_ids), Fact.status == FactStatus.CURRENT
-            )
+            select(Fact.publisher_kind, Fact.publisher_partner)
+            .join(FactSubject, FactSubject.fact_id == Fact.id)
+            .where(FactSubject.subject_id.in_(subject_ids), Fact.status == FactStatus.CURRENT)
         ).all()
         return [(r[0], r[1]) for r in rows]

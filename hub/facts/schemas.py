@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.vocabulary import DisclosureLevel
 
 _KEY = r"^[A-Za-z0-9._:-]{1,128}$"
+_SUBJECT_ID = r"^[A-Za-z0-9-]{1,36}$"
+#: A household is a few people; a fact about more than this many is about the whole case.
+MAX_SUBJECTS_PER_FACT = 20
 
 #: Legal bases a publisher names for sharing (Handvat gegevensdeling ZVH 2017/2020).
 LEGAL_BASIS_PATTERN = (
@@ -26,10 +29,22 @@ class FactIn(BaseModel):
         description="Chosen by the publisher; a retry with the same key creates nothing twice.",
     )
     type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+/\d+$", examples=["police.incident/1"])
+    subject_ids: list[Annotated[str, Field(pattern=_SUBJECT_ID)]] | None = Field(
+        default=None,
+        max_length=MAX_SUBJECTS_PER_FACT,
+        description="The subjects of the case this fact concerns: one, or several members of "
+        "a household (ids from the case's `subjects`, each at most once). Absent, null or "
+        "empty: the fact concerns the whole case, i.e. every subject of it. Each person's "
+        "data-subject access report lists only acts on facts that concern them.",
+        examples=[["9b2f3c1e-0d4a-4c55-9a57-3f1f7f0e2a11"]],
+    )
     subject_id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9-]{1,36}$",
-        description="The case subject it concerns; null = the case.",
+        pattern=_SUBJECT_ID,
+        # deprecated in the OpenAPI document only: reading it must not warn in the service
+        json_schema_extra={"deprecated": True},
+        description="Deprecated: use `subject_ids`. One subject the fact concerns; the same as "
+        "`subject_ids: [subject_id]`. Giving both is refused (422).",
     )
     legal_basis: str = Field(pattern=LEGAL_BASIS_PATTERN, examples=["wpg_art_19", "avg_6_1_e"])
     shareable: bool = Field(
@@ -66,6 +81,10 @@ class PublishedFact(BaseModel):
     version: int
     status: str
     created: bool = Field(description="False when an earlier request already created it.")
+    subject_ids: list[str] = Field(
+        default_factory=list,
+        description="The subjects the fact concerns; empty: the whole case.",
+    )
 
 
 class PublishOut(BaseModel):

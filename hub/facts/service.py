@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
@@ -30,6 +31,13 @@ from hub.facts.catalog import (
 from hub.facts.models import Fact
 from hub.facts.repository import FactRepository
 from hub.facts.schemas import CorrectionIn, FactIn, PublishedFact, PublishOut, WithdrawalIn
+from hub.facts.subjects import (
+    fact_pseudonyms,
+    for_log,
+    link_subjects,
+    pseudonyms_of_subjects,
+    subject_ids_by_fact,
+)
 from hub.gate.gate import Gate, PublishCheck
 from hub.gate.inputs import CaseInput
 from hub.identity.viewer import Viewer
@@ -42,6 +50,43 @@ class InvalidFacts(ValidationFailed):
     slug = "invalid-fact-content"
     title = "Invalid fact content"
     default_detail = "One or more facts do not match their fact type; nothing was stored."
+
+
+class InvalidFactSubjects(ValidationFailed):
+    slug = "invalid-fact-subjects"
+    title = "Invalid fact subjects"
+    default_detail = (
+        "Name the subjects a fact concerns in subject_ids, each once and each a subject of "
+        "this case (or leave it out for the whole case); nothing was stored."
+    )
+
+
+def requested_subjects(fact: FactIn) -> tuple[str, ...]:
+    """The subject ids a published fact names (`subject_ids`, or the older `subject_id`);
+    empty: the whole case."""
+    if fact.subject_ids:
+        return tuple(fact.subject_ids)
+    return (fact.subject_id,) if fact.subject_id else ()
+
+
+def _check_subject_fields(facts: Sequence[FactIn], *, prefix: str) -> None:
+    """`subject_ids` or `subject_id`, not both; no subject twice. Pointers only, no values."""
+    errors: list[FieldError] = []
+    for index, fact in enumerate(facts):
+        where = f"{prefix}/{index}" if prefix else ""
+        if fact.subject_id is not None and fact.subject_ids is not None:
+            errors.append(
+                {
+                    "pointer": f"{where}/subject_id",
+                    "problem": "give subject_ids or the older subject_id, not both",
+                }
+            )
+        elif fact.subject_ids and len(set(fact.subject_ids)) != len(fact.subject_ids):
+            errors.append(
+                {"pointer": f"{where}/subject_ids", "problem": "a subject is named more than once"}
+            )
+    if errors:
+        raise InvalidFactSubjects(extra={"errors": errors[:100]})
 
 
 def life_domain_of(fact_type: FactType, content: dict[str, Any]) -> str:
@@ -103,11 +148,20 @@ class FactService:
 
     def publish(self, viewer: Viewer, case_id: str, facts: Sequence[FactIn]) -> PublishOut:
         prefix = "/facts" if len(facts) != 1 else ""
+        _check_subject_fields(facts, prefix=prefix)
         types = self._validate(facts, prefix=prefix)
         with self._unit_of_work() as session:
             case, policy_case = self._load_case_for_publish(session, viewer, case_id)
             subjects = self._subjects(session, case.id, facts)
-            pseudonyms = sorted({p for f in facts if f.subject_id for p in subjects[f.subject_id]})
+            case_pseudonyms = CaseRepository(session).pseudonyms_of_case(case.id)
+
+            def concerned(fact: FactIn) -> tuple[str, ...]:
+                named = requested_subjects(fact)
+                if not named:
+                    return tuple(case_pseudonyms)
+                return tuple(sorted({p for s in named for p in subjects[s]}))
+
+            pseudonyms = sorted({p for f in facts for p in concerned(f)})
             out: list[PublishedFact] = []
             new: list[tuple[FactIn, FactType, str]] = []
             seen_keys: set[str] = set()
@@ -115,13 +169,19 @@ class FactService:
             earlier = FactRepository(session).by_idempotency_keys(
                 viewer.partner, [f.idempotency_key for f in facts]
             )
+            earlier_subjects = subject_ids_by_fact(session, [f.id for f in earlier.values()])
             for fact, fact_type in zip(facts, types, strict=True):
                 if fact.idempotency_key in seen_keys:
                     raise ValidationFailed("Idempotency keys must be unique within a batch.")
                 seen_keys.add(fact.idempotency_key)
                 existing = earlier.get(fact.idempotency_key)
                 if existing is not None:
-                    if existing.case_id != case.id or existing.fact_type != fact_type.id:
+                    linked = earlier_subjects.get(existing.id, [])
+                    if (
+                        existing.case_id != case.id
+                        or existing.fact_type != fact_type.id
+                        or sorted(set(requested_subjects(fact))) != linked
+                    ):
                         raise Conflict("This idempotency key was used for another fact.")
                     out.append(
                         PublishedFact(
@@ -131,6 +191,7 @@ class FactService:
                             version=existing.version,
                             status=existing.status,
                             created=False,
+                            subject_ids=linked,
                         )
                     )
                     continue
@@ -152,17 +213,22 @@ class FactService:
                     outcome=Outcome.ALLOWED,
                     case_id=case.id,
                     object_ids=ids,
-                    subject_pseudonyms=pseudonyms,
+                    fact_subjects=for_log(
+                        {i: concerned(f) for i, (f, _, _) in zip(ids, new, strict=True)}
+                    ),
                     policy_version=version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
             )
+            links: list[tuple[str, list[str]]] = []
             for fact_id, (fact, fact_type, domain) in zip(ids, new, strict=True):
+                named = sorted(set(requested_subjects(fact)))
                 row = Fact(
                     id=fact_id,
                     case_id=case.id,
-                    subject_id=fact.subject_id,
+                    # the one subject of a single-subject fact, for older readers
+                    subject_id=named[0] if len(named) == 1 else None,
                     fact_type=fact_type.id,
                     life_domain=domain,
                     sensitivity=fact_type.sensitivity.value,
@@ -187,6 +253,7 @@ class FactService:
                     ),
                 )
                 session.add(row)
+                links.append((fact_id, named))
                 out.append(
                     PublishedFact(
                         id=fact_id,
@@ -195,21 +262,30 @@ class FactService:
                         version=1,
                         status=FactStatus.CURRENT.value,
                         created=True,
+                        subject_ids=named,
                     )
                 )
+            session.flush()  # the fact rows before the rows that refer to them
+            for fact_id, named in links:
+                link_subjects(session, fact_id, named)
             return PublishOut(case_id=case.id, facts=out)
 
     def _subjects(
         self, session: Session, case_id: str, facts: Sequence[FactIn]
     ) -> dict[str, list[str]]:
-        wanted = {f.subject_id for f in facts if f.subject_id}
-        found: dict[str, list[str]] = {}
-        for subject_id in wanted:
-            subject = session.get(Subject, subject_id)
-            if subject is None or subject.case_id != case_id:
-                raise ValidationFailed("A subject_id does not belong to this case.")
-            found[subject_id] = CaseRepository(session).pseudonyms_of_subject(subject_id)
-        return found
+        """subject id -> its pseudonyms, for every subject the facts name; refuses (422,
+        nothing stored) a subject of another case or none at all, without naming it."""
+        wanted = sorted({s for f in facts for s in requested_subjects(f)})
+        if not wanted:
+            return {}
+        found = set(
+            session.scalars(
+                select(Subject.id).where(Subject.id.in_(wanted), Subject.case_id == case_id)
+            )
+        )
+        if found != set(wanted):
+            raise InvalidFactSubjects("A subject in subject_ids does not belong to this case.")
+        return pseudonyms_of_subjects(session, wanted)
 
     # -- correct and withdraw ------------------------------------------------------------------
 
@@ -250,7 +326,7 @@ class FactService:
                     }
                 ) from None
             domain = life_domain_of(fact_type, body.content)
-            pseudonyms = CaseRepository(session).pseudonyms_of_subject(fact.subject_id)
+            pseudonyms = fact_pseudonyms(session, [fact])[fact.id]
             version = self._gate.authorize_publish(
                 session,
                 viewer,
@@ -266,7 +342,7 @@ class FactService:
                     outcome=Outcome.ALLOWED,
                     case_id=case.id,
                     object_ids=[fact.id, new_id],
-                    subject_pseudonyms=pseudonyms,
+                    fact_subjects={fact.id: pseudonyms, new_id: pseudonyms},
                     policy_version=version,
                 ),
                 actor=viewer.actor,
@@ -294,6 +370,8 @@ class FactService:
             )
             session.add(row)
             session.flush()
+            subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
+            link_subjects(session, new_id, subject_ids)
             row.content_ct = self._vault.seal_document(
                 session,
                 case_id=case.id,
@@ -309,6 +387,7 @@ class FactService:
                 version=row.version,
                 status=FactStatus.CURRENT.value,
                 created=True,
+                subject_ids=subject_ids,
             )
 
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
@@ -321,6 +400,7 @@ class FactService:
                     outcome=Outcome.ALLOWED,
                     case_id=case.id,
                     object_ids=[fact.id],
+                    fact_subjects=fact_pseudonyms(session, [fact]),
                     reason=body.reason_code,
                     policy_version=self._gate.version,
                 ),
@@ -336,4 +416,5 @@ class FactService:
                 version=fact.version,
                 status=FactStatus.WITHDRAWN.value,
                 created=False,
+                subject_ids=subject_ids_by_fact(session, [fact.id]).get(fact.id, []),
             )

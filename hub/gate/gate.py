@@ -24,18 +24,19 @@ from hub.cases.errors import CaseShredded
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.errors import Forbidden, NotFound, PolicyUnavailable
-from hub.facts.catalog import FactTypeCatalog
+from hub.facts.catalog import FactTypeCatalog, UnknownFactType
 from hub.facts.models import Fact
 from hub.gate import inputs
 from hub.gate.inputs import CaseInput
-from hub.gate.permits import ActionPermit, FactPermit, PlanPermit, _mint
+from hub.gate.permits import ActionPermit, FactPermit, PlanPartPermit, PlanPermit, _mint
+from hub.identity.models import Partner
 from hub.identity.viewer import Viewer
 from hub.logging import get_logger
 from hub.rego.decisions import FactDecision, Verdict
 from hub.rego.engine import PolicyEngine
 from hub.rego.errors import PolicyError
 from hub.rego.serving import ServingEngine
-from hub.vocabulary import CaseStatus
+from hub.vocabulary import CaseStatus, DisclosureLevel
 
 log = get_logger("hub.policy")
 
@@ -88,6 +89,33 @@ class PublishCheck:
     type: str
     domain: str
     sensitivity: str
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """One text-bearing part of a plan, as the gate asks about it: metadata, never its text.
+
+    `key` names the part in the read's log entry; `author` is the partner that wrote it (the
+    plan-note's publisher); `owners` are the partners owning the intervention(s) the part
+    belongs to (an intervention, its goal, its monitoring notes)."""
+
+    key: str
+    life_domain: str | None
+    sensitivity: str
+    author: str
+    owners: tuple[str, ...] = ()
+    #: (sensitivity, publisher kind) of each fact the part is written from
+    cites: tuple[tuple[str, str], ...] = ()
+
+
+#: Why a part the matrix would not release is read in full anyway (ADR 0007).
+_WHOLE_PLAN_REASON: Final = (
+    "The casusregisseur records the plan (the policy's record_plan) and reads all of it."
+)
+_OWNER_REASON: Final = (
+    "Your organisation owns this intervention and reports on it (the policy's monitor_plan), "
+    "so it reads the intervention, its goal and its monitoring notes in full."
+)
 
 
 class Gate:
@@ -305,6 +333,107 @@ class Gate:
         permit = self.authorize_on_case(session, viewer, case, "read_plan")
         return _mint(PlanPermit, case_id=case["id"], policy_version=permit.policy_version)
 
+    def release_plan_parts(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: CaseInput,
+        plan: PlanPermit,
+        parts: Sequence[PlanPart],
+    ) -> dict[str, PlanPartPermit]:
+        """What `viewer` may read of each text-bearing part of a plan it may read (`plan`, the
+        ``read_plan`` permit), as a permit per part key.
+
+        Each part is a plan-note fact of its life domain and sensitivity, written by its
+        author, and all of them go to the policy in one batch decision, like a briefing's
+        facts: the matrix, the caps and ``publisher_sees_own`` decide. Two catalogue actions
+        then widen it: a viewer the policy allows ``record_plan`` (the casusregisseur, who
+        writes the next version) reads every part, and a viewer the policy allows
+        ``monitor_plan`` on an intervention's owner reads that intervention, its goal and its
+        monitoring notes. A "no" to either is not logged (the read's entry says what was
+        released); an engine failure is a logged 503."""
+        if plan.case_id != case["id"]:
+            raise ValueError("the plan permit is for another case")
+        if not parts:
+            return {}
+        try:
+            fields = {
+                sensitivity: self._catalog.get(type_id).disclosure_classes()
+                for sensitivity, type_id in inputs.PLAN_NOTE_TYPES.items()
+            }
+        except UnknownFactType:
+            engine = self._serving.current
+            self._failed(
+                session,
+                viewer,
+                engine,
+                PolicyError("a plan-note fact type is missing from the catalog"),
+                case_id=case["id"],
+            )
+        kinds = {
+            author: self._partner_kind(session, author) for author in {p.author for p in parts}
+        }
+        policy_input = inputs.decisions_input(
+            inputs.of_viewer(viewer),
+            viewer.purpose.value,
+            case,
+            {
+                p.key: inputs.plan_part_input(
+                    domain=p.life_domain,
+                    sensitivity=p.sensitivity,
+                    author=p.author,
+                    author_kind=kinds[p.author],
+                    fields=fields[p.sensitivity],
+                    cites=p.cites,
+                )
+                for p in parts
+            },
+        )
+        engine = self._serving.current
+        try:
+            decisions = engine.decide_batch(policy_input)
+        except PolicyError as exc:
+            self._failed(session, viewer, engine, exc, case_id=case["id"])
+        permits = {p.key: _part_permit(case["id"], p.key, decisions[p.key]) for p in parts}
+        withheld = [p for p in parts if not permits[p.key].releases_text]
+        if not withheld:
+            return permits
+        whole = self._ask_action(session, viewer, "record_plan", case, None)
+        owned: dict[str, Verdict] = {}
+        if not whole.allowed:
+            for owner in sorted({o for p in withheld for o in p.owners}):
+                verdict = self._ask_action(session, viewer, "monitor_plan", case, {"owner": owner})
+                if verdict.allowed:
+                    owned[owner] = verdict
+        for part in withheld:
+            if whole.allowed:
+                verdict, rule, reason = whole, "record_plan", _WHOLE_PLAN_REASON
+            else:
+                owning = next((o for o in part.owners if o in owned), None)
+                if owning is None:
+                    continue
+                verdict, rule, reason = owned[owning], "monitor_plan", _OWNER_REASON
+            permits[part.key] = _mint(
+                PlanPartPermit,
+                case_id=case["id"],
+                part=part.key,
+                level=DisclosureLevel.FULL,
+                fields=tuple(
+                    sorted(n for n, c in fields[part.sensitivity].items() if c != "never")
+                ),
+                reason=reason,
+                rule=rule,
+                policy_version=verdict.policy_version,
+            )
+        return permits
+
+    @staticmethod
+    def _partner_kind(session: Session, partner_id: str) -> str:
+        """A plan part's author's partner kind, as the policy reads a publisher's (the
+        kinds that publish special or criminal data by default make their text so)."""
+        partner = session.get(Partner, partner_id)
+        return partner.kind if partner is not None else ""
+
     def explain_facts(
         self,
         session: Session,
@@ -368,6 +497,19 @@ def _fact_permit(case_id: str, fact_id: str, decision: FactDecision) -> FactPerm
         FactPermit,
         case_id=case_id,
         fact_id=fact_id,
+        level=decision.level,
+        fields=decision.fields,
+        reason=decision.reason,
+        rule=decision.rule,
+        policy_version=decision.policy_version,
+    )
+
+
+def _part_permit(case_id: str, key: str, decision: FactDecision) -> PlanPartPermit:
+    return _mint(
+        PlanPartPermit,
+        case_id=case_id,
+        part=key,
         level=decision.level,
         fields=decision.fields,
         reason=decision.reason,

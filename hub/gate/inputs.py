@@ -10,7 +10,7 @@ table, phase, fact type, domain, sensitivity, publisher): never content, never a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 from hub.cases.models import Case, Participant
 from hub.facts.catalog import FactType
@@ -46,6 +46,11 @@ class CaseInput(TypedDict):
     casusregisseur: RegisseurInput | None
 
 
+class CitedFactInput(TypedDict):
+    sensitivity: str
+    publisher_kind: str
+
+
 class FactInput(TypedDict):
     type: str
     domain: str
@@ -55,6 +60,8 @@ class FactInput(TypedDict):
     shareable: bool
     #: field name -> disclosure class (from the fact type's schema annotations)
     fields: dict[str, str]
+    #: a plan note only: the facts it is written from (their category carries over)
+    cites: NotRequired[list[CitedFactInput]]
 
 
 class PublishedFactInput(TypedDict):
@@ -186,6 +193,47 @@ def of_fact(fact: Fact, fact_type: FactType) -> FactInput:
         shareable=fact.shareable,
         fields=fact_type.disclosure_classes(),
     )
+
+
+#: The fact type the policy decides a plan part's text as, per the part's sensitivity
+#: (schemas/plan.note*.1.json; ADR 0007). The catalogue fixes each type's sensitivity, so
+#: every sensitivity has a type of its own; none of them is publishable through the facts API.
+PLAN_NOTE_TYPES: Final[Mapping[str, str]] = {
+    "ordinary": "plan.note/1",
+    "special": "plan.note_special/1",
+    "criminal": "plan.note_criminal/1",
+}
+
+
+def plan_part_input(
+    *,
+    domain: str | None,
+    sensitivity: str,
+    author: str,
+    author_kind: str,
+    fields: Mapping[str, str],
+    cites: Iterable[tuple[str, str]] = (),
+) -> FactInput:
+    """A text-bearing part of a plan (an analysis, the risk assessment, a goal, an
+    intervention, a monitoring note) as the policy reads it: a plan-note fact of the part's
+    life domain and sensitivity, published by the partner that wrote it. Never its text.
+
+    A part recorded before parts carried a life domain goes in with the empty domain, which
+    the catalogue does not know: the policy withholds it (``fact_not_in_catalogue``)."""
+    part = fact_input(
+        type=PLAN_NOTE_TYPES[sensitivity],
+        domain=domain or "",
+        sensitivity=sensitivity,
+        publisher=author,
+        publisher_kind=author_kind,
+        shareable=False,
+        fields=fields,
+    )
+    part["cites"] = [
+        {"sensitivity": cited_sensitivity, "publisher_kind": kind}
+        for cited_sensitivity, kind in sorted(set(cites))
+    ]
+    return part
 
 
 def action_input(

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 from hub.vocabulary import DisclosureLevel
 
-__all__ = ["ActionPermit", "FactPermit", "Permit", "PlanPermit"]
+__all__ = ["ActionPermit", "FactPermit", "Permit", "PlanPartPermit", "PlanPermit"]
 
 _P = TypeVar("_P", bound="Permit")
 
@@ -106,6 +106,25 @@ class PlanPermit(Permit):
     __slots__ = ("case_id", "policy_version")
     case_id: str
     policy_version: str
+
+
+class PlanPartPermit(Permit):
+    """What one viewer may read of one text-bearing part of a plan (an analysis, the risk
+    assessment, a goal, an intervention, a monitoring note): the policy's level for it and the
+    released field names of its plan-note fact type (``text`` only at full)."""
+
+    __slots__ = ("case_id", "fields", "level", "part", "policy_version", "reason", "rule")
+    case_id: str
+    part: str
+    level: DisclosureLevel
+    fields: tuple[str, ...]
+    reason: str
+    rule: str
+    policy_version: str
+
+    @property
+    def releases_text(self) -> bool:
+        return self.level in CONTENT_LEVELS and "text" in self.fields
 
 
 def _mint(cls: type[_P], **fields: Any) -> _P:

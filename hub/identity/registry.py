@@ -1,8 +1,13 @@
-"""The network registry: partners, their kinds and role grants, tables and their members.
+"""The network registry: partners, their kinds and role grants, tables and their members,
+and who must approve a change of the policy (the approval quorum).
 
 Loaded from a TOML file shipped in the repository (network/demo.toml), validated strictly
 (an unknown kind, role or table is an error, not a warning) and synchronised into the
 database, so every replica reads one registry.
+
+Why the quorum lives here and not in a token or the policy: a partner's kind, and so whether
+it is a key partner, is what the network agreed on in this file; a token only names the
+partner that signed it (ADR 0103). A policy version cannot lower the bar for its own approval.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -24,6 +29,9 @@ KeySource = Literal["dev", "file", "url"]
 SUPPORTED_ALGS = tuple(sorted(ALLOWED_ALGS))
 #: the same alphabet a token's `iss` may use (hub.identity.tokens.ID_PATTERN)
 _PARTNER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: Four eyes: a quorum below two partners is no quorum.
+MIN_APPROVALS: Final = 2
+MAX_APPROVALS: Final = 20
 
 
 class RegistryError(ValueError):
@@ -56,11 +64,29 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class ApprovalQuorum:
+    """Who activates a policy version or a change of the protected test suite (ADR 0103).
+
+    `approvals` distinct partners must approve, none of them the partner that loaded the
+    change; with `key_partners_only` only key partners (sleutelpartners, by their kind in
+    this file) count. Officers of one partner count as that one partner.
+    """
+
+    approvals: int = MIN_APPROVALS
+    key_partners_only: bool = True
+
+    def describe(self) -> str:
+        who = "key partners" if self.key_partners_only else "partners"
+        return f"{self.approvals} different {who}, not the loader's"
+
+
+@dataclass(frozen=True)
 class NetworkRegistry:
     name: str
     kinds: dict[PartnerKind, KindSpec]
     partners: dict[str, PartnerSpec]
     tables: dict[TableId, TableSpec]
+    policy_approval: ApprovalQuorum = field(default_factory=ApprovalQuorum)
 
     def allowed_roles(self, partner_id: str) -> frozenset[Role]:
         partner = self.partners.get(partner_id)
@@ -74,6 +100,13 @@ class NetworkRegistry:
 
     def dev_partners(self) -> list[PartnerSpec]:
         return [p for p in self.partners.values() if p.key_source == "dev"]
+
+    def may_approve_policy(self, partner_id: str) -> bool:
+        """Whether an approval by this partner can count towards the quorum at all (the
+        loader's partner is excluded per change, by the caller)."""
+        if partner_id not in self.partners:
+            return False
+        return self.is_key_partner(partner_id) or not self.policy_approval.key_partners_only
 
 
 def load_registry(path: Path) -> NetworkRegistry:
@@ -124,7 +157,45 @@ def parse_registry(raw: dict[str, object]) -> NetworkRegistry:
         if unknown:
             raise RegistryError(f"table {table_name} names kinds without a [kinds] section")
         tables[table] = TableSpec(table, str(spec["name"]), members)
-    return NetworkRegistry(name=name, kinds=kinds, partners=partners, tables=tables)
+    registry = NetworkRegistry(
+        name=name,
+        kinds=kinds,
+        partners=partners,
+        tables=tables,
+        policy_approval=_parse_quorum(raw.get("policy_approval")),
+    )
+    eligible = [p for p in partners if registry.may_approve_policy(p)]
+    if len(eligible) < registry.policy_approval.approvals:
+        raise RegistryError(
+            f"[policy_approval] needs {registry.policy_approval.approvals} approving partners, "
+            f"but only {len(eligible)} partners may approve: no policy change could be activated"
+        )
+    return registry
+
+
+def _parse_quorum(raw: object) -> ApprovalQuorum:
+    """The optional [policy_approval] table; absent means two key partners."""
+    if raw is None:
+        return ApprovalQuorum()
+    if not isinstance(raw, dict):
+        raise RegistryError("[policy_approval] must be a table")
+    unknown = set(raw) - {"approvals", "key_partners_only"}
+    if unknown:
+        raise RegistryError("[policy_approval] knows only approvals and key_partners_only")
+    approvals = raw.get("approvals", MIN_APPROVALS)
+    if (
+        not isinstance(approvals, int)
+        or isinstance(approvals, bool)
+        or not MIN_APPROVALS <= approvals <= MAX_APPROVALS
+    ):
+        raise RegistryError(
+            f"[policy_approval] approvals must be a whole number from {MIN_APPROVALS} to "
+            f"{MAX_APPROVALS} (four eyes: at least two partners)"
+        )
+    key_only = raw.get("key_partners_only", True)
+    if not isinstance(key_only, bool):
+        raise RegistryError("[policy_approval] key_partners_only must be true or false")
+    return ApprovalQuorum(approvals=approvals, key_partners_only=key_only)
 
 
 def _parse_partner(entry: object, kinds: dict[PartnerKind, KindSpec]) -> PartnerSpec:

@@ -4,6 +4,12 @@ Every incoming model forbids unknown keys and bounds every string and list, so a
 either a plan or a 422 that names the place, never the value. `PlanDocument` is the sealed
 form (schema id ``plan/1``): the door validates what it decrypts against it, so a stored
 document that does not fit is an integrity error, not a half-shown plan.
+
+Every text-bearing part (an analysis, the risk assessment, a goal, an intervention, a
+monitoring note) carries a life domain and a sensitivity: the policy decides per part, as a
+plan-note fact (schemas/plan.note*.1.json), who reads its text (ADR 0007). In the sealed
+document both are optional, so versions recorded before parts carried them still open; a
+new version must name the life domain of every part.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from hub.vocabulary import LifeDomain
+from hub.vocabulary import LifeDomain, Sensitivity
 
 #: The sealed document's schema id; part of the ciphertext's associated data.
 PLAN_SCHEMA = "plan/1"
@@ -63,25 +69,42 @@ class Strict(BaseModel):
 # -- the document (what the casusregisseur writes, and what is sealed) -------------------------
 
 
+SENSITIVITY_DESCRIPTION = (
+    "How sensitive the text is: ordinary, special (AVG art. 9, e.g. health) or criminal "
+    "(AVG art. 10). Default ordinary; an analysis is at least as sensitive as the facts it "
+    "cites. The policy caps special and criminal text for partners without the task for it."
+)
+DOMAIN_DESCRIPTION = (
+    "The life domain the text is about: the disclosure matrix decides per domain who reads "
+    "it (the text at level full; the domain itself is always shown)."
+)
+
+
 class DomainAnalysis(Strict):
     """The problem analysis of one life domain: an assessment and the facts it rests on.
 
     Facts are referenced by id, never copied: a reader sees their content only through the
     briefing, under the disclosure policy, so the plan cannot become a side door."""
 
-    life_domain: LifeDomain
+    life_domain: LifeDomain = Field(description=DOMAIN_DESCRIPTION)
     assessment: AssessmentText
     fact_ids: list[FactId] = Field(default_factory=list, max_length=MAX_FACT_REFS)
+    sensitivity: Sensitivity | None = Field(default=None, description=SENSITIVITY_DESCRIPTION)
 
 
 class RiskAssessment(Strict):
     level: RiskLevel
     assessment: AssessmentText
+    #: None only in versions recorded before parts carried a life domain
+    life_domain: LifeDomain | None = Field(default=None, description=DOMAIN_DESCRIPTION)
+    sensitivity: Sensitivity | None = Field(default=None, description=SENSITIVITY_DESCRIPTION)
 
 
 class Goal(Strict):
     id: LocalId
     text: GoalText
+    life_domain: LifeDomain | None = Field(default=None, description=DOMAIN_DESCRIPTION)
+    sensitivity: Sensitivity | None = Field(default=None, description=SENSITIVITY_DESCRIPTION)
 
 
 class Intervention(Strict):
@@ -89,11 +112,14 @@ class Intervention(Strict):
     text: InterventionText
     owner: PartnerId = Field(
         description="Partner id responsible for the intervention: a participant partner of "
-        "the case or the casusregisseur's partner."
+        "the case or the casusregisseur's partner. The owner always reads its intervention, "
+        "the intervention's goal and its monitoring notes."
     )
     deadline: date
     status: InterventionStatus = InterventionStatus.PLANNED
     goal_id: LocalId | None = None
+    life_domain: LifeDomain | None = Field(default=None, description=DOMAIN_DESCRIPTION)
+    sensitivity: Sensitivity | None = Field(default=None, description=SENSITIVITY_DESCRIPTION)
 
 
 class PlanDocument(Strict):
@@ -105,9 +131,28 @@ class PlanDocument(Strict):
     interventions: list[Intervention] = Field(default_factory=list, max_length=MAX_INTERVENTIONS)
 
 
-class PlanIn(PlanDocument):
+# -- what a writer sends: the same, with a life domain on every part --------------------------
+
+
+class RiskIn(RiskAssessment):
+    life_domain: LifeDomain = Field(description=DOMAIN_DESCRIPTION)
+
+
+class GoalIn(Goal):
+    life_domain: LifeDomain = Field(description=DOMAIN_DESCRIPTION)
+
+
+class InterventionIn(Intervention):
+    life_domain: LifeDomain = Field(description=DOMAIN_DESCRIPTION)
+
+
+class PlanIn(Strict):
     """A new version of the plan, based on the revision the writer last read."""
 
+    analysis: list[DomainAnalysis] = Field(default_factory=list, max_length=len(LifeDomain))
+    risk: RiskIn
+    goals: list[GoalIn] = Field(default_factory=list, max_length=MAX_GOALS)
+    interventions: list[InterventionIn] = Field(default_factory=list, max_length=MAX_INTERVENTIONS)
     based_on_revision: int = Field(
         ge=0,
         le=1_000_000,
@@ -118,17 +163,31 @@ class PlanIn(PlanDocument):
 
 
 class NoteDocument(Strict):
-    """The sealed content of one monitoring note (schema ``plan_note/1``)."""
+    """The sealed content of one monitoring note (schema ``plan_note/1``). Life domain and
+    sensitivity are those of the note's intervention unless the reporter named others; notes
+    recorded before notes carried them take the intervention's at read time."""
 
     intervention_id: LocalId
     status: InterventionStatus
     note: NoteText | None = None
+    life_domain: LifeDomain | None = None
+    sensitivity: Sensitivity | None = None
 
 
 class StatusChangeIn(Strict):
     status: InterventionStatus
     note: NoteText | None = Field(
-        default=None, description="What happened; read by the case's participants."
+        default=None,
+        description="What happened; read by the casusregisseur, the intervention's owner and "
+        "the members the policy gives its life domain at level full.",
+    )
+    life_domain: LifeDomain | None = Field(
+        default=None, description="The note's life domain; default the intervention's."
+    )
+    sensitivity: Sensitivity | None = Field(
+        default=None,
+        description="The note's sensitivity; default the intervention's. "
+        + SENSITIVITY_DESCRIPTION,
     )
 
 
@@ -160,7 +219,24 @@ class PlanVersionList(BaseModel):
     versions: list[PlanVersionOut]
 
 
-class MonitoringNoteOut(BaseModel):
+class PartOut(BaseModel):
+    """What every text-bearing part of a read says about its own release."""
+
+    life_domain: LifeDomain | None = Field(
+        description="The part's life domain (null only in versions recorded before parts "
+        "carried one)."
+    )
+    sensitivity: Sensitivity | None = Field(
+        description="The text's sensitivity; null when the text was not released to you."
+    )
+    released: bool = Field(
+        description="Whether the policy released this part's text to you. If not, the text "
+        "is a placeholder saying which life domain's text was not shared."
+    )
+    reason: str = Field(description="The policy's reason for what you see of this part.")
+
+
+class MonitoringNoteOut(PartOut):
     id: str
     status: InterventionStatus
     note: str | None
@@ -168,7 +244,7 @@ class MonitoringNoteOut(BaseModel):
     recorded_at: datetime
 
 
-class InterventionOut(BaseModel):
+class InterventionOut(PartOut):
     id: str
     text: str
     owner: str
@@ -183,7 +259,17 @@ class InterventionOut(BaseModel):
     )
 
 
-class DomainAnalysisOut(BaseModel):
+class GoalOut(PartOut):
+    id: str
+    text: str
+
+
+class RiskOut(PartOut):
+    level: RiskLevel
+    assessment: str
+
+
+class DomainAnalysisOut(PartOut):
     life_domain: LifeDomain
     assessment: str
     fact_ids: list[str]
@@ -201,8 +287,8 @@ class PlanOut(BaseModel):
     recorded_by: RecordedBy
     recorded_at: datetime
     analysis: list[DomainAnalysisOut]
-    risk: RiskAssessment
-    goals: list[Goal]
+    risk: RiskOut
+    goals: list[GoalOut]
     interventions: list[InterventionOut]
     policy_version: str
     log_seq: int = Field(description="The access-log entry that records this read.")

@@ -30,6 +30,7 @@ from hub.facts.repository import FactRepository
 from hub.gate.gate import Gate
 from hub.identity.viewer import Viewer
 from hub.plans.models import PlanNote, PlanRepository, PlanVersion
+from hub.plans.parts import cited_sensitivities, strictest
 from hub.plans.schemas import (
     NOTE_SCHEMA,
     PLAN_SCHEMA,
@@ -124,6 +125,7 @@ class PlanService:
             errors = self._case_errors(session, case, document)
             if errors:
                 raise InvalidPlan(extra={"errors": errors})
+            document = _with_sensitivities(session, case.id, document)
             current = PlanRepository.current(session, case.id)
             number = 1 if current is None else current.version + 1
             row_id = str(uuid.uuid4())
@@ -202,7 +204,11 @@ class PlanService:
                     row_id=note_id,
                     schema_id=NOTE_SCHEMA,
                     document=NoteDocument(
-                        intervention_id=ref.id, status=body.status, note=body.note
+                        intervention_id=ref.id,
+                        status=body.status,
+                        note=body.note,
+                        life_domain=body.life_domain or ref.life_domain,
+                        sensitivity=strictest([body.sensitivity, ref.sensitivity]),
                     ).model_dump(mode="json"),
                 ),
                 recorded_by_partner=viewer.partner,
@@ -287,6 +293,40 @@ class PlanService:
             actor=viewer.actor,
             request=viewer.request,
         )
+
+
+def _with_sensitivities(session: Session, case_id: str, document: PlanDocument) -> PlanDocument:
+    """The document as sealed: every part's sensitivity explicit, and an analysis at least as
+    sensitive as the facts it cites (the policy caps special and criminal text, so an
+    analysis must not read as less sensitive than what it was written from)."""
+    cited = cited_sensitivities(
+        session, case_id, (f for a in document.analysis for f in a.fact_ids)
+    )
+    return document.model_copy(
+        update={
+            "analysis": [
+                a.model_copy(
+                    update={
+                        "sensitivity": strictest(
+                            [a.sensitivity, *(cited.get(f) for f in a.fact_ids)]
+                        )
+                    }
+                )
+                for a in document.analysis
+            ],
+            "risk": document.risk.model_copy(
+                update={"sensitivity": strictest([document.risk.sensitivity])}
+            ),
+            "goals": [
+                g.model_copy(update={"sensitivity": strictest([g.sensitivity])})
+                for g in document.goals
+            ],
+            "interventions": [
+                i.model_copy(update={"sensitivity": strictest([i.sensitivity])})
+                for i in document.interventions
+            ],
+        }
+    )
 
 
 def _structure_errors(document: PlanDocument) -> list[FieldError]:

@@ -9,7 +9,9 @@ database: the hub serves the *active* one of those (ADR 0103), so `matrix` and `
 default to it, and fall back to the directory before `vhhub init`.
 
 Approving is not here on purpose: an approval is a privacy officer's act, made with their own
-token (`POST /api/v1/policies/{version}/approvals`), so the log names the person.
+token (`POST /api/v1/policies/{version}/approvals` with the `digest` that `diff` prints), so
+the log names the person and the partner whose key signed it. `suite` proposes and compares
+versions of the network's protected tests (ADR 0103); approving those is an API act as well.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hub.rego.policy_tests import TestReport, run_policy_tests
 
 if TYPE_CHECKING:
     from hub.facts.catalog import FactTypeCatalog
+    from hub.policy_review.governance import ProtectedSuite
     from hub.policy_review.versions import ReviewedVersion
     from hub.settings import Settings
 
@@ -306,8 +309,15 @@ def list_versions() -> None:
                     for a in approvals.get(row.version, [])
                 )
                 tests = {True: "tests pass", False: "TESTS FAIL", None: "tests not run"}
+                checks = (
+                    ""
+                    if row.checks is None
+                    else "  checks pass"
+                    if row.checks.get("passed")
+                    else "  CHECKS FAIL"
+                )
                 typer.echo(
-                    f"{row.version[:12]}  {row.status:<8}  {tests[row.tests_passed]:<13}"
+                    f"{row.version[:12]}  {row.status:<8}  {tests[row.tests_passed]:<13}{checks}"
                     f"  loaded {row.loaded_at:%Y-%m-%d %H:%M} by {who}"
                     + (f"; approved by {approved}" if approved else "")
                 )
@@ -339,13 +349,21 @@ def load(
             f"policy tests: {tests.total - tests.failed_count}/{tests.total} passed"
             + (f"; failing: {', '.join(tests.failed)}" if tests.failed else "")
         )
-    if loaded.tests_passed:
+    checks = loaded.checks
+    if checks is None:
+        typer.echo("network checks: could not be run (the active version or suite is unusable)")
+    for problem in checks.problems if checks is not None else []:
+        typer.echo(f"network check: {problem}")
+    if loaded.tests_passed and checks is not None and checks.passed:
+        quorum = loaded.quorum
+        who = "key partners" if quorum.key_partners_only else "partners"
         typer.echo(
-            f"next: two privacy officers approve it: POST /api/v1/policies/{loaded.version}"
-            "/approvals"
+            f"next: privacy officers of {quorum.approvals} different {who} (not the loader's) "
+            f"approve it on its diff: `vhhub policy diff active {loaded.version[:12]}`, then "
+            f"POST /api/v1/policies/{loaded.version}/approvals with that digest"
         )
     else:
-        typer.echo("this version fails its own tests: it cannot be approved or activated")
+        typer.echo("this version cannot be approved or activated")
         raise typer.Exit(1)
 
 
@@ -496,11 +514,206 @@ def diff(
     from hub.policy_review import diff as diffing
     from hub.policy_review.presenters import diff_out
 
+    settings = _settings()
     before, after = _version_or_dir(old), _version_or_dir(new)
     result = diffing.diff_versions(
-        before, after, _catalog(_settings()), table=table, exhaustive=exhaustive
+        before, after, _catalog(settings), table=table, exhaustive=exhaustive
     )
+    out = diff_out(result, table=table)
+    recorded = table is None and _record_digest(settings, out.digest, out.old, out.new, exhaustive)
     if output_format == "json":
-        typer.echo(diff_out(result, table=table).model_dump_json(indent=2))
-    else:
-        typer.echo(diffing.render_text(result), nl=False)
+        typer.echo(out.model_dump_json(indent=2))
+        return
+    typer.echo(diffing.render_text(result), nl=False)
+    typer.echo("")
+    typer.echo(f"digest: {out.digest}")
+    if table is not None:
+        typer.echo("(a diff of one table: an approval quotes the digest of the full diff)")
+    elif recorded:
+        typer.echo(
+            f"approve {out.new[:12]} with this digest: POST /api/v1/policies/{out.new}/approvals "
+            '{"diff_digest": "..."} (valid while the old version is the active one)'
+        )
+
+
+def _record_digest(settings: Settings, digest: str, old: str, new: str, exhaustive: bool) -> bool:
+    """Remember a full diff's digest in the database when both versions are loaded there, so
+    an approval may quote it; False when there is no database or the versions are not in it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db.session import Database, is_sqlite
+    from hub.policy_review.store import PolicyVersionRepository
+
+    url = settings.effective_database_url
+    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
+        return False
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            repo = PolicyVersionRepository(session)
+            if repo.get(old) is None or repo.get(new) is None:
+                return False
+            repo.record_diff_digest(digest, old, new, exhaustive=exhaustive)
+            return True
+    except SQLAlchemyError:
+        return False
+    finally:
+        db.dispose()
+
+
+# --- the protected test suite ----------------------------------------------------------------
+
+suite_app = typer.Typer(
+    help="The network's protected policy tests: list, propose (load) and compare versions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+policy_app.add_typer(suite_app, name="suite")
+
+
+@suite_app.command("list")
+def suite_list() -> None:
+    """The protected test suites in the database, newest first."""
+    from hub.db.session import Database
+    from hub.policy_review.store import ProtectedSuiteRepository
+
+    db = Database(_settings().effective_database_url)
+    try:
+        with db.transaction() as session:
+            repo = ProtectedSuiteRepository(session)
+            approvals = repo.approvals_by_suite()
+            for row in repo.list_newest_first():
+                who = (
+                    f"{row.loaded_by_partner}/{row.loaded_by_user}"
+                    if row.loaded_by_partner
+                    else f"operator ({row.origin})"
+                )
+                approved = ", ".join(
+                    f"{a.approver_partner}/{a.approver_user}" for a in approvals.get(row.suite, [])
+                )
+                tests = sum(1 for f in row.files if f.get("test"))
+                passes = (
+                    ""
+                    if row.checks is None
+                    else (
+                        "  passes on the active version"
+                        if row.checks.get("passed")
+                        else "  FAILS on the active version"
+                    )
+                )
+                typer.echo(
+                    f"{row.suite[:12]}  {row.status:<8}  {tests} files{passes}"
+                    f"  loaded {row.loaded_at:%Y-%m-%d %H:%M} by {who}"
+                    + (f"; approved by {approved}" if approved else "")
+                )
+    finally:
+        db.dispose()
+
+
+@suite_app.command("load")
+def suite_load(
+    policy_dir: Annotated[
+        Path, typer.Argument(help="A policy directory; its _test.rego files are the suite.")
+    ],
+) -> None:
+    """Propose the directory's _test.rego files as the new protected suite (INACTIVE)."""
+    from hub.context import HubContext
+    from hub.errors import HubError
+
+    ctx = HubContext.open(_settings())
+    try:
+        loaded = ctx.policy_review.load_suite_directory(policy_dir)
+    except HubError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        ctx.close()
+    typer.echo(f"loaded protected test suite {loaded.suite} (inactive)")
+    run = loaded.checks
+    if run is None or not run.passed:
+        failing = f"; failing: {', '.join(run.failed)}" if run is not None and run.failed else ""
+        typer.echo(f"it does not pass against the active policy version{failing}")
+        typer.echo("this suite cannot be approved or activated")
+        raise typer.Exit(1)
+    typer.echo(f"it passes against the active version ({run.total} tests)")
+    typer.echo(
+        f"next: `vhhub policy suite diff active {loaded.suite[:12]}`, then privacy officers of "
+        f"{loaded.quorum.approvals} different partners approve it with that digest: "
+        f"POST /api/v1/policies/suites/{loaded.suite}/approvals"
+    )
+
+
+def _suite_or_dir(value: str) -> ProtectedSuite:
+    from hub.policy_review.governance import ProtectedSuite
+
+    path = Path(value)
+    if path.is_dir():
+        try:
+            return ProtectedSuite.of(load_bundle(path).test_modules)
+        except PolicyError as exc:
+            raise _fail(exc.reason) from None
+    found = _suite_from_database(_settings(), value)
+    if found is None:
+        raise _fail(f"{value} is neither a policy directory nor a protected suite in the database")
+    return found
+
+
+def _suite_from_database(settings: Settings, ref: str) -> ProtectedSuite | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db.session import Database, is_sqlite
+    from hub.policy_review.store import ProtectedSuiteRepository
+    from hub.policy_review.usecase import suite_from_bundle
+
+    url = settings.effective_database_url
+    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
+        return None
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            row = ProtectedSuiteRepository(session).resolve(ref)
+            stored = (row.suite, row.bundle) if row is not None else None
+    except SQLAlchemyError:
+        return None
+    finally:
+        db.dispose()
+    if stored is None:
+        return None
+    try:
+        return suite_from_bundle(*stored)
+    except PolicyError as exc:
+        raise _fail(exc.reason) from None
+
+
+@suite_app.command("diff")
+def suite_diff(
+    old: Annotated[str, typer.Argument(help="Old suite: hash/prefix/'active', or a dir.")],
+    new: Annotated[str, typer.Argument(help="New suite: hash/prefix in the database, or a dir.")],
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """What a protected suite changes against another, rule by rule, and its digest."""
+    from hub.policy_review.governance import diff_suites
+    from hub.policy_review.presenters import suite_diff_out
+
+    try:
+        out = suite_diff_out(diff_suites(_suite_or_dir(old), _suite_or_dir(new)))
+    except PolicyError as exc:
+        raise _fail(exc.reason) from None
+    if output_format == "json":
+        typer.echo(out.model_dump_json(indent=2))
+        return
+    old_name = out.old[:12] if out.old else "(none)"
+    typer.echo(f"protected suite diff {old_name} -> {out.new[:12]}: {len(out.rules)} rules change")
+    for path in out.files_added:
+        typer.echo(f"+ file {path}")
+    for path in out.files_removed:
+        typer.echo(f"- file {path}")
+    for path in out.files_changed:
+        typer.echo(f"~ file {path}")
+    marks = {"added": "+", "removed": "-", "changed": "~"}
+    for rule in out.rules:
+        kind = "test" if rule.test else "helper"
+        typer.echo(f"{marks[rule.change]} {kind} {rule.rule} ({rule.change})")
+    typer.echo("")
+    typer.echo(f"digest: {out.digest}")

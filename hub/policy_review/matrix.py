@@ -6,6 +6,12 @@ profile gives per life domain, the never-shared fields, and the annotated rules 
 on top (title and `custom.source`). What a viewer finally gets, caps included, is the
 simulation's and the diff's business: those ask the real engine.
 
+Why the categories and revealing fields are listed apart from the cells: whether a fact is
+special-category or criminal-law data follows from its type *and* the kind of partner that
+published it (ADR 0104), not from the cell; the view names, per publisher kind, the category
+its facts carry, and per fact type the fields a summary leaves out for a partner without a
+care or justice task, next to the rules (with their sources) that apply them to a row.
+
 Why the markdown is laid out like this: a cell names the base level and the life domains
 that differ from it ("s; F ho fi sa"), so a row stays one line; phase columns wrap into a
 second table when they would not fit the width (100 columns by default, a terminal's).
@@ -42,6 +48,8 @@ ROLE_ROWS: Final = ("procesregisseur", "casusregisseur", "auditor")
 
 #: The generic rules behind every matrix cell, and those that depend on the row.
 _COMMON_RULES: Final = (
+    "vhhub.disclosure.fact_is_special",
+    "vhhub.disclosure.fact_is_criminal",
     "vhhub.disclosure.matrix_grant",
     "vhhub.disclosure.matrix_grants_nothing",
     "vhhub.disclosure.purpose_does_not_fit_phase",
@@ -56,7 +64,11 @@ _ROW_RULES: Final = {
     "auditor": ("vhhub.common.acts_as_auditor", "vhhub.disclosure.auditor_sees_existence_only"),
 }
 SPECIAL_CAP: Final = "vhhub.disclosure.special_category_withheld"
+SPECIAL_TASK_CAP: Final = "vhhub.disclosure.special_category_outside_care_and_justice"
 CRIMINAL_CAP: Final = "vhhub.disclosure.criminal_data_outside_justice_chain"
+REVEALING: Final = "vhhub.disclosure.revealing_field_withheld"
+#: The rules that depend on the viewer's partner kind, in the order they are listed.
+_KIND_RULES: Final = (SPECIAL_CAP, SPECIAL_TASK_CAP, CRIMINAL_CAP, REVEALING)
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,11 @@ class MatrixView:
     tables: tuple[MatrixTable, ...]
     never_shared: dict[str, tuple[str, ...]]
     rules: dict[str, RuleNote] = field(default_factory=dict)
+    #: publisher kind -> the category its facts carry at least (``special`` / ``criminal``)
+    publisher_sensitivity: dict[str, str] = field(default_factory=dict)
+    #: fact type -> {field: what it reveals}, left out of summaries for partners without a
+    #: care or justice task
+    reveals: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -135,14 +152,17 @@ def _row_rules(row: str, family: str, network: Mapping[str, Any]) -> tuple[str, 
     rules = list(_COMMON_RULES) + list(_ROW_RULES.get(family, ()))
     capped = _obj(network.get("special_category_capped_kinds"))
     justice = _obj(network.get("justice_kinds"))
+    care = _obj(network.get("care_kinds"))
     if family == "participant":
         if capped.get(row) is True:
             rules.append(SPECIAL_CAP)
+        if care.get(row) is not True and justice.get(row) is not True:
+            rules += [SPECIAL_TASK_CAP, REVEALING]
         if justice.get(row) is not True:
             rules.append(CRIMINAL_CAP)
     elif family in ("procesregisseur", "casusregisseur"):
         # the caps of the regisseur's own partner kind apply to these rows
-        rules += [SPECIAL_CAP, CRIMINAL_CAP]
+        rules += list(_KIND_RULES)
     return tuple(rules)
 
 
@@ -195,18 +215,37 @@ def build_matrix(
         tables.append(MatrixTable(table_id, str(title) if title else table_id, tuple(rows)))
 
     never: dict[str, tuple[str, ...]] = {}
+    reveals: dict[str, dict[str, str]] = {}
     for type_id, entry in sorted(_obj(data.get("fact_types")).items()):
         names = set(_obj(_obj(entry).get("never_shared")))
         names |= set((never_class_fields or {}).get(type_id, ()))
         never[type_id] = tuple(sorted(names))
+        revealing = _obj(_obj(entry).get("reveals"))
+        if revealing:
+            reveals[type_id] = {str(k): str(v) for k, v in sorted(revealing.items())}
+    defaults = _obj(network.get("publisher_default_sensitivity"))
+    by_publisher = {
+        kind: str(defaults[kind])
+        for kind in _ordered(list(defaults), [k.value for k in PartnerKind])
+        if isinstance(defaults[kind], str)
+    }
 
     order = [*_COMMON_RULES, *(r for rules in _ROW_RULES.values() for r in rules)]
-    order += [SPECIAL_CAP, CRIMINAL_CAP]
+    order += list(_KIND_RULES)
     notes = {
         rule: _note(reviewed.annotations[rule])
         for rule in sorted(used_rules, key=lambda r: (order.index(r) if r in order else 99, r))
     }
-    return MatrixView(reviewed.version, domains, phases, tuple(tables), never, notes)
+    return MatrixView(
+        reviewed.version,
+        domains,
+        phases,
+        tuple(tables),
+        never,
+        notes,
+        publisher_sensitivity=by_publisher,
+        reveals=reveals,
+    )
 
 
 def _note(annotation: RuleAnnotation) -> RuleNote:
@@ -223,6 +262,8 @@ def only_table(view: MatrixView, table: str | None) -> MatrixView:
         tuple(t for t in view.tables if t.table == table),
         view.never_shared,
         view.rules,
+        publisher_sensitivity=view.publisher_sensitivity,
+        reveals=view.reveals,
     )
 
 
@@ -263,6 +304,8 @@ def to_json(view: MatrixView) -> dict[str, Any]:
             for t in view.tables
         ],
         "never_shared": {k: list(v) for k, v in view.never_shared.items()},
+        "publisher_sensitivity": dict(view.publisher_sensitivity),
+        "reveals": {k: dict(v) for k, v in view.reveals.items()},
         "rules": {
             k: {"title": n.title, "description": n.description, "source": n.source}
             for k, n in view.rules.items()
@@ -375,10 +418,36 @@ def render_markdown(view: MatrixView, *, width: int = 100) -> str:
         if unknown:
             lines += [f"Unknown profiles (grant nothing): {', '.join(unknown)}", ""]
     lines += _md_rules(view, width)
+    lines += _md_categories(view, width)
     lines += ["## Never shared (only the publishing partner sees these fields)", ""]
     for type_id, names in view.never_shared.items():
         lines.append(f"- {type_id}: {', '.join(names) if names else '(none)'}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_categories(view: MatrixView, width: int) -> list[str]:
+    """What makes a fact special or criminal besides its type, and what a summary leaves out."""
+    lines: list[str] = []
+    if view.publisher_sensitivity:
+        lines += ["## Category by publisher (besides the fact type's own)", ""]
+        lines += _wrap(
+            "A fact is special-category (AVG art. 9) or criminal-law data (AVG art. 10) when "
+            "its type is, or when a partner of this kind published it; both limits apply "
+            "when both hold.",
+            width,
+            "",
+        )
+        lines.append("")
+        for kind, category in view.publisher_sensitivity.items():
+            lines.append(f"- {kind}: {category}")
+        lines.append("")
+    if view.reveals:
+        lines += ["## Left out of summaries for partners without a care or justice task", ""]
+        for type_id, fields in view.reveals.items():
+            named = ", ".join(f"{name} ({what})" for name, what in fields.items())
+            lines += _wrap(f"- {type_id}: {named}", width, "  ", first="")
+        lines.append("")
+    return lines
 
 
 def _wrap(text: str, width: int, indent: str, *, first: str | None = None) -> list[str]:
@@ -461,7 +530,21 @@ def render_html(view: MatrixView) -> str:
             f"<li><code>{esc(rule)}</code>: {esc(note.title)}. {esc(note.description)}"
             f" <i>Source: {esc(note.source)}</i></li>"
         )
-    parts.append("</ul><h2>Never shared</h2><ul>")
+    parts.append("</ul>")
+    if view.publisher_sensitivity:
+        parts.append("<h2>Category by publisher (besides the fact type's own)</h2><ul>")
+        for kind, category in view.publisher_sensitivity.items():
+            parts.append(f"<li>{esc(kind)}: {esc(category)}</li>")
+        parts.append("</ul>")
+    if view.reveals:
+        parts.append(
+            "<h2>Left out of summaries for partners without a care or justice task</h2><ul>"
+        )
+        for type_id, fields in view.reveals.items():
+            named = ", ".join(f"{name} ({what})" for name, what in fields.items())
+            parts.append(f"<li>{esc(type_id)}: {esc(named)}</li>")
+        parts.append("</ul>")
+    parts.append("<h2>Never shared</h2><ul>")
     for type_id, names in view.never_shared.items():
         parts.append(f"<li>{esc(type_id)}: {esc(', '.join(names) or '(none)')}</li>")
     parts.append("</ul></body></html>")

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from hub.identity.registry import ApprovalQuorum
 from hub.policy_review import diff as diffing
-from hub.policy_review.models import ACTIVE, PolicyApproval, PolicyVersion
+from hub.policy_review.governance import SuiteDiff, canonical_digest
+from hub.policy_review.models import (
+    ACTIVE,
+    PolicyApproval,
+    PolicyVersion,
+    ProtectedSuiteApproval,
+    ProtectedTestSuite,
+)
 from hub.policy_review.schemas import (
     ApprovalOut,
     ChangeOut,
@@ -14,11 +22,16 @@ from hub.policy_review.schemas import (
     PersonOut,
     PolicyFileOut,
     PolicyVersionOut,
+    ProtectedSuiteOut,
+    QuorumOut,
     SimulatedFactOut,
     SimulatedViewerOut,
     SimulationOut,
+    SuiteDiffOut,
+    SuiteRunOut,
     TestSummaryOut,
     TypeChangeOut,
+    VersionChecksOut,
 )
 from hub.policy_review.simulate import (
     Simulation,
@@ -94,7 +107,7 @@ def diff_out(result: diffing.DiffResult, *, table: str | None) -> DiffOut:
         )
         for c in result.changes
     ]
-    return DiffOut(
+    out = DiffOut(
         old=result.old,
         new=result.new,
         table=table,
@@ -105,17 +118,61 @@ def diff_out(result: diffing.DiffResult, *, table: str | None) -> DiffOut:
         sentinels={f"{t}/{p}": s for (t, p), s in result.sentinels.items()},
         changes=changes,
         summary=dict(Counter(c.direction for c in changes)),
+        digest="",
     )
+    out.digest = diff_digest(out)
+    return out
+
+
+def diff_digest(out: DiffOut) -> str:
+    """SHA-256 over the canonical JSON of the diff as shown, without the digest itself."""
+    return canonical_digest(out.model_dump(mode="json", exclude={"digest"}))
+
+
+def suite_diff_out(diff: SuiteDiff) -> SuiteDiffOut:
+    return SuiteDiffOut.model_validate({**diff.as_json(), "digest": diff.digest})
+
+
+def _loader(partner: str | None, user: str | None) -> PersonOut | None:
+    return PersonOut(partner=partner, user=user) if partner and user else None
+
+
+def _approvals_out(
+    approvals: Sequence[PolicyApproval] | Sequence[ProtectedSuiteApproval],
+    *,
+    base: str | None,
+    counted: Sequence[str],
+) -> list[ApprovalOut]:
+    out = []
+    for a in approvals:
+        against = a.base_version if isinstance(a, PolicyApproval) else a.base_suite
+        out.append(
+            ApprovalOut(
+                partner=a.approver_partner,
+                user=a.approver_user,
+                approved_at=a.approved_at,
+                against=against,
+                diff_digest=a.diff_digest,
+                counts=against is not None and against == base and a.approver_partner in counted,
+            )
+        )
+    return out
+
+
+def _quorum(quorum: ApprovalQuorum) -> QuorumOut:
+    return QuorumOut(approvals=quorum.approvals, key_partners_only=quorum.key_partners_only)
 
 
 def version_out(
-    row: PolicyVersion, approvals: Sequence[PolicyApproval], *, approvals_needed: int
+    row: PolicyVersion,
+    approvals: Sequence[PolicyApproval],
+    *,
+    quorum: ApprovalQuorum,
+    base: str | None,
+    counted: Sequence[str],
 ) -> PolicyVersionOut:
-    loaded_by = (
-        PersonOut(partner=row.loaded_by_partner, user=row.loaded_by_user)
-        if row.loaded_by_partner and row.loaded_by_user
-        else None
-    )
+    """`base`: the active version now (approvals on a diff against another do not count);
+    `counted`: the partners whose approvals count now."""
     return PolicyVersionOut(
         version=row.version,
         status=row.status,
@@ -123,14 +180,40 @@ def version_out(
         origin=row.origin,
         files=[PolicyFileOut.model_validate(f) for f in row.files],
         loaded_at=row.loaded_at,
-        loaded_by=loaded_by,
-        approvals=[
-            ApprovalOut(partner=a.approver_partner, user=a.approver_user, approved_at=a.approved_at)
-            for a in approvals
-        ],
-        approvals_needed=approvals_needed,
+        loaded_by=_loader(row.loaded_by_partner, row.loaded_by_user),
+        approvals=_approvals_out(approvals, base=base, counted=counted),
+        approvals_needed=quorum.approvals,
+        quorum=_quorum(quorum),
+        approvals_counted=list(counted),
         tests_passed=row.tests_passed,
         tests=TestSummaryOut.model_validate(row.test_summary) if row.test_summary else None,
+        checks=VersionChecksOut.model_validate(row.checks) if row.checks else None,
+        activated_at=row.activated_at,
+        retired_at=row.retired_at,
+    )
+
+
+def suite_out(
+    row: ProtectedTestSuite,
+    approvals: Sequence[ProtectedSuiteApproval],
+    *,
+    quorum: ApprovalQuorum,
+    base: str | None,
+    counted: Sequence[str],
+) -> ProtectedSuiteOut:
+    return ProtectedSuiteOut(
+        suite=row.suite,
+        status=row.status,
+        active=row.status == ACTIVE,
+        origin=row.origin,
+        files=[PolicyFileOut.model_validate(f) for f in row.files],
+        loaded_at=row.loaded_at,
+        loaded_by=_loader(row.loaded_by_partner, row.loaded_by_user),
+        approvals=_approvals_out(approvals, base=base, counted=counted),
+        approvals_needed=quorum.approvals,
+        quorum=_quorum(quorum),
+        approvals_counted=list(counted),
+        checks=SuiteRunOut.model_validate(row.checks) if row.checks else None,
         activated_at=row.activated_at,
         retired_at=row.retired_at,
     )

@@ -2,7 +2,11 @@
 
 Every request states the purpose `policy_review`; the policy's action catalogue decides who
 may read, simulate, load and approve (read_policies, simulate_policy, load_policy,
-approve_policy), and the service logs each act.
+approve_policy), and the service logs each act. The protected test suite's routes
+(`/policies/suites...`) use the same actions: changing it is a policy change.
+
+The suite routes come first: `/policies/{version}` would otherwise take `suites` for a
+version reference.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ from hub.context import HubContext, get_context
 from hub.errors import HubError
 from hub.identity.dependencies import CurrentViewer
 from hub.policy_review.schemas import (
+    ApprovalIn,
     ApprovalResult,
     DiffOut,
     MatrixOut,
     PolicyVersionList,
     PolicyVersionOut,
+    ProtectedSuiteList,
+    ProtectedSuiteOut,
     SimulationIn,
     SimulationOut,
+    SuiteApprovalResult,
+    SuiteDiffOut,
 )
 from hub.policy_review.service import PolicyReviewService
 from hub.policy_review.simulation import SimulationService
@@ -63,6 +72,80 @@ def simulation_service(ctx: Annotated[HubContext, Depends(get_context)]) -> Simu
 Simulations = Annotated[SimulationService, Depends(simulation_service)]
 
 
+BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+async def _bundle_bytes(request: Request) -> bytes:
+    # the raw body: a JSON parser must never see a bundle, and a wrong type is a 415
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in BUNDLE_TYPES:
+        raise UnsupportedBundleType()
+    return await request.body()
+
+
+# --- the protected test suite (before /{version}) ---------------------------------------------
+
+
+@router.get(
+    "/suites",
+    response_model=ProtectedSuiteList,
+    summary="The protected test suite: the active one and proposed changes",
+)
+def list_suites(viewer: CurrentViewer, policies: Policies) -> ProtectedSuiteList:
+    return policies.list_suites(viewer)
+
+
+@router.post(
+    "/suites",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProtectedSuiteOut,
+    summary="Propose a new protected test suite (tar.gz; its _test.rego files are the suite)",
+    openapi_extra=BUNDLE_BODY,
+)
+async def load_suite(
+    request: Request, viewer: CurrentViewer, policies: Policies
+) -> ProtectedSuiteOut:
+    data = await _bundle_bytes(request)
+    return await run_in_threadpool(policies.load_suite_upload, viewer, data)
+
+
+@router.get(
+    "/suites/{old}/diff/{new}",
+    response_model=SuiteDiffOut,
+    summary="What a protected suite changes, rule by rule, with the digest an approval quotes",
+)
+def suite_diff(
+    old: VersionRef, new: VersionRef, viewer: CurrentViewer, policies: Policies
+) -> SuiteDiffOut:
+    return policies.suite_diff(viewer, old, new)
+
+
+@router.post(
+    "/suites/{suite}/approvals",
+    response_model=SuiteApprovalResult,
+    summary="Approve a protected suite change on its diff; the quorum's last approval activates it",
+    responses={201: {"model": SuiteApprovalResult}},
+)
+def approve_suite(
+    suite: VersionRef,
+    body: ApprovalIn,
+    viewer: CurrentViewer,
+    policies: Policies,
+    response: Response,
+) -> SuiteApprovalResult:
+    result = policies.approve_suite(viewer, suite, body)
+    response.status_code = status.HTTP_201_CREATED if result.approval_recorded else 200
+    return result
+
+
+# --- policy versions ----------------------------------------------------------------------------
+
+
 @router.get("", response_model=PolicyVersionList, summary="Loaded policy versions")
 def list_versions(viewer: CurrentViewer, policies: Policies) -> PolicyVersionList:
     return policies.list_versions(viewer)
@@ -73,21 +156,12 @@ def list_versions(viewer: CurrentViewer, policies: Policies) -> PolicyVersionLis
     status_code=status.HTTP_201_CREATED,
     response_model=PolicyVersionOut,
     summary="Load a policy version (tar.gz of the policy dir); inactive until approved",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=BUNDLE_BODY,
 )
 async def load_version(
     request: Request, viewer: CurrentViewer, policies: Policies
 ) -> PolicyVersionOut:
-    # the raw body: a JSON parser must never see a bundle, and a wrong type is a 415
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in BUNDLE_TYPES:
-        raise UnsupportedBundleType()
-    data = await request.body()
+    data = await _bundle_bytes(request)
     return await run_in_threadpool(policies.load_upload, viewer, data)
 
 
@@ -141,13 +215,18 @@ def diff(
 @router.post(
     "/{version}/approvals",
     response_model=ApprovalResult,
-    summary="Approve a version; the second privacy officer's approval activates it",
+    summary="Approve a version on the digest of its diff against the active version; the "
+    "approval completing the network's quorum activates it",
     responses={201: {"model": ApprovalResult}},
 )
 def approve(
-    version: VersionRef, viewer: CurrentViewer, policies: Policies, response: Response
+    version: VersionRef,
+    body: ApprovalIn,
+    viewer: CurrentViewer,
+    policies: Policies,
+    response: Response,
 ) -> ApprovalResult:
-    result = policies.approve(viewer, version)
+    result = policies.approve(viewer, version, body)
     response.status_code = status.HTTP_201_CREATED if result.approval_recorded else 200
     return result
 

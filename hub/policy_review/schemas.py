@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hub.vocabulary import PartnerKind, Phase, Purpose, Role, TableId
 
 _ID = r"^[A-Za-z0-9._-]{1,64}$"
+_DIGEST = r"^[0-9a-f]{64}$"
 _TYPE_ID = r"^[a-z][a-z_]*\.[a-z][a-z_]*/[1-9][0-9]{0,3}$"
 
 
@@ -36,6 +37,30 @@ class ApprovalOut(BaseModel):
     partner: str
     user: str
     approved_at: datetime
+    against: str | None = Field(
+        description="The active version (or suite) the approver's diff was against."
+    )
+    diff_digest: str | None = Field(description="The digest of the diff the approver quoted.")
+    counts: bool = Field(
+        description="Counts now: given on the diff against what is active now, by an "
+        "eligible partner (not the loader's; a key partner when the network requires it)."
+    )
+
+
+class QuorumOut(BaseModel):
+    approvals: int = Field(description="Distinct partners that must approve.")
+    key_partners_only: bool = Field(description="Only key partners count.")
+
+
+class ApprovalIn(Strict):
+    """An approval quotes the digest of the diff its approver was shown."""
+
+    diff_digest: str = Field(
+        pattern=_DIGEST,
+        description="`digest` of the diff against the ACTIVE version "
+        "(GET /api/v1/policies/active/diff/{version}, or `vhhub policy diff`); a digest of "
+        "an older diff is refused with 409.",
+    )
 
 
 class TestSummaryOut(BaseModel):
@@ -48,6 +73,42 @@ class TestSummaryOut(BaseModel):
     rules: int
 
 
+class ProtectedCheckOut(BaseModel):
+    suite: str | None = None
+    missing: list[str] = Field(description="Protected test files the version lacks.")
+    changed: list[str] = Field(description="Protected test files the version changed.")
+    total: int = 0
+    failed: list[str] = Field(default_factory=list, description="At most 50 names.")
+    failed_count: int = 0
+    intrusions: list[str] = Field(
+        default_factory=list,
+        description="Policy modules or rules of the version inside a protected test package.",
+    )
+    loads: bool = True
+    rules_exercised: int = 0
+    rules: int = 0
+    passed: bool = False
+
+
+class CoverageCheckOut(BaseModel):
+    rules_exercised: int
+    rules: int
+    active_rules_exercised: int | None
+    no_longer_exercised: list[str]
+
+
+class VersionChecksOut(BaseModel):
+    """The network's requirements of a new version, checked against the active version and
+    the protected test suite (at load; run again at every approval)."""
+
+    passed: bool
+    against: str | None
+    suite: str | None
+    problems: list[str]
+    protected: ProtectedCheckOut
+    coverage: CoverageCheckOut
+
+
 class PolicyVersionOut(BaseModel):
     version: str = Field(description="SHA-256 over the policy and data files (hex).")
     status: str = Field(description="inactive | active | retired")
@@ -57,9 +118,12 @@ class PolicyVersionOut(BaseModel):
     loaded_at: datetime
     loaded_by: PersonOut | None = Field(description="None: the operator (CLI or init).")
     approvals: list[ApprovalOut]
-    approvals_needed: int = Field(description="Distinct privacy officers needed to activate.")
+    approvals_needed: int = Field(description="Distinct partners needed to activate.")
+    quorum: QuorumOut
+    approvals_counted: list[str] = Field(description="The partners whose approval counts now.")
     tests_passed: bool | None
     tests: TestSummaryOut | None
+    checks: VersionChecksOut | None
     activated_at: datetime | None
     retired_at: datetime | None
 
@@ -70,9 +134,76 @@ class PolicyVersionList(BaseModel):
 
 
 class ApprovalResult(BaseModel):
-    approval_recorded: bool = Field(description="False: this person had already approved.")
+    approval_recorded: bool = Field(
+        description="False: this approver's partner had already approved on this diff."
+    )
     activated: bool = Field(description="This approval made the version active.")
     policy: PolicyVersionOut
+
+
+# --- the protected test suite ----------------------------------------------------------------
+
+
+class SuiteRunOut(BaseModel):
+    against: str | None = Field(description="The policy version the suite was run against.")
+    total: int
+    failed: list[str]
+    failed_count: int
+    intrusions: list[str]
+    loads: bool
+    rules_exercised: int
+    rules: int
+    passed: bool
+
+
+class ProtectedSuiteOut(BaseModel):
+    suite: str = Field(description="SHA-256 over the suite's _test.rego files (hex).")
+    status: str = Field(description="inactive | active | retired")
+    active: bool
+    origin: str = Field(description="shipped (vhhub init) | cli | upload")
+    files: list[PolicyFileOut]
+    loaded_at: datetime
+    loaded_by: PersonOut | None
+    approvals: list[ApprovalOut]
+    approvals_needed: int
+    quorum: QuorumOut
+    approvals_counted: list[str]
+    checks: SuiteRunOut | None = Field(description="The suite against the active version.")
+    activated_at: datetime | None
+    retired_at: datetime | None
+
+
+class ProtectedSuiteList(BaseModel):
+    active: str | None
+    suites: list[ProtectedSuiteOut]
+
+
+class SuiteRuleChangeOut(BaseModel):
+    rule: str = Field(description="package.rule of a test module")
+    change: str = Field(description="added | removed | changed")
+    test: bool = Field(description="A test (test_*), not a helper.")
+    old: str | None = Field(description="The rule's source before.")
+    new: str | None = Field(description="The rule's source after.")
+
+
+class SuiteDiffOut(BaseModel):
+    old: str | None
+    new: str
+    files_added: list[str]
+    files_removed: list[str]
+    files_changed: list[str]
+    rules: list[SuiteRuleChangeOut]
+    summary: dict[str, int]
+    digest: str = Field(
+        description="SHA-256 over the canonical JSON of this diff (without `digest`); an "
+        "approval of the suite quotes it."
+    )
+
+
+class SuiteApprovalResult(BaseModel):
+    approval_recorded: bool
+    activated: bool
+    suite: ProtectedSuiteOut
 
 
 # --- matrix -------------------------------------------------------------------------------
@@ -115,6 +246,15 @@ class MatrixOut(BaseModel):
     tables: list[MatrixTableOut]
     never_shared: dict[str, list[str]] = Field(
         description="fact type -> fields only the publishing partner ever sees"
+    )
+    publisher_sensitivity: dict[str, str] = Field(
+        default_factory=dict,
+        description="publisher kind -> the category (special, criminal) its facts carry at least",
+    )
+    reveals: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="fact type -> {field: what it reveals}, left out of summaries for partners"
+        " without a care or justice task",
     )
     rules: dict[str, RuleOut]
 
@@ -260,3 +400,8 @@ class DiffOut(BaseModel):
     )
     changes: list[ChangeOut]
     summary: dict[str, int]
+    digest: str = Field(
+        description="SHA-256 over the canonical JSON of this diff (sorted keys, no whitespace, "
+        "without `digest`). An approval quotes the digest of the full diff (no `table`) "
+        "against the active version."
+    )

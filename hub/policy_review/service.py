@@ -1,13 +1,17 @@
 """The privacy officer's use cases: versions, matrix, simulation, diff, load and approval,
 and how every replica follows the active version.
 
-Four eyes (ADR 0103): a loaded version stays inactive until two different privacy officers
-approved it. A person is a (partner, user) pair; the two may belong to the same partner (two
-officers of one municipality are two persons), but the person who uploaded a version cannot
-approve it (the action catalogue's promise for `approve_policy`), and a version whose own
-`_test.rego` suite fails can be neither approved nor activated. The second valid approval
-activates the version in the same transaction: there is no separate activation step that
-could be forgotten or done by one person alone.
+Four eyes across organisations (ADR 0103): a loaded version stays inactive until privacy
+officers of the network file's quorum of DIFFERENT partners approved it (by default two key
+partners), none of them the partner that loaded it; the officers of one partner are one vote,
+however many user ids that partner mints. Each approval quotes the digest of the diff against
+the active version its approver was shown; once the active version changes, that digest is
+refused (409) and approvals given on the old diff stop counting. A version must also carry
+the network's protected tests unchanged, pass them in a run of their own, pass its own tests
+and exercise no fewer policy rules than the active version (hub.policy_review.governance);
+these checks run at load, for the list, and again on the stored bytes at every approval. The
+approval that completes the quorum activates the version in the same transaction: there is
+no separate activation step that could be forgotten or taken alone.
 
 Why every request checks the active version (`follow_active`): replicas are stateless and
 share one database; an activation on one replica must hold on all of them at once, or two
@@ -15,8 +19,10 @@ participants of one case could get briefings under two policies. The check is on
 read outside the request's unit of work; only when it differs is the bundle read and a new
 engine built and swapped in.
 
-Long computations (a diff asks ~100,000 decisions per version) run *after* the unit of work
-that authorised and logged them has committed, so they never hold the database's write lock.
+Long computations (a diff asks ~100,000 decisions per version; the checks run test suites)
+run *outside* the units of work that authorise, log and record, so they never hold the
+database's write lock; the recording unit of work then verifies that what is active did not
+change meanwhile, under one lock for every approval and activation (store.governance_lock).
 """
 
 from __future__ import annotations
@@ -33,7 +39,21 @@ from hub.db.base import utcnow
 from hub.errors import Refusal
 from hub.identity.viewer import Viewer
 from hub.policy_review import diff as diffing
-from hub.policy_review.errors import ApprovalRefused, FourEyesRefused, VersionAlreadyLoaded
+from hub.policy_review.errors import (
+    ActivationRaced,
+    ApprovalRefused,
+    ApproverNotEligible,
+    FourEyesRefused,
+    PolicyVersionNotFound,
+    StaleDiff,
+    VersionAlreadyLoaded,
+)
+from hub.policy_review.governance import (
+    StoredPolicy,
+    VersionCheck,
+    check_version,
+    ineligible_reason,
+)
 from hub.policy_review.matrix import build_matrix, to_json
 from hub.policy_review.models import ACTIVE, INACTIVE, RETIRED, PolicyApproval, PolicyVersion
 from hub.policy_review.presenters import diff_out
@@ -45,6 +65,7 @@ from hub.policy_review.recording import (
     tests_text,
 )
 from hub.policy_review.schemas import (
+    ApprovalIn,
     ApprovalResult,
     DiffOut,
     MatrixOut,
@@ -55,22 +76,23 @@ from hub.policy_review.store import (
     BundleRefused,
     BundleTooLarge,
     PolicyVersionRepository,
+    ProtectedSuiteRepository,
     files_of_bundle,
+    governance_lock,
     read_bundle_bytes,
-    unpacked,
 )
-from hub.policy_review.usecase import APPROVALS_NEEDED, PolicyReviewBase
+from hub.policy_review.suites import ProtectedSuiteUseCases
+from hub.policy_review.usecase import ActiveSnapshot, log
 from hub.policy_review.versions import (
     Candidate,
     files_from_stored_bundle,
     prepare_candidate,
-    suite_outcome,
 )
 from hub.rego.bundle import load_bundle
 from hub.rego.errors import PolicyError
 
 
-class PolicyReviewService(PolicyReviewBase):
+class PolicyReviewService(ProtectedSuiteUseCases):
     # -- reading ------------------------------------------------------------------------------
 
     def list_versions(self, viewer: Viewer) -> PolicyVersionList:
@@ -89,7 +111,7 @@ class PolicyReviewService(PolicyReviewBase):
             active = next((r.version for r in rows if r.status == ACTIVE), None)
             return PolicyVersionList(
                 active=active,
-                versions=[self._out(r, approvals.get(r.version, [])) for r in rows],
+                versions=[self._out(r, approvals.get(r.version, []), base=active) for r in rows],
             )
 
     def get_version(self, viewer: Viewer, ref: str) -> PolicyVersionOut:
@@ -104,7 +126,13 @@ class PolicyReviewService(PolicyReviewBase):
                 reason="read a policy version",
                 policy_version=version,
             )
-            return self._out(row, PolicyVersionRepository(session).approvals_of(row.version))
+            repo = PolicyVersionRepository(session)
+            active = repo.get_active()
+            return self._out(
+                row,
+                repo.approvals_of(row.version),
+                base=active.version if active is not None else None,
+            )
 
     def _read_bundle(self, viewer: Viewer, ref: str, reason: str) -> StoredBundle:
         with self._unit_of_work() as session:
@@ -138,6 +166,8 @@ class PolicyReviewService(PolicyReviewBase):
         table: str | None = None,
         exhaustive: bool = False,
     ) -> DiffOut:
+        """The diff, with its digest. The digest of a full diff (no table) is remembered, so
+        an approval quoting it can be checked on any replica without a new diff."""
         with self._unit_of_work() as session:
             version = self._authorize(session, viewer, "read_policies")
             old = self._resolve(session, viewer, old_ref, Action.POLICY_READ, version)
@@ -161,14 +191,21 @@ class PolicyReviewService(PolicyReviewBase):
             table=table,
             exhaustive=exhaustive,
         )
-        return diff_out(result, table=table)
+        out = diff_out(result, table=table)
+        if table is None:
+            with self._unit_of_work() as session:
+                PolicyVersionRepository(session).record_diff_digest(
+                    out.digest, out.old, out.new, exhaustive=exhaustive
+                )
+        return out
 
-    # -- loading and approving ----------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------------
 
     def load_upload(self, viewer: Viewer, data: bytes) -> PolicyVersionOut:
         """A privacy officer's upload (tar.gz): checked, tested, stored inactive, logged."""
         with self._unit_of_work() as session:
             version = self._authorize(session, viewer, "load_policy")
+            snapshot = ActiveSnapshot.read(session)
         try:
             candidate = prepare_candidate(read_bundle_bytes(data))
         except (BundleRefused, BundleTooLarge) as exc:
@@ -183,7 +220,12 @@ class PolicyReviewService(PolicyReviewBase):
                 )
             raise
         return self._store(
-            candidate, origin="upload", actor=viewer.actor, request=viewer.request, version=version
+            candidate,
+            self._check(StoredPolicy(candidate.version, candidate.files), snapshot),
+            origin="upload",
+            actor=viewer.actor,
+            request=viewer.request,
+            version=version,
         )
 
     def load_directory(self, policy_dir: Path) -> PolicyVersionOut:
@@ -193,23 +235,45 @@ class PolicyReviewService(PolicyReviewBase):
         except PolicyError as exc:
             raise BundleRefused(f"The policy directory does not load: {exc.reason}") from None
         candidate = prepare_candidate(files_of_bundle(bundle))
+        with self._unit_of_work() as session:
+            snapshot = ActiveSnapshot.read(session)
         return self._store(
             candidate,
+            self._check(StoredPolicy(candidate.version, candidate.files), snapshot),
             origin="cli",
             actor=ANONYMOUS,
             request=CLI_REQUEST,
             version=self._gate.version,
         )
 
+    def _check(self, candidate: StoredPolicy, snapshot: ActiveSnapshot) -> VersionCheck | None:
+        """The network's checks of `candidate` against what `snapshot` saw active; None when
+        the active version's or the suite's stored bytes are unusable (fail closed)."""
+        try:
+            return check_version(candidate, snapshot.policy(), snapshot.protected())
+        except PolicyError as exc:
+            log.error(
+                "policy_checks_unavailable", version=candidate.version[:12], reason=exc.reason
+            )
+            return None
+
     def _store(
         self,
         candidate: Candidate,
+        check: VersionCheck | None,
         *,
         origin: str,
         actor: Actor,
         request: RequestInfo,
         version: str,
     ) -> PolicyVersionOut:
+        checks_text = (
+            "network checks unavailable"
+            if check is None
+            else "network checks passed"
+            if check.passed
+            else f"network checks fail ({len(check.problems)})"
+        )
         with self._unit_of_work() as session:
             repo = PolicyVersionRepository(session)
             row = repo.get(candidate.version, for_update=True)
@@ -228,6 +292,7 @@ class PolicyReviewService(PolicyReviewBase):
                 raise VersionAlreadyLoaded(extra={"version": candidate.version})
             if row is None:
                 row = new_version_row(candidate, origin=origin, loader=actor)
+                row.checks = check.summary() if check is not None else None
                 try:
                     with session.begin_nested():
                         repo.add(row)
@@ -244,6 +309,7 @@ class PolicyReviewService(PolicyReviewBase):
                     candidate.tests.passed,
                     candidate.tests.summary(),
                 )
+                row.checks = check.summary() if check is not None else None
                 again = "retired version loaded again; "
             log_policy_act(
                 self._access_log,
@@ -252,20 +318,38 @@ class PolicyReviewService(PolicyReviewBase):
                 request,
                 Action.POLICY_LOAD,
                 object_ids=[candidate.version],
-                reason=f"{again}{tests_text(candidate)}; inactive until {APPROVALS_NEEDED} "
-                "privacy officers approve",
+                reason=f"{again}{tests_text(candidate)}; {checks_text}; inactive until "
+                f"{self.quorum.describe()} approve",
                 policy_version=version,
             )
             session.flush()
-            return self._out(row, [])
+            active = repo.get_active()
+            return self._out(row, [], base=active.version if active is not None else None)
 
-    def approve(self, viewer: Viewer, ref: str) -> ApprovalResult:
+    # -- approving ----------------------------------------------------------------------------
+
+    def approve(self, viewer: Viewer, ref: str, body: ApprovalIn) -> ApprovalResult:
+        """Record `viewer`'s approval of the version `ref`; the one that completes the
+        quorum activates it. Refusals change nothing but the log."""
         with self._unit_of_work() as session:
             version = self._authorize(session, viewer, "approve_policy")
-            row = self._resolve(
-                session, viewer, ref, Action.POLICY_APPROVE, version, for_update=True
-            )
+            row = self._resolve(session, viewer, ref, Action.POLICY_APPROVE, version)
+            self._refuse_unless_approvable(session, viewer, row, version)
+            target = StoredBundle(row.version, row.bundle or b"")
+            snapshot = ActiveSnapshot.read(session)
+        check = self._check_stored(target, snapshot)
+
+        activated = False
+        with self._unit_of_work() as session:
+            governance_lock(session)
             repo = PolicyVersionRepository(session)
+            locked = repo.get(target.version, for_update=True)
+            if locked is None:  # versions are never deleted; a row edited away
+                raise PolicyVersionNotFound()
+            row = locked
+            self._refuse_unless_approvable(session, viewer, row, version)
+            active = repo.get_active(for_update=True)
+            suite = ProtectedSuiteRepository(session).get_active()
 
             def refuse(error: Refusal, reason: str) -> NoReturn:
                 self._log(
@@ -279,122 +363,209 @@ class PolicyReviewService(PolicyReviewBase):
                 )
                 raise error
 
-            if row.status == ACTIVE:
-                refuse(ApprovalRefused("This policy version is already active."), "already active")
-            if row.status == RETIRED:
-                refuse(
-                    ApprovalRefused(
-                        "This policy version was retired; load it again to start a new round "
-                        "of approvals."
-                    ),
-                    "retired",
-                )
-            if row.tests_passed is not True:
-                refuse(
-                    ApprovalRefused(
-                        "This policy version fails its own tests (_test.rego); it can be "
-                        "neither approved nor activated.",
-                        extra={"failed_tests": (row.test_summary or {}).get("failed", [])},
-                    ),
-                    "refused: the version's policy tests fail",
-                )
-            if (row.loaded_by_partner, row.loaded_by_user) == (viewer.partner, viewer.user):
-                refuse(FourEyesRefused(), "refused: the approver loaded this version")
-            approvals = repo.approvals_of(row.version)
-            mine = any(
-                (a.approver_partner, a.approver_user) == (viewer.partner, viewer.user)
-                for a in approvals
+            now_active = (
+                active.version if active is not None else None,
+                suite.suite if suite is not None else None,
             )
-            if mine:
+            if now_active != (snapshot.version, snapshot.suite):
+                refuse(
+                    StaleDiff(
+                        "The active version or the protected tests changed while you "
+                        "approved: ask for the diff again and approve with its digest."
+                    ),
+                    "refused: the active version changed meanwhile",
+                )
+            if active is None:
+                refuse(
+                    ApprovalRefused("No policy version is active; run `vhhub init` first."),
+                    "refused: no active version",
+                )
+            if check is None:
+                refuse(
+                    ApprovalRefused(
+                        "The hub could not check this version against the active version and "
+                        "the protected tests; it cannot be approved now."
+                    ),
+                    "refused: the network checks are unavailable",
+                )
+            if not check.passed:
+                own_failed = list(check.own.failed) if check.own is not None else []
+                refuse(
+                    ApprovalRefused(
+                        "This policy version does not meet the network's requirements; it can "
+                        "be neither approved nor activated: " + "; ".join(check.problems) + ".",
+                        extra={
+                            "failed_tests": own_failed[:50],
+                            "problems": list(check.problems),
+                            "checks": check.summary(),
+                        },
+                    ),
+                    "refused: " + "; ".join(_short_problems(check)),
+                )
+            shown = repo.diff_digest(body.diff_digest)
+            if shown is None or (shown.old_version, shown.new_version) != (
+                active.version,
+                row.version,
+            ):
+                refuse(
+                    StaleDiff(),
+                    "refused: the digest is not that of the diff against the active version",
+                )
+
+            approvals = repo.approvals_of(row.version)
+            if any(
+                a.approver_partner == viewer.partner and a.base_version == active.version
+                for a in approvals
+            ):
                 self._log(
                     session,
                     viewer,
                     Action.POLICY_APPROVE,
                     object_ids=[row.version],
-                    reason="repeat approval by the same person: counts once",
+                    reason="repeat approval by the same partner: counts once",
                     policy_version=version,
                 )
                 return ApprovalResult(
-                    approval_recorded=False, activated=False, policy=self._out(row, approvals)
+                    approval_recorded=False,
+                    activated=False,
+                    policy=self._out(row, approvals, base=active.version),
                 )
-            repo.add_approval(
-                PolicyApproval(
-                    version=row.version,
-                    approver_partner=viewer.partner,
-                    approver_user=viewer.user,
-                    approved_at=utcnow(),
+            mine = repo.approval_of(row.version, viewer.partner, viewer.user)
+            if mine is None:
+                repo.add_approval(
+                    PolicyApproval(
+                        version=row.version,
+                        approver_partner=viewer.partner,
+                        approver_user=viewer.user,
+                        approved_at=utcnow(),
+                        base_version=active.version,
+                        diff_digest=body.diff_digest,
+                    )
                 )
-            )
+            else:  # given on a diff against an older active version: now on the current one
+                mine.base_version, mine.diff_digest = active.version, body.diff_digest
+                mine.approved_at = utcnow()
+                session.flush()
+            row.checks = check.summary()  # what this approval was checked against
             approvals = repo.approvals_of(row.version)
-            persons = {(a.approver_partner, a.approver_user) for a in approvals}
+            counted = self._counted(
+                [(a.approver_partner, a.base_version) for a in approvals],
+                base=active.version,
+                loader_partner=row.loaded_by_partner,
+            )
             self._log(
                 session,
                 viewer,
                 Action.POLICY_APPROVE,
                 object_ids=[row.version],
-                reason=f"approval {len(persons)} of {APPROVALS_NEEDED}",
+                reason=f"approval {len(counted)} of {self.quorum.approvals}",
                 policy_version=version,
             )
-            activated = False
-            if len(persons) >= APPROVALS_NEEDED:
-                self._activate(session, viewer, row, persons)
+            if len(counted) >= self.quorum.approvals:
+                self._activate(session, viewer, row, active, approvals, counted)
                 activated = True
             out = ApprovalResult(
-                approval_recorded=True, activated=activated, policy=self._out(row, approvals)
+                approval_recorded=True,
+                activated=activated,
+                policy=self._out(row, approvals, base=active.version),
             )
         if activated:
             self._gate.follow_active(force=True)
         return out
+
+    def _refuse_unless_approvable(
+        self, session: Session, viewer: Viewer, row: PolicyVersion, version: str
+    ) -> None:
+        """The refusals that need no test run: the version's state and who approves."""
+
+        def refuse(error: Refusal, reason: str) -> NoReturn:
+            self._log(
+                session,
+                viewer,
+                Action.POLICY_APPROVE,
+                outcome=Outcome.DENIED,
+                object_ids=[row.version],
+                reason=reason,
+                policy_version=version,
+            )
+            raise error
+
+        if row.status == ACTIVE:
+            refuse(ApprovalRefused("This policy version is already active."), "already active")
+        if row.status == RETIRED:
+            refuse(
+                ApprovalRefused(
+                    "This policy version was retired; load it again to start a new round "
+                    "of approvals."
+                ),
+                "retired",
+            )
+        why = ineligible_reason(
+            viewer.partner, loader_partner=row.loaded_by_partner, registry=self._registry
+        )
+        if why == "loader's partner":
+            refuse(FourEyesRefused(), "refused: the approver's partner loaded this version")
+        if why is not None:
+            refuse(ApproverNotEligible(), f"refused: {why}")
+
+    def _check_stored(self, target: StoredBundle, snapshot: ActiveSnapshot) -> VersionCheck | None:
+        try:
+            files = files_from_stored_bundle(target.version, target.bundle)
+        except PolicyError:
+            return None
+        return self._check(StoredPolicy(target.version, files), snapshot)
 
     def _activate(
         self,
         session: Session,
         viewer: Viewer,
         row: PolicyVersion,
-        persons: set[tuple[str, str]],
+        previous: PolicyVersion,
+        approvals: list[PolicyApproval],
+        counted: tuple[str, ...],
     ) -> None:
-        """Make `row` the active version, in the approving unit of work; the suite runs again
-        on the stored bytes first (the row's `tests_passed` could have been edited)."""
-        try:
-            files = files_from_stored_bundle(row.version, row.bundle or b"")
-            with unpacked(files) as root:
-                outcome = suite_outcome(root, row.version)
-        except PolicyError:
-            outcome = None
-        if outcome is None or not outcome.passed:
-            self._log(
-                session,
-                viewer,
-                Action.POLICY_ACTIVATE,
-                outcome=Outcome.DENIED,
-                object_ids=[row.version],
-                reason="activation refused: the stored bundle fails its policy tests",
-                policy_version=row.version,
-            )
-            raise ApprovalRefused(
-                "The stored bundle of this version fails its policy tests; not activated."
-            )
-        repo = PolicyVersionRepository(session)
-        previous = repo.get_active(for_update=True)
+        """Make `row` the active version in the approving unit of work."""
         now = utcnow()
         try:
             with session.begin_nested():
-                if previous is not None:
-                    previous.status, previous.retired_at = RETIRED, now
-                    session.flush()
+                previous.status, previous.retired_at = RETIRED, now
+                session.flush()
                 row.status, row.activated_at = ACTIVE, now
                 session.flush()
         except IntegrityError:
-            raise ApprovalRefused(
-                "Another policy version was activated at the same moment; approve again."
-            ) from None
-        approvers = ", ".join(f"{p}/{u}" for p, u in sorted(persons))
+            raise ActivationRaced() from None
+        approvers = ", ".join(
+            sorted(
+                f"{a.approver_partner}/{a.approver_user}"
+                for a in approvals
+                if a.approver_partner in counted and a.base_version == previous.version
+            )
+        )
         self._log(
             session,
             viewer,
             Action.POLICY_ACTIVATE,
-            object_ids=[row.version, *([previous.version] if previous else [])],
-            reason=f"activated after approvals by {approvers}"
-            + (f"; replaces {previous.version[:12]}" if previous else ""),
+            object_ids=[row.version, previous.version],
+            reason=f"activated after approvals by {approvers}; replaces {previous.version[:12]}",
             policy_version=row.version,
         )
+
+
+def _short_problems(check: VersionCheck) -> list[str]:
+    """The check's problems as short log words (no file or test names in the log)."""
+    out = []
+    if check.own is None or not check.own.passed:
+        out.append("the version's policy tests fail")
+    if check.suite is None:
+        out.append("no protected suite")
+    if check.missing or check.changed:
+        out.append("protected tests deleted or changed")
+    if check.protected is not None and not check.protected.passed:
+        out.append("protected tests fail")
+    if check.no_longer_exercised or (
+        check.own is not None
+        and check.active_rules_exercised is not None
+        and check.own.rules_exercised < check.active_rules_exercised
+    ):
+        out.append("fewer rules exercised")
+    return out

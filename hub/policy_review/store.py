@@ -28,13 +28,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hub.db.session import is_sqlite
 from hub.errors import PayloadTooLarge, Refusal
-from hub.policy_review.models import ACTIVE, PolicyApproval, PolicyVersion
+from hub.policy_review.models import (
+    ACTIVE,
+    PolicyApproval,
+    PolicyDiffDigest,
+    PolicyVersion,
+    ProtectedSuiteApproval,
+    ProtectedTestSuite,
+)
 from hub.rego.bundle import TEST_SUFFIX, PolicyBundle, PolicyFile, compute_version
 from hub.rego.serving import SourceUnavailable
 
@@ -49,6 +56,20 @@ _PATH_RE: Final = re.compile(
     r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}){0,7}\Z"
 )
 _VERSION_RE: Final = re.compile(r"\A[0-9a-f]{8,64}\Z")
+#: pg_advisory_xact_lock key of every approval and activation (policy versions and the
+#: protected suite): the acts that decide what becomes active happen one at a time.
+GOVERNANCE_LOCK: Final = 0x76686875_62303130  # "vhhub010"
+
+
+def governance_lock(session: Session) -> None:
+    """Serialise approvals and activations across hub processes for this transaction.
+
+    SQLite needs nothing: its write transactions begin IMMEDIATE and are serial already.
+    On PostgreSQL row locks alone would let two approvals of two versions, or of a version
+    and a suite change, check the active state before either commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GOVERNANCE_LOCK})
 
 
 class BundleRefused(Refusal):
@@ -116,8 +137,12 @@ def _strip_common_root(paths: list[str]) -> str:
     return first.pop() + "/"
 
 
-def read_bundle_bytes(data: bytes) -> tuple[PolicyFile, ...]:
-    """The versioned files of an uploaded tar.gz; BundleRefused / BundleTooLarge otherwise."""
+def read_bundle_bytes(data: bytes, *, strip_root: bool = True) -> tuple[PolicyFile, ...]:
+    """The versioned files of an uploaded tar.gz; BundleRefused / BundleTooLarge otherwise.
+
+    `strip_root=False` for the hub's own canonical bundles: their paths are the files' paths
+    already, even when every file happens to sit in one directory.
+    """
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleTooLarge()
     members: list[tuple[str, bytes]] = []
@@ -154,7 +179,7 @@ def read_bundle_bytes(data: bytes) -> tuple[PolicyFile, ...]:
         if isinstance(exc, (BundleRefused, BundleTooLarge)):
             raise
         raise BundleRefused("The upload is not a readable tar.gz archive.") from None
-    root = _strip_common_root([name for name, _ in members])
+    root = _strip_common_root([name for name, _ in members]) if strip_root else ""
     files: dict[str, PolicyFile] = {}
     for name, content in members:
         path = name.removeprefix(root)
@@ -291,6 +316,110 @@ class PolicyVersionRepository:
 
     def clear_approvals(self, version: str) -> None:
         for approval in self.approvals_of(version):
+            self.session.delete(approval)
+        self.session.flush()
+
+    def approval_of(self, version: str, partner: str, user: str) -> PolicyApproval | None:
+        return self.session.get(PolicyApproval, (version, partner, user))
+
+    # -- digests of the diffs the hub showed -----------------------------------------------
+
+    def record_diff_digest(self, digest: str, old: str, new: str, *, exhaustive: bool) -> None:
+        """Remember that the hub showed this diff (idempotent; a race inserts it once)."""
+        if self.session.get(PolicyDiffDigest, digest) is not None:
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.add(
+                    PolicyDiffDigest(
+                        digest=digest, old_version=old, new_version=new, exhaustive=exhaustive
+                    )
+                )
+        except IntegrityError:
+            pass  # another request stored the same digest meanwhile
+
+    def diff_digest(self, digest: str) -> PolicyDiffDigest | None:
+        return self.session.get(PolicyDiffDigest, digest)
+
+
+class ProtectedSuiteRepository:
+    """The queries on the protected test suite's versions and their approvals."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, suite: str, *, for_update: bool = False) -> ProtectedTestSuite | None:
+        query = select(ProtectedTestSuite).where(ProtectedTestSuite.suite == suite)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def get_active(self, *, for_update: bool = False) -> ProtectedTestSuite | None:
+        query = select(ProtectedTestSuite).where(ProtectedTestSuite.status == ACTIVE)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def resolve(self, ref: str, *, for_update: bool = False) -> ProtectedTestSuite | None:
+        """A full hash, a unique prefix (8+ hex digits) or "active"."""
+        if ref == ACTIVE:
+            return self.get_active(for_update=for_update)
+        if not is_version_reference(ref):
+            return None
+        if len(ref) == 64:
+            return self.get(ref, for_update=for_update)
+        matches = list(
+            self.session.scalars(
+                select(ProtectedTestSuite.suite)
+                .where(ProtectedTestSuite.suite.startswith(ref))
+                .limit(2)
+            )
+        )
+        if len(matches) != 1:
+            return None
+        return self.get(matches[0], for_update=for_update)
+
+    def list_newest_first(self) -> list[ProtectedTestSuite]:
+        return list(
+            self.session.scalars(
+                select(ProtectedTestSuite).order_by(
+                    ProtectedTestSuite.loaded_at.desc(), ProtectedTestSuite.suite
+                )
+            )
+        )
+
+    def add(self, suite: ProtectedTestSuite) -> None:
+        self.session.add(suite)
+        self.session.flush()
+
+    def approvals_of(self, suite: str) -> list[ProtectedSuiteApproval]:
+        return list(
+            self.session.scalars(
+                select(ProtectedSuiteApproval)
+                .where(ProtectedSuiteApproval.suite == suite)
+                .order_by(
+                    ProtectedSuiteApproval.approved_at, ProtectedSuiteApproval.approver_partner
+                )
+            )
+        )
+
+    def approvals_by_suite(self) -> dict[str, list[ProtectedSuiteApproval]]:
+        out: dict[str, list[ProtectedSuiteApproval]] = {}
+        for approval in self.session.scalars(
+            select(ProtectedSuiteApproval).order_by(ProtectedSuiteApproval.approved_at)
+        ):
+            out.setdefault(approval.suite, []).append(approval)
+        return out
+
+    def approval_of(self, suite: str, partner: str, user: str) -> ProtectedSuiteApproval | None:
+        return self.session.get(ProtectedSuiteApproval, (suite, partner, user))
+
+    def add_approval(self, approval: ProtectedSuiteApproval) -> None:
+        self.session.add(approval)
+        self.session.flush()
+
+    def clear_approvals(self, suite: str) -> None:
+        for approval in self.approvals_of(suite):
             self.session.delete(approval)
         self.session.flush()
 

@@ -48,6 +48,9 @@ class TestOutcome:
     failed: tuple[str, ...]
     rules_exercised: int
     rules: int
+    #: `package.name` of the policy rules the suite evaluated (the coverage check compares
+    #: these with the active version's)
+    exercised: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class TestOutcome:
             failed=tuple(r.qualified_name for r in report.failures),
             rules_exercised=report.rules_exercised,
             rules=len(report.coverage),
+            exercised=report.exercised_rules,
         )
 
 
@@ -205,7 +209,7 @@ class ReviewedVersions:
 def files_from_stored_bundle(version: str, data: bytes) -> tuple[PolicyFile, ...]:
     """The files of a stored bundle, refused (PolicyError) unless they hash to `version`."""
     try:
-        files = read_bundle_bytes(data)
+        files = read_bundle_bytes(data, strip_root=False)
     except BundleRefused as exc:
         raise PolicyError(f"stored bundle of {version[:12]} is unreadable") from exc
     if version_of_files(files) != version:

@@ -37,6 +37,8 @@ CLASS_ATTRIBUTES: tuple[str, ...] = (
     "publisher_kind",
     "shareable",
     "fields",
+    # a plan note only: the (sensitivity, publisher kind) of the facts it is written from
+    "cites",
 )
 
 _LEVELS = {level.value: level for level in DisclosureLevel}

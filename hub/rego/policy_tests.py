@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.rego.bundle import DEFAULT_POLICY_DIR, PolicyBundle, load_bundle
+from hub.rego.bundle import DEFAULT_POLICY_DIR, PolicyBundle, PolicyFile, load_bundle
 from hub.rego.embedded import engine_message, new_regorus_engine
 from hub.rego.errors import PolicyError
 
@@ -75,6 +75,16 @@ class TestReport:
     def coverage_ratio(self) -> float:
         return self.rules_exercised / len(self.coverage) if self.coverage else 0.0
 
+    @property
+    def exercised_rules(self) -> tuple[str, ...]:
+        """`package.name` of every non-test rule the tests evaluated, sorted."""
+        return tuple(sorted(f"{c.package}.{c.name}" for c in self.coverage if c.exercised))
+
+    @property
+    def policy_rules(self) -> tuple[str, ...]:
+        """`package.name` of every non-test rule, sorted."""
+        return tuple(sorted(f"{c.package}.{c.name}" for c in self.coverage))
+
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
@@ -127,6 +137,44 @@ def parse_rules(engine: Any) -> list[_Rule]:
                 )
             )
     return rules
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSource:
+    """One rule definition as written: its file, `package.name` and source lines."""
+
+    file: str
+    qualified_name: str
+    text: str
+
+    @property
+    def is_test(self) -> bool:
+        return self.file.endswith("_test.rego") and self.qualified_name.rsplit(".", 1)[
+            -1
+        ].startswith("test_")
+
+
+def rule_sources(modules: tuple[PolicyFile, ...]) -> tuple[RuleSource, ...]:
+    """Every rule definition of `modules` with its source text (package without `data.`).
+
+    Parsed by the engine, not by a regex, so a rule is what the engine takes it to be.
+    Raises PolicyError when the modules do not parse.
+    """
+    engine = new_regorus_engine(modules, "{}")
+    try:
+        rules = parse_rules(engine)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        raise PolicyError(f"policy AST unavailable: {type(exc).__name__}") from None
+    texts = {m.path: m.text.splitlines() for m in modules}
+    out = []
+    for rule in rules:
+        lines = texts.get(rule.file, [])
+        text = "\n".join(lines[rule.first_line - 1 : rule.last_line])
+        package = rule.package.removeprefix("data.")
+        out.append(RuleSource(rule.file, f"{package}.{rule.name}", text))
+    return tuple(out)
 
 
 def _test_rules(rules: list[_Rule]) -> list[_Rule]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hub.audit.entry import (
     ENTRY_DOMAIN,
+    ENTRY_DOMAIN_V2,
     MAX_REASON_LENGTH,
     AccessLogEntry,
     Action,
@@ -123,6 +124,7 @@ def test_every_field_is_part_of_the_leaf() -> None:
         "policy_version": "sha256:cd34",
         "request_id": "r-2",
         "source": "2001:db8::1",
+        "fact_subjects": {"f-2": ("9f86d081884c7d65",)},
     }
     assert set(other_values) == {f.name for f in dataclasses.fields(AccessLogEntry)}
     base = entry_leaf_hash(make_entry())
@@ -316,3 +318,113 @@ def test_actions_are_object_dot_verb_and_unique() -> None:
         "checkpoint.sign",
     ):
         assert Action(required)
+
+
+# -- format v2: which subjects each named fact concerns (ADR 0403) ------------------------------
+
+TWO = ("9f86d081884c7d65", "a3f1c2d4e5b60718")
+
+
+def make_v2(**changes: Any) -> AccessLogEntry:
+    return make_entry(
+        **{
+            "subject_pseudonyms": TWO,
+            "fact_subjects": {"f-2": (TWO[0],), "f-1": (TWO[1], TWO[0])},
+            **changes,
+        }
+    )
+
+
+KNOWN_BYTES_V2 = (
+    b"vhhub-log-entry/v2\n"
+    b'{"action":"briefing.read","actor_partner":"p-politie-zeeland",'
+    b'"actor_partner_kind":"police","actor_roles":["participant","publisher"],'
+    b'"actor_user":"u-4f2a","case_id":"c-2d1b",'
+    b'"disclosed":{"f-1":[],"f-2":["life_domain","summary"]},'
+    b'"fact_subjects":{"f-1":["9f86d081884c7d65","a3f1c2d4e5b60718"],'
+    b'"f-2":["9f86d081884c7d65"]},"object_ids":[],'
+    b'"outcome":"allowed","policy_version":"sha256:ab12","purpose":"case_conference",'
+    b'"reason":"policy:allow","request_id":"r-1","seq":7,"source":"192.0.2.10",'
+    b'"subject_pseudonyms":["9f86d081884c7d65","a3f1c2d4e5b60718"],"time_us":1700000000123456}'
+)
+
+
+def test_v2_canonical_bytes_are_frozen_by_a_known_answer() -> None:
+    assert canonical_bytes(make_v2()) == KNOWN_BYTES_V2
+    expected_leaf = hashlib.sha256(b"\x00" + KNOWN_BYTES_V2).digest()
+    assert entry_leaf_hash(make_v2()) == expected_leaf
+    assert expected_leaf.hex() == (
+        "069a7744d5c203102d356930b56c45817cbaea031dceef130b6f75f3ddd36377"
+    )
+
+
+def test_an_entry_without_fact_subjects_keeps_the_v1_spelling() -> None:
+    """Every leaf of a log written before format v2 stays valid."""
+    assert canonical_bytes(make_entry(fact_subjects={})) == KNOWN_BYTES
+    assert "fact_subjects" not in entry_to_json(make_entry())
+    assert canonical_bytes(make_v2()).startswith(ENTRY_DOMAIN_V2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"fact_subjects": {"f-9": (TWO[0],)}}, "names a fact the entry does not name"),
+        ({"fact_subjects": {"f-1": ("0badc0de",)}}, "not in subject_pseudonyms"),
+        ({"fact_subjects": {"f-1": ("Jan Jansen",)}}, "must be an identifier"),
+        ({"fact_subjects": {"f 1": ()}}, "must be an identifier"),
+        ({"fact_subjects": [("f-1", TWO)]}, "must be a mapping"),
+    ],
+)
+def test_fact_subjects_name_only_named_facts_and_the_entrys_subjects(
+    changes: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(EntryError) as info:
+        make_v2(**changes)
+    assert problem in str(info.value)
+    assert "Jansen" not in str(info.value)
+
+
+def test_a_fact_published_or_withdrawn_may_name_its_subjects_too() -> None:
+    e = make_v2(
+        action=Action.FACT_PUBLISH,
+        disclosed={},
+        object_ids=("f-1", "f-2"),
+    )
+    assert e.fact_subjects == {"f-1": TWO, "f-2": (TWO[0],)}
+    assert entry_from_json(entry_to_json(e)) == e
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.update(fact_subjects={}),  # v2 form with nothing in it: not canonical
+        lambda d: d.update(fact_subjects={"f-1": ["a3f1c2d4e5b60718", "9f86d081884c7d65"]}),
+        lambda d: d.update(fact_subjects=[]),
+        lambda d: d.update(fact_subjects={"f-1": "9f86d081884c7d65"}),
+        lambda d: d.pop("reason"),
+    ],
+)
+def test_non_canonical_v2_json_is_refused(mutate: Any) -> None:
+    d = entry_to_json(make_v2())
+    mutate(d)
+    with pytest.raises(EntryError):
+        entry_from_json(d)
+
+
+@st.composite
+def v2_entries(draw: st.DrawFn) -> AccessLogEntry:
+    entry = draw(entries)
+    named = sorted(set(entry.object_ids) | set(entry.disclosed))
+    pseudonyms = list(entry.subject_pseudonyms)
+    chosen = draw(st.lists(st.sampled_from(named), unique=True)) if named else []
+    subjects = st.lists(st.sampled_from(pseudonyms)).map(tuple) if pseudonyms else st.just(())
+    return dataclasses.replace(entry, fact_subjects={f: draw(subjects) for f in chosen})
+
+
+@given(v2_entries())
+def test_v1_and_v2_export_forms_round_trip_exactly(entry: AccessLogEntry) -> None:
+    again = entry_from_json(json.loads(json.dumps(entry_to_json(entry))))
+    assert again == entry
+    assert canonical_bytes(again) == canonical_bytes(entry)
+    prefix = ENTRY_DOMAIN_V2 if entry.fact_subjects else ENTRY_DOMAIN
+    assert canonical_bytes(entry).startswith(prefix)

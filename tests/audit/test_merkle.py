@@ -555,3 +555,49 @@ def test_the_module_is_pure() -> None:
     source = Path(merkle.__file__).read_text(encoding="utf-8")
     for forbidden in ("sqlalchemy", "cryptography", "datetime", "hub."):
         assert f"import {forbidden}" not in source and f"from {forbidden}" not in source
+
+
+# -- many inclusion proofs in one pass (the data-subject report, ADR 0403) ------------------------
+
+
+@settings(max_examples=150)
+@given(
+    st.integers(1, 600),
+    st.data(),
+    st.sampled_from([1, 2, 4, 16, 64, 4096]),
+)
+def test_many_proofs_in_one_pass_equal_single_proofs_and_read_each_leaf_once(
+    size: int, draw: st.DataObject, chunk: int
+) -> None:
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size)]
+    wanted = draw.draw(st.lists(st.integers(0, size - 1), max_size=30))
+    reads = [0] * size
+
+    def fetch(start: int, end: int) -> list[bytes]:
+        for i in range(start, end):
+            reads[i] += 1
+        return leaves[start:end]
+
+    proofs, tree_root = merkle.inclusion_proofs_from_leaves(wanted, size, fetch, chunk=chunk)
+    assert tree_root == root(leaves)
+    assert set(proofs) == set(wanted)
+    for index in wanted:
+        assert proofs[index] == inclusion_proof(index, leaves)
+        verify_inclusion(index, size, leaves[index], proofs[index], tree_root)
+    assert max(reads) <= 1
+
+
+def test_many_proofs_refuse_bad_input() -> None:
+    leaves = CT_LEAF_HASHES
+    fetch = lambda a, b: leaves[a:b]  # noqa: E731
+    assert merkle.inclusion_proofs_from_leaves([], 0, fetch) == ({}, EMPTY_ROOT)
+    with pytest.raises(ProofError):
+        merkle.inclusion_proofs_from_leaves([8], 8, fetch)
+    with pytest.raises(ProofError):
+        merkle.inclusion_proofs_from_leaves([-1], 8, fetch)
+    with pytest.raises(ValueError):
+        merkle.inclusion_proofs_from_leaves([1], 8, fetch, chunk=3)
+    with pytest.raises(ProofError):
+        merkle.inclusion_proofs_from_leaves([1], 8, lambda a, b: leaves[a : b - 1])
+    with pytest.raises(ProofError):
+        merkle.inclusion_proofs_from_leaves([1], 8, lambda a, b: [b"short"] * (b - a))

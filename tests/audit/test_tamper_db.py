@@ -270,7 +270,10 @@ def stored_row(conn: Connection, seq: int) -> dict[str, Any]:
 
 def recomputed_leaf(row: dict[str, Any]) -> bytes:
     """What an attacker who knows the format computes to make an edited row self-consistent."""
-    return entry_leaf_hash(entry_from_json({name: row[name] for name in ENTRY_COLUMNS}))
+    body = {name: row[name] for name in ENTRY_COLUMNS}
+    if row.get("fact_subjects"):  # entry format v2 (ADR 0403)
+        body["fact_subjects"] = row["fact_subjects"]
+    return entry_leaf_hash(entry_from_json(body))
 
 
 def rehash(conn: Connection, *seqs: int) -> None:

@@ -668,3 +668,58 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
 def test_leaf_hash_helpers_agree() -> None:
     e = make_entry(0)
     assert entry_leaf_hash(e) == leaf_hash(canonical_bytes(e))
+
+
+# -- entry format v2 (ADR 0403) ------------------------------------------------------------------
+
+
+def build_mixed() -> tuple[list[AccessLogEntry], list[str]]:
+    """A log written partly before format v2 (entries 0-9) and partly after (10-22: reads
+    that say whom each disclosed fact concerns)."""
+    two = ("9f86d081884c7d65", "a3f1c2d4e5b60718")
+    entries = [
+        make_entry(i)
+        if i < 10
+        else make_entry(i, subject_pseudonyms=two, fact_subjects={f"f-{i}": two[: 1 + i % 2]})
+        for i in range(N)
+    ]
+    cr = CompactRange()
+    notes = []
+    for e in entries:
+        cr.append(entry_leaf_hash(e))
+        if cr.size % EVERY == 0 or cr.size == N:
+            notes.append(sign_checkpoint(DEFAULT_ORIGIN, cr.size, cr.root(), KEY, DEFAULT_ORIGIN))
+    return entries, notes
+
+
+def test_a_log_of_v1_and_v2_entries_verifies() -> None:
+    entries, notes = build_mixed()
+    lines = list(export_lines(entries, notes, HEADER))
+    assert sum('"fact_subjects"' in line for line in lines) == N - 10
+    report = verify(lines)
+    assert report.ok, report.problem
+    assert report.covered_size == report.entries_checked == N
+
+
+@pytest.mark.parametrize("fix_hash", [False, True])
+def test_changing_whom_a_fact_concerns_is_caught(fix_hash: bool) -> None:
+    entries, notes = build_mixed()
+    lines = list(export_lines(entries, notes, HEADER))
+
+    def narrow(obj: dict[str, Any]) -> None:
+        obj["entry"]["fact_subjects"]["f-13"] = ["9f86d081884c7d65"]
+
+    rewrite(lines, entry_line_index(lines, 13), narrow, fix_hash=fix_hash)
+    report = verify(lines)
+    assert not report.ok
+    assert report.first_broken_seq == (boundary(13) if fix_hash else 13)
+
+    lines = list(export_lines(entries, notes, HEADER))
+
+    def drop(obj: dict[str, Any]) -> None:  # pass a v2 entry off as a v1 one
+        del obj["entry"]["fact_subjects"]
+
+    rewrite(lines, entry_line_index(lines, 14), drop, fix_hash=fix_hash)
+    report = verify(lines)
+    assert not report.ok
+    assert report.first_broken_seq == (boundary(14) if fix_hash else 14)

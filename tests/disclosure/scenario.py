@@ -189,7 +189,7 @@ def log_size(settings: Settings) -> int:
     return int(scalar(settings, "SELECT size FROM access_log_head WHERE id = 1"))
 
 
-_LOG_JSON = ("actor_roles", "subject_pseudonyms", "object_ids", "disclosed")
+_LOG_JSON = ("actor_roles", "subject_pseudonyms", "object_ids", "disclosed", "fact_subjects")
 
 
 def log_snapshot(settings: Settings) -> list[dict[str, Any]]:
@@ -229,6 +229,7 @@ def assert_log_verifies(settings: Settings) -> None:
             policy_version=row["policy_version"],
             request_id=row["request_id"],
             source=row["source"],
+            fact_subjects={k: tuple(v) for k, v in row["fact_subjects"].items()},
         )
         assert entry_leaf_hash(entry) == row["leaf_hash"], f"leaf {row['seq']} != its row"
         leaves.append(row["leaf_hash"])

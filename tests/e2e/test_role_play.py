@@ -10,7 +10,10 @@ role profiles of the disclosure matrix), not read back from the policy's answers
 - the publisher always sees its own facts in full;
 - preparation: invited table members get summaries of everything;
 - case conference: full on the life domains a partner's role needs, summary elsewhere;
-  criminal-law data reaches non-justice partners at summary only.
+  criminal-law data (by its type, or because police, OM or probation published it) reaches
+  non-justice partners at summary only;
+- a summary for a partner with neither a care nor a justice task (municipality, housing)
+  holds no field that reveals an offence category or a procedural role (ADR 0104).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ PARTNERS = {
     "reclassering": ["publisher", "participant"],
 }
 S, F = DisclosureLevel.SUMMARY, DisclosureLevel.FULL
+#: partners with neither a care nor a justice task (policies/data/network.json)
+WITHOUT_TASK = {"gemeente-wi", "woningcorporatie"}
 
 #: case conference, viewer -> fact -> level, for facts the viewer did not publish
 CASE_CONFERENCE: dict[str, dict[str, DisclosureLevel]] = {
@@ -87,9 +92,9 @@ CASE_CONFERENCE: dict[str, dict[str, DisclosureLevel]] = {
         "social_work": F,
         "supervision": S,
     },
-    # housing corporation: full on housing, finances, safety; criminal at summary
+    # housing corporation: full on housing, finances, safety; criminal (police data) at summary
     "woningcorporatie": {
-        "nuisance": F,
+        "nuisance": S,
         "incident": S,
         "prosecution": S,
         "income": F,
@@ -127,7 +132,10 @@ def expected_fields(viewer: str, key: str, level: DisclosureLevel) -> set[str]:
     example = json.loads((EXAMPLES / f"{type_id.replace('/', '.')}.json").read_text())
     if viewer == publisher:
         return set(example)
-    return set(example) & set(fact_type.fields_at(level))
+    fields = set(example) & set(fact_type.fields_at(level))
+    if level is S and viewer in WITHOUT_TASK:
+        fields -= set(fact_type.revealing_fields())
+    return fields
 
 
 def briefing_facts(briefing: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,8 @@ import pytest
 
 from hub.errors import HubError
 from hub.facts.catalog import (
+    REVEALS,
+    CatalogError,
     FactType,
     FactTypeCatalog,
     UnknownFactType,
@@ -103,6 +105,14 @@ AGREED: dict[str, tuple[LifeDomain, Sensitivity, frozenset[PartnerKind]]] = {
         Sensitivity.ORDINARY,
         frozenset(PartnerKind),
     ),
+    # plan text as the policy decides it (ADR 0007); publishable by no one (publishing.json)
+    "plan.note/1": (LifeDomain.SOCIAL_NETWORK, Sensitivity.ORDINARY, frozenset(PartnerKind)),
+    "plan.note_special/1": (LifeDomain.SOCIAL_NETWORK, Sensitivity.SPECIAL, frozenset(PartnerKind)),
+    "plan.note_criminal/1": (
+        LifeDomain.SOCIAL_NETWORK,
+        Sensitivity.CRIMINAL,
+        frozenset(PartnerKind),
+    ),
 }
 
 
@@ -117,7 +127,7 @@ def test_every_shipped_schema_passes_the_catalog_checks() -> None:
 
 def test_catalog_holds_exactly_the_agreed_types(catalog: FactTypeCatalog) -> None:
     assert set(catalog.ids()) == set(AGREED)
-    assert len(catalog) == 16
+    assert len(catalog) == 19
     assert [t.id for t in catalog.types()] == sorted(AGREED)
 
 
@@ -148,7 +158,8 @@ def test_type_shows_a_date_and_a_headline_at_summary_and_has_more_at_full(
 def test_never_fields_are_released_at_no_level(catalog: FactTypeCatalog, type_id: str) -> None:
     fact_type = catalog.get(type_id)
     never = {n for n, s in fact_type.fields.items() if s.disclosure is DisclosureClass.NEVER}
-    assert never, "every type keeps something with its publisher"
+    # plan text is the plan's shared agreement: it keeps nothing back from those it reaches
+    assert never or type_id.startswith("plan."), "every type keeps something with its publisher"
     for level in DisclosureLevel:
         assert not never & fact_type.fields_at(level)
 
@@ -268,3 +279,78 @@ def _single(directory: Path, schema: dict[str, object]) -> Path:
     name, _, version = type_id.partition("/")
     (directory / f"{name}.{version}.json").write_text(json.dumps(schema))
     return directory
+
+
+# --- fields that reveal a diagnosis, an offence category or a procedural role (ADR 0104) ------
+
+#: Summary fields a partner without a care or justice task must not get (AVG art. 9, 10).
+REVEALING: dict[str, dict[str, str]] = {
+    "police.incident/1": {
+        "incident_category": "offence_category",
+        "subject_role": "procedural_role",
+    },
+    "veilig_thuis.report/1": {"report_type": "offence_category"},
+    "prosecution.case_status/1": {"status": "procedural_role"},
+    "probation.supervision/1": {"supervision_type": "procedural_role"},
+    "custodial.detention/1": {"facility_type": "procedural_role"},
+}
+
+
+def test_the_summary_fields_that_reveal_an_offence_or_a_role_are_marked(
+    catalog: FactTypeCatalog,
+) -> None:
+    marked = {t.id: t.revealing_fields() for t in catalog if t.revealing_fields()}
+    assert marked == REVEALING
+    for type_id, fields in REVEALING.items():
+        fact_type = catalog.get(type_id)
+        for name in fields:
+            # still a summary field for partners with a care or justice task
+            assert name in fact_type.fields_at(DisclosureLevel.SUMMARY)
+            assert fact_type.fields[name].sensitivity in (Sensitivity.SPECIAL, Sensitivity.CRIMINAL)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("description", "offence_category"),  # full-class: never in a summary anyway
+        ("area", "procedural_role"),  # an ordinary field reveals no art. 9/10 data
+        ("incident_date", "horoscope"),  # not one of REVEALS
+        ("incident_date", True),
+    ],
+)
+def test_x_reveals_is_refused_where_it_would_promise_nothing(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    schema = json.loads((SCHEMA_DIR / "police.incident.1.json").read_text())
+    schema["properties"][field]["x-reveals"] = value
+    if field == "area":
+        schema["properties"][field]["x-disclosure"] = "summary"
+    with pytest.raises(CatalogError) as raised:
+        FactTypeCatalog.load(_single(tmp_path / "s", schema))
+    assert any(
+        f'/properties/{field}: "x-reveals" must be one of' in p for p in raised.value.problems
+    )
+    assert {"diagnosis", "offence_category", "procedural_role"} == REVEALS
+
+
+def test_x_reveals_is_only_allowed_on_top_level_fields(tmp_path: Path) -> None:
+    schema = json.loads((SCHEMA_DIR / "police.incident.1.json").read_text())
+    schema["properties"]["police_contact"]["properties"]["role"]["x-reveals"] = "procedural_role"
+    with pytest.raises(CatalogError) as raised:
+        FactTypeCatalog.load(_single(tmp_path / "s", schema))
+    assert any('keyword "x-reveals" is not allowed here' in p for p in raised.value.problems)
+
+
+@pytest.mark.parametrize("value", [False, "true", 1, None])
+def test_x_sensitivity_stated_is_true_or_absent(tmp_path: Path, value: object) -> None:
+    """Only a type that says so plainly escapes its publisher's default category."""
+    schema = json.loads((SCHEMA_DIR / "police.incident.1.json").read_text())
+    schema["x-sensitivity-stated"] = value
+    with pytest.raises(CatalogError) as raised:
+        FactTypeCatalog.load(_single(tmp_path / "s", schema))
+    assert any('"x-sensitivity-stated" is true or absent' in p for p in raised.value.problems)
+
+
+def test_only_plan_notes_state_their_own_sensitivity(catalog: FactTypeCatalog) -> None:
+    stated = {t.id for t in catalog if t.sensitivity_stated}
+    assert stated == {"plan.note/1", "plan.note_special/1", "plan.note_criminal/1"}

@@ -107,7 +107,18 @@ def test_every_catalog_type_has_an_entry_with_its_domain_and_sensitivity(
     assert list(document) == sorted(catalog.ids())
     for fact_type in catalog.types():
         entry = document[fact_type.id]
-        assert set(entry) == {"title", "domain", "sensitivity", "never_shared"}
+        assert set(entry) == {
+            "title",
+            "domain",
+            "sensitivity",
+            "never_shared",
+            "reveals",
+            "sensitivity_stated",
+        }
+        assert entry["reveals"] == fact_type.revealing_fields()
+        # only plan notes state their own sensitivity; every published fact's category may
+        # be raised by its publisher's kind
+        assert entry["sensitivity_stated"] is fact_type.id.startswith("plan.note")
         assert entry["sensitivity"] == fact_type.sensitivity.value
         if fact_type.domain_field is None:
             assert entry["domain"] == fact_type.life_domain.value
@@ -121,7 +132,10 @@ def test_every_catalog_type_has_an_entry_with_its_domain_and_sensitivity(
 def test_the_annotations_carry_what_the_policy_relies_on(catalog: FactTypeCatalog) -> None:
     document = policy_fact_types(catalog)
     assert [t for t, e in document.items() if e["domain"] == "*"] == [
-        "network.involvement_signal/1"
+        "network.involvement_signal/1",
+        "plan.note/1",
+        "plan.note_criminal/1",
+        "plan.note_special/1",
     ]
     assert document["mental_health.involvement/1"]["never_shared"] == {
         "diagnosis": True,

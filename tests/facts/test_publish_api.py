@@ -6,9 +6,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import create_engine, func, select
 
-from hub.facts.models import Fact
+from hub.context import HubContext
+from hub.facts.models import Fact, FactSubject
 from hub.settings import Settings
-from tests.cases.test_workflow import actor, example, log_rows, new_case
+from tests.cases.test_workflow import CRITERIA, actor, example, log_rows, new_case
 from tests.conftest import RunningHub
 from tests.support import ok
 
@@ -137,3 +138,175 @@ def test_corrections_and_withdrawals_keep_history_and_only_the_publisher_may(
     assert fact_count(hub.settings) == 2  # both versions kept
     actions = [r.action for r in log_rows(hub.settings, case_id=case["id"])]
     assert {"fact.publish", "fact.correct", "fact.withdraw"} <= set(actions)
+
+
+# -- which subjects a fact concerns (issue 14 item 6, ADR 0403) ----------------------------------
+
+FAMILY = {"father": "123456782", "mother": "111222333", "child": "100000009"}
+
+
+def household_case(http: httpx.Client, settings: Settings) -> tuple[str, dict[str, str]]:
+    """A family case of three in preparation: (case id, role -> subject id)."""
+    police = actor(http, settings, "politie", "intake")
+    case = ok(
+        police.post(
+            "/api/v1/cases",
+            json={
+                "kind": "family",
+                "proposed_table": "multi_problem",
+                "reason": "overlast",
+                "subjects": [{"role_in_case": r, "bsn": b} for r, b in FAMILY.items()],
+            },
+        ),
+        201,
+    )
+    cid = case["id"]
+    zvh = actor(http, settings, "zvh", "intake", ["procesregisseur"], "pr-1")
+    ok(zvh.post(f"/api/v1/cases/{cid}/procesregie"))
+    ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "screening"}))
+    zvh = zvh.with_purpose("screening")
+    ok(zvh.post(f"/api/v1/cases/{cid}/triage", json={"criteria": CRITERIA, "decision": "accept"}))
+    ok(zvh.post(f"/api/v1/cases/{cid}/participants", json={"partner": "woningcorporatie"}))
+    ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "preparation"}))
+    return cid, {s["role_in_case"]: s["id"] for s in case["subjects"]}
+
+
+def pseudonyms_of(settings: Settings, *roles: str) -> set[str]:
+    ctx = HubContext.open(settings)
+    try:
+        indexer = ctx.keys.blind_indexer()
+        return {indexer.bsn(FAMILY[r]) for r in roles}
+    finally:
+        ctx.close()
+
+
+def links(settings: Settings) -> set[tuple[str, str]]:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                (r[0], r[1])
+                for r in conn.execute(select(FactSubject.fact_id, FactSubject.subject_id))
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_fact_concerns_one_several_or_all_subjects_and_the_log_says_so_per_fact(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    cid, subjects = household_case(http, hub.settings)
+    police = actor(http, hub.settings, "politie", "preparation")
+    nuisance = "police.nuisance_report/1"
+    facts = [
+        body(nuisance, "one") | {"subject_ids": [subjects["father"]]},
+        body(nuisance, "two") | {"subject_ids": [subjects["mother"], subjects["father"]]},
+        body(nuisance, "all"),
+        body(nuisance, "empty") | {"subject_ids": []},
+        body(nuisance, "old") | {"subject_id": subjects["child"]},
+    ]
+    out = ok(police.post(f"/api/v1/cases/{cid}/fact-batches", json={"facts": facts}), 201)
+    by_key = {f["idempotency_key"]: f for f in out["facts"]}
+    assert by_key["one"]["subject_ids"] == [subjects["father"]]
+    assert by_key["two"]["subject_ids"] == sorted([subjects["mother"], subjects["father"]])
+    assert by_key["all"]["subject_ids"] == by_key["empty"]["subject_ids"] == []
+    assert by_key["old"]["subject_ids"] == [subjects["child"]]
+    assert links(hub.settings) == {
+        (by_key["one"]["id"], subjects["father"]),
+        (by_key["two"]["id"], subjects["father"]),
+        (by_key["two"]["id"], subjects["mother"]),
+        (by_key["old"]["id"], subjects["child"]),
+    }
+    # the publish entry names, per fact, exactly the pseudonyms of the subjects it concerns
+    [entry] = log_rows(hub.settings, action="fact.publish")
+    everyone = pseudonyms_of(hub.settings, "father", "mother", "child")
+    expected = {
+        "one": pseudonyms_of(hub.settings, "father"),
+        "two": pseudonyms_of(hub.settings, "father", "mother"),
+        "all": everyone,
+        "empty": everyone,
+        "old": pseudonyms_of(hub.settings, "child"),
+    }
+    assert {k: set(entry.fact_subjects[f["id"]]) for k, f in by_key.items()} == expected
+    assert set(entry.subject_pseudonyms) == everyone
+
+    # a retry with the same key and subjects creates nothing; with other subjects it is refused
+    again = ok(police.post(f"/api/v1/cases/{cid}/facts", json=facts[1]), 201)["facts"][0]
+    assert (again["id"], again["created"]) == (by_key["two"]["id"], False)
+    assert again["subject_ids"] == by_key["two"]["subject_ids"]
+    other = facts[1] | {"subject_ids": [subjects["mother"]]}
+    conflict = police.post(f"/api/v1/cases/{cid}/facts", json=other)
+    assert conflict.status_code == 409
+
+    # a correction keeps the subjects; a withdrawal names them in the log too
+    content = example(nuisance)
+    fixed = ok(
+        police.post(f"/api/v1/facts/{by_key['one']['id']}/corrections", json={"content": content}),
+        201,
+    )
+    assert fixed["subject_ids"] == [subjects["father"]]
+    ok(police.post(f"/api/v1/facts/{fixed['id']}/withdrawal", json={"reason_code": "test"}))
+    [correct] = log_rows(hub.settings, action="fact.correct")
+    [withdraw] = log_rows(hub.settings, action="fact.withdraw")
+    father = pseudonyms_of(hub.settings, "father")
+    assert {k: set(v) for k, v in correct.fact_subjects.items()} == {
+        by_key["one"]["id"]: father,
+        fixed["id"]: father,
+    }
+    assert {k: set(v) for k, v in withdraw.fact_subjects.items()} == {fixed["id"]: father}
+    assert set(withdraw.subject_pseudonyms) == father
+
+    # a briefing entry says, per disclosed fact, whom it concerns
+    ok(
+        actor(http, hub.settings, "woningcorporatie", "preparation").get(
+            f"/api/v1/cases/{cid}/briefing"
+        )
+    )
+    [briefing] = log_rows(hub.settings, action="briefing.read")
+    assert set(briefing.fact_subjects) == set(briefing.disclosed)
+    if by_key["two"]["id"] in briefing.disclosed:
+        assert set(briefing.fact_subjects[by_key["two"]["id"]]) == expected["two"]
+
+
+def test_bad_subject_lists_are_refused_and_store_nothing(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    cid, subjects = household_case(http, hub.settings)
+    other_case = new_case(http, hub.settings, bsn="100000010")
+    stranger = other_case["subjects"][0]["id"]
+    police = actor(http, hub.settings, "politie", "preparation")
+    nuisance = "police.nuisance_report/1"
+    before = len(log_rows(hub.settings))
+    bad = {
+        "both fields": body(nuisance, "b1")
+        | {"subject_id": subjects["father"], "subject_ids": [subjects["father"]]},
+        "twice": body(nuisance, "b2") | {"subject_ids": [subjects["father"], subjects["father"]]},
+        "other case": body(nuisance, "b3") | {"subject_ids": [subjects["father"], stranger]},
+        "unknown": body(nuisance, "b4") | {"subject_ids": ["00000000-0000-0000-0000-000000000000"]},
+        "not an id": body(nuisance, "b5") | {"subject_ids": ["<script>"]},
+        "too many": body(nuisance, "b6") | {"subject_ids": [subjects["father"]] * 21},
+        "not a list": body(nuisance, "b7") | {"subject_ids": subjects["father"]},
+    }
+    for what, fact in bad.items():
+        response = police.post(f"/api/v1/cases/{cid}/facts", json=fact)
+        assert response.status_code == 422, (what, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json"), what
+        assert stranger not in response.text and "<script>" not in response.text, what
+    batch = [body(nuisance, "ok-1"), bad["other case"]]
+    response = police.post(f"/api/v1/cases/{cid}/fact-batches", json={"facts": batch})
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/invalid-fact-subjects")
+    assert fact_count(hub.settings) == 0 and links(hub.settings) == set()
+    assert not log_rows(hub.settings, action="fact.publish")
+    assert len(log_rows(hub.settings)) == before
+
+
+def test_the_openapi_document_describes_subject_ids(http: httpx.Client) -> None:
+    schema = ok(http.get("/api/v1/openapi.json"))["components"]["schemas"]["FactIn"]
+    props = schema["properties"]
+    assert "whole case" in props["subject_ids"]["description"]
+    assert props["subject_ids"]["anyOf"][0]["maxItems"] == 20
+    assert props["subject_id"]["deprecated"] is True
+    assert "subject_ids" in props["subject_id"]["description"]
+    published = ok(http.get("/api/v1/openapi.json"))["components"]["schemas"]["PublishedFact"]
+    assert "subject_ids" in published["properties"]

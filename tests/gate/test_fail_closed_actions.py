@@ -38,7 +38,7 @@ from tests.disclosure.scenario import World, case_in_preparation, log_size, raw_
 from tests.disclosure.test_fail_closed import opa_hub  # noqa: F401
 from tests.plans.conftest import PlanCase, _build
 from tests.policy_review.conftest import bundle_of, officer
-from tests.policy_review.test_approval import candidate, loaded_by
+from tests.policy_review.test_approval import candidate, digest_for, loaded_by
 from tests.rego.opa_test_double import OpaTestDouble
 from tests.support import As, ok
 
@@ -227,9 +227,11 @@ def plan_recorded(g: Ground) -> Stage:
 
 
 def policy_loaded(g: Ground) -> Stage:
-    """A candidate policy version loaded by one privacy officer, not yet approved."""
+    """A candidate policy version loaded by one privacy officer, not yet approved, and the
+    digest of its diff against the active version (what an approval quotes)."""
     stage = nothing(g)
     stage.ids["version"] = loaded_by(g.http, stage.settings, "fg-gemeente", candidate(g.tmp_path))
+    stage.ids["digest"] = digest_for(g.http, stage.settings, stage.ids["version"])
     return stage
 
 
@@ -442,7 +444,10 @@ ACTIONS: dict[str, Probe] = {
     "approve_policy": Probe(
         policy_loaded,
         lambda s: Call(
-            s.officer("fg-politie"), "POST", f"/api/v1/policies/{s.ids['version']}/approvals"
+            s.officer("fg-politie"),
+            "POST",
+            f"/api/v1/policies/{s.ids['version']}/approvals",
+            {"diff_digest": s.ids["digest"]},
         ),
         201,
     ),

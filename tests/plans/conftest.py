@@ -25,6 +25,10 @@ from tests.support import As, ok
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 
+#: The analyses the issue found the housing corporation reading (issue 14, item 4).
+MENTAL_HEALTH_ANALYSIS = "Moeder in behandeling; afstemming met de behandelaar nodig."
+JUSTICE_ANALYSIS = "Vader onder toezicht; strafzaak loopt."
+
 
 @dataclass
 class PlanCase:
@@ -39,6 +43,7 @@ class PlanCase:
     om: As
     outsider: As
     engine: Engine = field(repr=False)
+    subject_id: str = ""
 
     @property
     def plan_path(self) -> str:
@@ -48,7 +53,9 @@ class PlanCase:
         return f"{self.plan_path}/interventions/{intervention_id}/status-changes"
 
     def plan_body(self, *, based_on_revision: int = 0, **overrides: Any) -> dict[str, Any]:
-        """A complete, valid plan: two life domains, one risk, two goals, two interventions."""
+        """A complete, valid plan as in the role play: an analysis of four life domains (two
+        of them special or criminal), one risk, two goals, two interventions; every part
+        names its life domain."""
         body: dict[str, Any] = {
             "based_on_revision": based_on_revision,
             "analysis": [
@@ -62,11 +69,25 @@ class PlanCase:
                     "assessment": "Huurachterstand, dreigende ontruiming.",
                     "fact_ids": [self.fact_ids["housing"]],
                 },
+                {
+                    "life_domain": "mental_health",
+                    "assessment": MENTAL_HEALTH_ANALYSIS,
+                    "sensitivity": "special",
+                },
+                {
+                    "life_domain": "justice",
+                    "assessment": JUSTICE_ANALYSIS,
+                    "sensitivity": "criminal",
+                },
             ],
-            "risk": {"level": "high", "assessment": "Ontruiming binnen drie maanden."},
+            "risk": {
+                "level": "high",
+                "assessment": "Ontruiming binnen drie maanden.",
+                "life_domain": "housing",
+            },
             "goals": [
-                {"id": "g1", "text": "Woning behouden."},
-                {"id": "g2", "text": "Overlast stopt."},
+                {"id": "g1", "text": "Woning behouden.", "life_domain": "housing"},
+                {"id": "g2", "text": "Overlast stopt.", "life_domain": "safety"},
             ],
             "interventions": [
                 {
@@ -76,6 +97,7 @@ class PlanCase:
                     "deadline": "2027-03-01",
                     "status": "planned",
                     "goal_id": "g1",
+                    "life_domain": "finances",
                 },
                 {
                     "id": "i2",
@@ -84,6 +106,7 @@ class PlanCase:
                     "deadline": "2027-02-01",
                     "status": "in_progress",
                     "goal_id": "g2",
+                    "life_domain": "safety",
                 },
             ],
         }
@@ -182,6 +205,7 @@ def _build(
             om=As(http, s, "om", "o-1", ["participant"], purpose),
             outsider=As(http, s, "ggz", "g-1", ["participant", "publisher"], purpose),
             engine=engine,
+            subject_id=subject_id,
         )
     finally:
         engine.dispose()

@@ -50,7 +50,8 @@ def test_casusregisseur_records_the_plan_and_every_change_is_a_new_version(
     assert first["recorded_by"] == {"partner": "gemeente-wi", "user": "cr-1"}
 
     changed = plan_case.plan_body(
-        based_on_revision=1, risk={"level": "medium", "assessment": "Regeling getroffen."}
+        based_on_revision=1,
+        risk={"level": "medium", "assessment": "Regeling getroffen.", "life_domain": "housing"},
     )
     second = ok(cr.put(plan_case.plan_path, json=changed), 200)
     assert second["version"] == 2
@@ -64,7 +65,10 @@ def test_casusregisseur_records_the_plan_and_every_change_is_a_new_version(
     older = ok(cr.get(plan_case.plan_path, params={"version": 1}))
     assert older["id"] == first["id"]
     assert older["latest"] is False
-    assert older["risk"] == {"level": "high", "assessment": "Ontruiming binnen drie maanden."}
+    assert (older["risk"]["level"], older["risk"]["assessment"]) == (
+        "high",
+        "Ontruiming binnen drie maanden.",
+    )
 
     missing = _problem(cr.get(plan_case.plan_path, params={"version": 9}), 404)
     assert missing["type"].endswith("/not-found")
@@ -108,7 +112,12 @@ def test_a_participant_reads_the_plan_with_fact_references_but_not_fact_content(
     ok(plan_case.casusregisseur.put(plan_case.plan_path, json=plan_case.plan_body()), 201)
     plan = ok(plan_case.woningcorporatie.get(plan_case.plan_path))
     assert plan["version"] == 1
-    assert [a["life_domain"] for a in plan["analysis"]] == ["safety", "housing"]
+    assert [a["life_domain"] for a in plan["analysis"]] == [
+        "safety",
+        "housing",
+        "mental_health",
+        "justice",
+    ]
     assert plan["analysis"][0]["fact_ids"] == [plan_case.fact_ids["police"]]
     assert plan["analysis"][0]["stale_fact_ids"] == []
     assert [g["id"] for g in plan["goals"]] == ["g1", "g2"]
@@ -204,7 +213,7 @@ def test_an_owner_outside_the_case_is_refused(plan_case: PlanCase) -> None:
     [
         (lambda b: b["interventions"].append(dict(b["interventions"][0])), "/interventions/2/id"),
         (lambda b: b["interventions"][0].update(goal_id="g9"), "/interventions/0/goal_id"),
-        (lambda b: b["analysis"].append(dict(b["analysis"][0])), "/analysis/2/life_domain"),
+        (lambda b: b["analysis"].append(dict(b["analysis"][0])), "/analysis/4/life_domain"),
     ],
     ids=["duplicate-intervention", "unknown-goal", "domain-twice"],
 )
@@ -351,8 +360,19 @@ def test_the_log_names_the_plan_version_on_record_and_on_read(plan_case: PlanCas
     assert len(full) == 1
     assert full[0].seq == read["log_seq"]
     assert full[0].object_ids == [version_id]
+    # per part: the text of what the OM's matrix cell gives it at full (safety, justice)
+    v = version_id
     assert full[0].disclosed == {
-        version_id: ["analysis", "goals", "interventions", "monitoring", "risk"]
+        v: ["structure"],
+        f"{v}/analysis/safety": ["text"],
+        f"{v}/analysis/housing": [],
+        f"{v}/analysis/mental_health": [],
+        f"{v}/analysis/justice": ["text"],
+        f"{v}/risk": [],
+        f"{v}/goals/0": [],
+        f"{v}/goals/1": ["text"],
+        f"{v}/interventions/0": [],
+        f"{v}/interventions/1": ["text"],
     }
     assert full[0].purpose == "plan"
     # the owner check of the status change decrypted the version: logged, nothing disclosed
@@ -403,7 +423,7 @@ def test_plan_content_and_monitoring_notes_never_reach_the_raw_database(
         ),
         201,
     )
-    plan = ok(plan_case.om.get(plan_case.plan_path))
+    plan = ok(plan_case.casusregisseur.get(plan_case.plan_path))
     assert plan["interventions"][0]["monitoring"][0]["note"] == markers["note"]
 
     raw = _raw_storage(plan_case.settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from hub.policy_review.cli import policy_app
 from hub.rego.bundle import policy_version
 from hub.settings import Settings
-from tests.policy_review.conftest import POLICIES
+from tests.policy_review.conftest import POLICIES, policy_copy
 
 SHIPPED = policy_version(POLICIES)
 
@@ -95,3 +96,30 @@ def test_simulate_prints_level_fields_rule_and_source(cli_env: Settings) -> None
 def test_list_shows_the_active_shipped_version(cli_env: Settings) -> None:
     text = run("list")
     assert text.startswith(f"{SHIPPED[:12]}  active") and "operator (shipped)" in text
+
+
+def test_the_protected_suite_from_the_terminal_list_propose_diff(
+    cli_env: Settings, tmp_path: Path
+) -> None:
+    listed = run("suite", "list")
+    assert " active " in listed and "operator (shipped)" in listed
+    active = listed.split()[0]
+    proposal = policy_copy(tmp_path)
+    path = proposal / "publish_test.rego"
+    text = path.read_text()
+    name = next(line.split(" if", 1)[0] for line in text.splitlines() if line.startswith("test_"))
+    path.write_text(text + f"\n{name}_again if {{\n\t{name}\n}}\n")
+    loaded = run("suite", "load", str(proposal))
+    assert "(inactive)" in loaded and "it passes against the active version" in loaded
+    suite = loaded.split("loaded protected test suite ", 1)[1].split()[0]
+    assert f"{suite[:12]}  inactive" in run("suite", "list")
+    shown = run("suite", "diff", "active", suite[:12])
+    assert f"protected suite diff {active} -> {suite[:12]}: 1 rules change" in shown
+    assert f"+ test vhhub.publish_test.{name}_again (added)" in shown
+    (line,) = [x for x in shown.splitlines() if x.startswith("digest: ")]
+    as_json = json.loads(run("suite", "diff", "active", suite[:12], "--format", "json"))
+    assert as_json["digest"] == line.removeprefix("digest: ")
+    # a suite that fails against the active policy is refused approval already at load
+    path.write_text(text.replace("\tallowed(", "\tnot allowed(", 1))
+    result = CliRunner().invoke(policy_app, ["suite", "load", str(proposal)])
+    assert result.exit_code == 1 and "cannot be approved or activated" in result.output

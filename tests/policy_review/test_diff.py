@@ -19,7 +19,11 @@ from tests.policy_review.conftest import POLICIES, policy_copy, set_cell
 pytestmark = pytest.mark.slow
 
 CATALOG = FactTypeCatalog.load(PROJECT_ROOT / "schemas")
-CRIMINAL_TYPES = {t.id for t in CATALOG.types() if t.sensitivity.value == "criminal"}
+#: criminal by type, or by the justice partner that publishes it (ADR 0104: a police
+#: nuisance report is criminal-law data)
+CRIMINAL_TYPES = {t.id for t in CATALOG.types() if t.sensitivity.value == "criminal"} | {
+    "police.nuisance_report/1"
+}
 JUSTICE_KINDS = {"police", "prosecution", "probation", "custodial", "child_protection"}
 
 
@@ -50,20 +54,26 @@ def test_cli_diff_of_two_directories_lists_only_the_changed_cells_consequences(
         ("safety", "full", "summary"),
     }
     assert all(c["direction"] == "less" for c in diff["changes"])
-    finances = next(c for c in diff["changes"] if c["domain"] == "finances")
-    assert finances["scope"] == "domain"
-    assert finances["text"] == (
-        "Tafel multi_problem, fase case_conference, Woningcorporatie (housing): "
-        "finances van full naar summary"
+    # one line per fact type, not per domain: the simulated involvement signal comes from a
+    # publisher whose facts are special-category data (ADR 0104), so it was a summary for
+    # housing already unless shareable, and the finances domain does not change as a whole
+    finances = next(
+        c
+        for c in diff["changes"]
+        if [t["type"] for t in c["fact_types"]] == ["municipality.income_debt/1"]
     )
+    assert finances["scope"] == "fact_type"
+    line = (
+        "Tafel multi_problem, fase case_conference, Woningcorporatie (housing): "
+        "municipality.income_debt/1 (finances) van full naar summary"
+    )
+    assert finances["text"] == line
     removed = {t["type"]: t["fields_removed"] for t in finances["fact_types"]}
     assert removed["municipality.income_debt/1"], "summary withholds the full-class fields"
 
     text = CliRunner().invoke(policy_app, ["diff", str(POLICIES), str(changed)])
     assert text.exit_code == 0
-    assert "- Tafel multi_problem, fase case_conference, Woningcorporatie (housing): finances" in (
-        text.output
-    )
+    assert f"- {line}" in text.output
 
 
 def test_a_logic_change_shows_up_although_no_data_changed(tmp_path: Path) -> None:

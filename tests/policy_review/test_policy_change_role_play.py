@@ -1,11 +1,15 @@
 """A policy change from upload to briefing, over real HTTP: the diff predicts, the hub obeys.
 
-A privacy officer copies policies/, changes ONE matrix cell (at the multi-problem table, in
-the case conference, a housing corporation gets the social-work profile instead of its own),
-uploads it as a bundle and asks the hub for the diff. Two other privacy officers approve it.
-Then the role play's case is briefed again: the housing corporation's briefing changes
-exactly as the diff said, every other briefing stays as it was, a second hub process on the
-same database serves the new version too, and a restart keeps it.
+A privacy officer of the municipality copies policies/ and changes ONE matrix cell (at the
+multi-problem table, in the case conference, a housing corporation gets the social-work
+profile instead of its own). The network's protected tests pin that cell, so first the
+protected suite changes: the pinning tests are dropped, and privacy officers of two other
+key partners (police and GGZ) approve that on the suite diff they were shown. Then the new
+version is uploaded with a test of its new promise in a file of its own, the hub shows its
+diff, and the same two partners approve it with the diff's digest. Then the role play's case
+is briefed again: the housing corporation's briefing changes exactly as the diff said, every
+other briefing stays as it was, a second hub process on the same database serves the new
+version too, and a restart keeps it.
 """
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ from tests.e2e.test_role_play import (
 from tests.policy_review.conftest import (
     POLICIES,
     add_test,
+    approval,
     bundle_of,
     drop_failing_tests,
     log_entries,
     officer,
     policy_copy,
     set_cell,
+    suite_approval,
     upload,
+    upload_suite,
 )
 from tests.support import As, ok
 
@@ -53,13 +60,15 @@ test_housing_sees_social_network_in_full_at_the_multi_problem_conference if {
 """
 
 
-def changed_policy(tmp_path: Path) -> Path:
-    """policies/ with ONE matrix cell changed, and its tests adjusted as the README asks."""
+def changed_policy(tmp_path: Path) -> tuple[Path, bytes]:
+    """policies/ with ONE matrix cell changed and its tests adjusted as the README asks; and
+    the protected suite without the tests that pinned the old cell (a bundle of its tests)."""
     target = policy_copy(tmp_path)
     set_cell(target, *CELL, "social_work_needs")
     assert drop_failing_tests(target)  # the shipped tests pinned the old cell
-    add_test(target, NEW_PROMISE)
-    return target
+    suite = bundle_of(target)  # its _test.rego files: the shipped ones minus the pinning tests
+    add_test(target, NEW_PROMISE)  # in a file of its own
+    return target, suite
 
 
 def conference_briefings(hub: RunningHub, case_id: str) -> dict[str, dict[str, Any]]:
@@ -99,7 +108,7 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
 ) -> None:
     settings = hub.settings
     shipped = policy_version(POLICIES)
-    changed_dir = changed_policy(tmp_path)
+    changed_dir, suite_bundle = changed_policy(tmp_path)
     new_version = policy_version(changed_dir)
 
     # the case of the role play, briefed under the shipped version
@@ -112,7 +121,25 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
     with RunningHub(settings) as replica, hub.client() as http:
         http.timeout = 300
         loader = officer(http, settings, "fg-gemeente")
-        loaded = ok(upload(loader, bundle_of(changed_dir)), 201)
+        police, ggz = officer(http, settings, "fg-politie"), officer(http, settings, "fg-ggz")
+
+        # the protected tests pin the cell: the version cannot be approved as things stand
+        pinned = ok(upload(loader, bundle_of(changed_dir)), 201)
+        assert pinned["tests_passed"] is True and pinned["checks"]["passed"] is False
+        assert pinned["checks"]["protected"]["changed"] == ["disclosure_test.rego"]
+
+        # so the protected suite changes first: four eyes of two other key partners
+        proposal = ok(upload_suite(loader, suite_bundle), 201)
+        suite = proposal["suite"]
+        assert proposal["checks"]["passed"] is True  # the shipped policy passes it too
+        suite_diff = ok(police.get(f"/api/v1/policies/suites/active/diff/{suite}"))
+        assert {r["change"] for r in suite_diff["rules"]} == {"removed"}
+        assert suite_approval(loader, suite, suite_diff["digest"]).status_code == 403
+        ok(suite_approval(police, suite, suite_diff["digest"]), 201)
+        assert ok(suite_approval(ggz, suite, suite_diff["digest"]), 201)["activated"] is True
+
+        # against the new protected suite, the version now passes every check
+        loaded = ok(loader.get(f"/api/v1/policies/{new_version}"))
         assert (loaded["version"], loaded["status"], loaded["tests_passed"]) == (
             new_version,
             "inactive",
@@ -120,6 +147,7 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
         )
 
         diff = ok(loader.get(f"/api/v1/policies/active/diff/{new_version}"))
+        digest = diff["digest"]
         assert diff["old"] == shipped and diff["new"] == new_version
         # exactly the one cell's consequences: one table, phase, purpose and viewer
         assert diff["changes"], "changing a cell must change decisions"
@@ -139,31 +167,34 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
         assert all("own" not in c["variants"] for c in diff["changes"])
         types = {t["type"] for c in diff["changes"] for t in c["fact_types"]}
         assert "police.incident/1" not in types
+        prefix = "Tafel multi_problem, fase case_conference, Woningcorporatie (housing): "
         assert any(
-            c["text"].startswith(
-                "Tafel multi_problem, fase case_conference, Woningcorporatie (housing): "
-                "social_network van summary naar full"
+            c["text"].startswith(prefix)
+            and (
+                "(social_network) van summary naar full" in c["text"]  # per fact type
+                or c["text"].startswith(prefix + "social_network van summary naar full")
             )
             for c in diff["changes"]
         )
 
-        # four eyes: the loader may not approve; two others activate
+        # four eyes of two key partners other than the loader's, on the diff they were shown
         assert upload(loader, bundle_of(changed_dir)).status_code == 409
-        assert loader.post(f"/api/v1/policies/{new_version}/approvals").status_code == 403
-        first = ok(
-            officer(http, settings, "fg-politie").post(f"/api/v1/policies/{new_version}/approvals"),
-            201,
-        )
+        assert approval(loader, new_version, digest).status_code == 403
+        first = ok(approval(police, new_version, digest), 201)
         assert first["activated"] is False
         assert conference_briefings(hub, case_id)[HOUSING]["policy_version"] == shipped
-        second = ok(
-            officer(http, settings, "fg-ggz").post(f"/api/v1/policies/{new_version}/approvals"),
-            201,
-        )
+        second = ok(approval(ggz, new_version, digest), 201)
         assert second["activated"] is True and second["policy"]["status"] == "active"
+        assert second["policy"]["checks"] == {
+            **second["policy"]["checks"],
+            "passed": True,
+            "against": shipped,
+            "suite": suite,
+        }
 
         after = conference_briefings(hub, case_id)
         by_id = {v: k for k, v in ids.items()}
+        announced_changes: set[str] = set()
         for viewer, briefing in after.items():
             assert briefing["policy_version"] == new_version
             old_facts = briefing_facts(before[viewer])
@@ -177,6 +208,8 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
                     else None
                 )
                 level = announced or old_facts[fact_id]["level"]
+                if level != old_facts[fact_id]["level"]:
+                    announced_changes.add(key)
                 assert fact["level"] == level, (viewer, key)
                 assert set(fact["fields"]) == expected_fields(
                     viewer, key, DisclosureLevel(level)
@@ -186,7 +219,9 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
             for i, f in briefing_facts(after[HOUSING]).items()
             if f["level"] != briefing_facts(before[HOUSING])[i]["level"]
         }
-        assert changed == {"nuisance", "social_work"}  # safety full -> summary; network -> full
+        # the social-work fact (social network: summary -> full), and whatever else the diff
+        # announced for this case's facts (the safety domain: full -> summary)
+        assert "social_work" in changed and changed == announced_changes
         for viewer in PARTNERS:
             if viewer != HOUSING:
                 assert {i: f["level"] for i, f in briefing_facts(after[viewer]).items()} == {
@@ -203,6 +238,8 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
     # every act was logged with the version hash
     loads = [e for e in log_entries(settings, "policy.load") if new_version in e.object_ids]
     assert [e.outcome for e in loads] == ["allowed", "denied"]  # the second upload: 409
+    suite_acts = [e for e in log_entries(settings, "policy.activate") if suite in e.object_ids]
+    assert len(suite_acts) == 1 and "protected test suite" in suite_acts[0].reason
     approvals = [
         e
         for e in log_entries(settings, "policy.approve")

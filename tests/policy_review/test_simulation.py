@@ -70,7 +70,7 @@ def test_every_catalog_type_is_simulated_when_none_is_named(
         "phase": "case_conference",
     }
     result = ok(simulate(fg, body))
-    assert len({f["type"] for f in result["facts"]}) == 16
+    assert len({f["type"] for f in result["facts"]}) == 19
     assert {f["level"] for f in result["facts"]} == {"none"}
     assert {f["rule"] for f in result["facts"]} == {"not_a_participant"}
 

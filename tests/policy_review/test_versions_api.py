@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, delete, select
 
-from hub.policy_review.models import PolicyVersion
+from hub.policy_review.models import PolicyVersion, ProtectedTestSuite
 from hub.rego.bundle import policy_version
 from hub.setup import initialise
 from tests.conftest import RunningHub
@@ -56,7 +56,10 @@ def test_init_on_a_hub_in_use_without_policy_versions_registers_and_logs_the_shi
         conn.execute(delete(PolicyVersion))
     engine.dispose()
     report = initialise(hub.settings)
-    assert f"created  policy version {SHIPPED[:12]} (shipped, active)" in report.lines()
+    assert any(
+        line.startswith(f"created  policy version {SHIPPED[:12]} (shipped, active); ")
+        for line in report.lines()
+    )
     load, activation = log_entries(hub.settings, "policy.load") + log_entries(
         hub.settings, "policy.activate"
     )
@@ -64,6 +67,32 @@ def test_init_on_a_hub_in_use_without_policy_versions_registers_and_logs_the_shi
         assert entry.object_ids == [SHIPPED] and entry.source == "init"
         assert entry.actor_partner is None
     assert "kept" in " ".join(initialise(hub.settings).lines())
+
+
+def test_init_on_a_hub_without_a_protected_suite_registers_the_shipped_tests_and_logs_it(
+    hub: RunningHub, http: httpx.Client
+) -> None:
+    """A hub from before protected suites (migration 0005) gets the shipped tests at init."""
+    fg = officer(http, hub.settings, "fg-gemeente")
+    (suite,) = ok(fg.get("/api/v1/policies/suites"))["suites"]
+    engine = create_engine(hub.settings.effective_database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(ProtectedTestSuite))
+    engine.dispose()
+    report = " ".join(initialise(hub.settings).lines())
+    assert f"protected tests {suite['suite'][:12]} (shipped, active)" in report
+    load, activation = [
+        e
+        for e in log_entries(hub.settings, "policy.")
+        if e.action in ("policy.load", "policy.activate")
+    ]
+    for entry in (load, activation):
+        assert entry.object_ids == [suite["suite"]] and entry.source == "init"
+        assert "protected test suite" in entry.reason
+    assert ok(fg.get("/api/v1/policies/suites"))["active"] == suite["suite"]
+    assert f"protected tests {suite['suite'][:12]} (active)" in " ".join(
+        initialise(hub.settings).lines()
+    )
 
 
 def test_every_replica_serves_the_version_stored_as_active(hub: RunningHub) -> None:

@@ -75,6 +75,10 @@ FIELD_POOL = [
     "findings",
     "internal_reference",
     "description",
+    # fields some types mark x-reveals (left out of summaries for partners without a task)
+    "incident_category",
+    "subject_role",
+    "report_type",
 ]
 
 
@@ -168,6 +172,14 @@ def fact(rng: random.Random, viewer_partner: str) -> dict[str, Any]:
     }
     if rng.random() < 0.8:
         result["shareable"] = rng.random() < 0.3
+    if rng.random() < 0.2:  # a plan note's cited facts (any fact may carry them)
+        result["cites"] = [
+            {
+                "sensitivity": rng.choice(SENSITIVITIES),
+                "publisher_kind": PARTNERS[rng.choice(sorted(PARTNERS))],
+            }
+            for _ in range(rng.randint(0, 3))
+        ]
     return result
 
 

@@ -54,6 +54,9 @@ REQUIRED_FACT_TYPES = {
     "veilig_thuis.report/1": ("safety", "special"),
     "custodial.detention/1": ("justice", "criminal"),
     "network.involvement_signal/1": ("*", "ordinary"),
+    "plan.note/1": ("*", "ordinary"),
+    "plan.note_special/1": ("*", "special"),
+    "plan.note_criminal/1": ("*", "criminal"),
 }
 
 #: What a custom.source must name: one of the network's documents or an AVG article.
@@ -87,6 +90,53 @@ def test_network_data_uses_exactly_the_shared_vocabulary() -> None:
     purposes = {p.value for p in Purpose}
     assert all(set(fits) <= purposes for fits in NETWORK["phase_purposes"].values())
     assert set(NETWORK["kind_sets"]["key_partners"]) == KINDS - {"housing", "social_work"}
+
+
+def test_care_kinds_and_publisher_categories_name_known_kinds_and_categories() -> None:
+    """ADR 0104: who has a care task, and which kinds' facts are special or criminal whatever
+    their type. A kind with a care task is never capped for special-category data."""
+    assert set(NETWORK["care_kinds"]) == {
+        "mental_health",
+        "youth_care",
+        "veilig_thuis",
+        "social_work",
+    }
+    assert all(flag is True for flag in NETWORK["care_kinds"].values())
+    assert not set(NETWORK["care_kinds"]) & set(NETWORK["special_category_capped_kinds"])
+    defaults = NETWORK["publisher_default_sensitivity"]
+    assert set(defaults) <= KINDS
+    assert set(defaults.values()) <= {"special", "criminal"}
+    # care partners publish health data; the justice chain publishes criminal-law data,
+    # except the child protection board, whose facts concern a family (special, not criminal)
+    assert {k for k, v in defaults.items() if v == "special"} == {
+        "mental_health",
+        "youth_care",
+        "veilig_thuis",
+        "child_protection",
+    }
+    assert {k for k, v in defaults.items() if v == "criminal"} == set(NETWORK["justice_kinds"]) - {
+        "child_protection"
+    }
+
+
+def test_the_policy_test_fixtures_carry_each_type_s_fields_as_its_schema_classes_them() -> None:
+    """The principle tests (policies/principles_test.rego) decide on the fixtures' fields; they
+    must be the schemas' fields and classes, and hold every field a type reveals."""
+    engine = new_regorus_engine(BUNDLE.modules, BUNDLE.data_json())
+    facts = engine.eval_rule("data.vhhub.fixtures_test.facts_by_type")
+    by_type = schemas()
+    published = set(PUBLISHING["any_partner_kind"]) | {
+        fact_type
+        for kinds in PUBLISHING["by_table"].values()
+        for types in kinds.values()
+        for fact_type in types
+    }
+    assert published <= set(facts) <= set(FACT_TYPES)
+    for type_id, fact in facts.items():
+        properties = by_type[type_id]["properties"]
+        for name, field_class in fact["fields"].items():
+            assert properties[name]["x-disclosure"] == field_class, (type_id, name)
+        assert set(FACT_TYPES[type_id]["reveals"]) <= set(fact["fields"]), type_id
 
 
 def test_the_phase_order_is_the_vocabulary_order() -> None:
@@ -192,6 +242,11 @@ def test_the_catalogue_agrees_with_the_fact_type_schemas() -> None:
         if entry["domain"] != "*":
             assert entry["domain"] == schema["x-life-domain"], fact_type
         assert set(entry["never_shared"]) <= set(schema["properties"]), fact_type
+        assert entry["reveals"] == {
+            name: field["x-reveals"]
+            for name, field in schema["properties"].items()
+            if "x-reveals" in field
+        }, fact_type
 
 
 def test_partner_kinds_publish_only_fact_types_their_schema_allows() -> None:

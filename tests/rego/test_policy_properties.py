@@ -20,6 +20,13 @@ from tests.rego import generators
 
 ENGINE = RegorusEngine()
 JUSTICE = {kind.value for kind in JUSTICE_KINDS}
+#: Partner kinds with a care task (policies/data/network.json, ADR 0104).
+CARE = {"mental_health", "youth_care", "veilig_thuis", "social_work"}
+#: The category a publisher kind's facts carry whatever their type (ADR 0104).
+PUBLISHER_CATEGORY = {
+    **dict.fromkeys(("mental_health", "youth_care", "veilig_thuis", "child_protection"), "special"),
+    **dict.fromkeys(("police", "prosecution", "probation", "custodial"), "criminal"),
+}
 SUMMARY = LEVEL_RANK[DisclosureLevel.SUMMARY]
 EXISTENCE = LEVEL_RANK[DisclosureLevel.EXISTENCE]
 PROPERTY_SETTINGS = settings(
@@ -74,6 +81,17 @@ def own(inp: dict[str, Any], fact: dict[str, Any]) -> bool:
     return bool(fact["publisher"] == inp["viewer"]["partner"])
 
 
+def is_category(fact: dict[str, Any], category: str) -> bool:
+    """Special or criminal by the fact's type, or by the kind of partner that published it
+    (unless its type states its own sensitivity: plan notes), or by a fact it cites."""
+    stated = generators.FACT_TYPES.get(fact["type"], {}).get("sensitivity_stated") is True
+    by_publisher = None if stated else PUBLISHER_CATEGORY.get(fact["publisher_kind"])
+    cited = {c["sensitivity"] for c in fact.get("cites", [])} | {
+        PUBLISHER_CATEGORY.get(c["publisher_kind"]) for c in fact.get("cites", [])
+    }
+    return category in {fact["sensitivity"], by_publisher, *cited}
+
+
 @PROPERTY_SETTINGS
 @given(briefings)
 def test_no_viewer_outside_participants_and_regisseurs_ever_gets_above_none(
@@ -90,14 +108,15 @@ def test_no_viewer_outside_participants_and_regisseurs_ever_gets_above_none(
 
 @PROPERTY_SETTINGS
 @given(briefings)
-def test_police_and_prosecution_never_get_special_data_above_summary_unless_shareable(
+def test_special_data_reaches_full_only_care_and_justice_but_never_police_or_om_unless_shareable(
     inp: dict[str, Any],
 ) -> None:
-    if inp["viewer"]["partner_kind"] not in ("police", "prosecution"):
+    kind = inp["viewer"]["partner_kind"]
+    if kind in (CARE | JUSTICE) - {"police", "prosecution"}:
         return
     for fact, decision in decided(inp):
         if (
-            fact["sensitivity"] == "special"
+            is_category(fact, "special")
             and fact.get("shareable") is not True
             and not own(inp, fact)
         ):
@@ -112,8 +131,21 @@ def test_partners_outside_the_justice_chain_never_get_criminal_data_above_summar
     if inp["viewer"]["partner_kind"] in JUSTICE:
         return
     for fact, decision in decided(inp):
-        if fact["sensitivity"] == "criminal" and not own(inp, fact):
+        if is_category(fact, "criminal") and not own(inp, fact):
             assert rank(decision) <= SUMMARY
+
+
+@PROPERTY_SETTINGS
+@given(briefings)
+def test_summaries_for_partners_without_care_or_justice_task_hold_no_revealing_field(
+    inp: dict[str, Any],
+) -> None:
+    if inp["viewer"]["partner_kind"] in CARE | JUSTICE:
+        return
+    for fact, decision in decided(inp):
+        if decision.level is DisclosureLevel.SUMMARY:
+            reveals = generators.FACT_TYPES.get(fact["type"], {}).get("reveals", {})
+            assert not set(decision.fields) & set(reveals)
 
 
 @PROPERTY_SETTINGS

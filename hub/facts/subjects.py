@@ -1,0 +1,89 @@
+"""Which subjects a fact concerns, and the pseudonyms the access log names them by.
+
+A fact concerns one subject of its case, several (members of a household), or -- with no
+`FactSubject` row -- the whole case. Every access-log entry that names a fact carries, per
+fact, the blind-index pseudonyms of exactly those subjects (entry format v2,
+`fact_subjects`), so the data-subject access report of one person lists only acts on data
+about that person (ADR 0403). Clear columns only; nothing is decrypted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.cases.models import SubjectIndex
+from hub.cases.repository import CaseRepository
+from hub.facts.models import Fact, FactSubject
+
+#: Rows per IN list (far below every database's parameter limit).
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def subject_ids_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str, list[str]]:
+    """fact id -> the ids of the subjects it concerns, sorted; a fact of the whole case is
+    absent from the answer."""
+    out: dict[str, list[str]] = {}
+    ids = sorted(set(fact_ids))
+    for chunk in _chunks(ids):
+        for fact_id, subject_id in session.execute(
+            select(FactSubject.fact_id, FactSubject.subject_id).where(
+                FactSubject.fact_id.in_(chunk)
+            )
+        ):
+            out.setdefault(fact_id, []).append(subject_id)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def pseudonyms_of_subjects(session: Session, subject_ids: Collection[str]) -> dict[str, list[str]]:
+    """subject id -> its blind-index values (none left once its case is shredded)."""
+    out: dict[str, list[str]] = {s: [] for s in subject_ids}
+    for chunk in _chunks(sorted(out)):
+        for subject_id, value in session.execute(
+            select(SubjectIndex.subject_id, SubjectIndex.value).where(
+                SubjectIndex.subject_id.in_(chunk)
+            )
+        ):
+            out[subject_id].append(value)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def fact_pseudonyms(session: Session, facts: Sequence[Fact]) -> dict[str, tuple[str, ...]]:
+    """fact id -> the pseudonyms of the subjects it concerns, for the log's `fact_subjects`.
+
+    A fact of the whole case concerns every subject of its case."""
+    if not facts:
+        return {}
+    linked = subject_ids_by_fact(session, [f.id for f in facts])
+    names = pseudonyms_of_subjects(session, {s for ids in linked.values() for s in ids})
+    whole_case: dict[str, tuple[str, ...]] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for fact in facts:
+        subjects = linked.get(fact.id)
+        if subjects is None:
+            if fact.case_id not in whole_case:
+                whole_case[fact.case_id] = tuple(
+                    CaseRepository(session).pseudonyms_of_case(fact.case_id)
+                )
+            out[fact.id] = whole_case[fact.case_id]
+        else:
+            out[fact.id] = tuple(sorted({p for s in subjects for p in names[s]}))
+    return out
+
+
+def link_subjects(session: Session, fact_id: str, subject_ids: Iterable[str]) -> None:
+    """Record that `fact_id` concerns these subjects (none: the whole case)."""
+    for subject_id in sorted(set(subject_ids)):
+        session.add(FactSubject(fact_id=fact_id, subject_id=subject_id))
+
+
+def for_log(pseudonyms: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """The `fact_subjects` of a log event (sorted tuples, as the entry stores them)."""
+    return {k: tuple(sorted(set(v))) for k, v in pseudonyms.items()}

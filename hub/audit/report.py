@@ -493,16 +493,26 @@ class Wording:
                 "alleen of u bekend bent",
             )
         if a is Action.PLAN_READ:
-            if act.disclosed_sections:
+            # a read logs per part whether its text left ("text"), besides the plan's
+            # structure; entries from before plan parts name the sections they showed
+            sections = set(act.disclosed_sections)
+            if sections - {"structure"}:
                 return ReportLine(
-                    f"{who} heeft het plan van aanpak voor uw casus ingezien {why}. Het plan "
-                    "gaat over de hele casus, niet alleen over u.",
-                    "volledig plan van aanpak",
+                    f"{who} heeft het plan van aanpak voor uw casus ingezien {why}: de opzet "
+                    "en de teksten die deze organisatie mocht lezen. Het plan gaat over de "
+                    "hele casus, niet alleen over u.",
+                    "opzet en gedeelde teksten van het plan",
+                )
+            if sections:
+                return ReportLine(
+                    f"{who} heeft de opzet van het plan van aanpak voor uw casus ingezien "
+                    f"{why} (leefgebieden, afspraken en termijnen), maar geen van de teksten.",
+                    "alleen de opzet van het plan",
                 )
             return ReportLine(
-                f"{who} heeft in het plan van aanpak voor uw casus alleen nagekeken wie een "
-                "afgesproken actie uitvoert.",
-                "alleen wie een actie uitvoert",
+                f"{who} heeft het plan van aanpak voor uw casus geopend voor een controle; "
+                "er is niets uit het plan getoond.",
+                "niets uit het plan getoond",
             )
         if a is Action.PLAN_RECORD:
             return ReportLine(

@@ -95,3 +95,20 @@ def test_every_act_reads_as_a_dutch_sentence() -> None:
 def test_times_are_given_on_the_dutch_clock() -> None:
     assert date_nl(datetime(2026, 12, 3, 13, 5, tzinfo=UTC)) == "3 december 2026 om 14:05"
     assert date_nl(datetime(2026, 7, 1, 22, 30, tzinfo=UTC)) == "2 juli 2026 om 00:30"
+
+
+def test_a_plan_read_says_how_much_of_the_plan_was_shown() -> None:
+    """Plan text is released part by part: the report must not call a read that showed only
+    the structure, or nothing at all, a read of the whole plan."""
+    wording = Wording(CATALOG, {"x": "Woonstichting Demo"})
+
+    def level(sections: tuple[str, ...]) -> str:
+        act = wording.describe(_act(Action.PLAN_READ, disclosed_sections=sections), None)
+        assert act is not None
+        return act.lines[0].level
+
+    assert level(("structure", "text")) == "opzet en gedeelde teksten van het plan"
+    assert level(("structure",)) == "alleen de opzet van het plan"
+    assert level(()) == "niets uit het plan getoond"
+    # entries from before plan parts named the sections they showed
+    assert level(("analysis", "goals", "interventions")) == "opzet en gedeelde teksten van het plan"

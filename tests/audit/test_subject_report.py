@@ -469,7 +469,9 @@ def test_every_read_states_its_level_in_a_plain_dutch_sentence(household: Househ
                 "alleen het bestaan",
                 "geen informatie getoond",
                 "alleen of u bekend bent",
-                "volledig plan van aanpak",
+                "opzet en gedeelde teksten van het plan",
+                "alleen de opzet van het plan",
+                "niets uit het plan getoond",
                 "alleen het logboek, niet de inhoud",
             }, line
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from hub.audit.entry import Action
 from hub.cases.models import Participant
 from hub.cases.repository import CaseRepository
@@ -24,18 +26,29 @@ class ParticipantService(CaseUseCase):
                 session, viewer, case_id, "invite", target={"partner": partner, "user": user}
             )
             case = opened.case
-            existing = CaseRepository(session).participant(case.id, partner, user or "")
+            repository = CaseRepository(session)
+            existing = repository.participant(case.id, partner, user or "")
             if existing is None:
-                existing = Participant(
-                    id=str(uuid.uuid4()),
-                    case_id=case.id,
-                    partner_id=partner,
-                    user=user or "",
-                    invited_by_partner=viewer.partner,
-                    invited_by_user=viewer.user,
-                )
-                session.add(existing)
-            else:
+                try:
+                    # a SAVEPOINT: an identical invitation committed meanwhile undoes only
+                    # this insert, and this request answers as the retry it then is
+                    with session.begin_nested():
+                        invited = Participant(
+                            id=str(uuid.uuid4()),
+                            case_id=case.id,
+                            partner_id=partner,
+                            user=user or "",
+                            invited_by_partner=viewer.partner,
+                            invited_by_user=viewer.user,
+                        )
+                        session.add(invited)
+                        session.flush()
+                    existing = invited
+                except IntegrityError:
+                    existing = repository.participant(case.id, partner, user or "")
+                    if existing is None:
+                        raise
+            if existing.withdrawn_at is not None:
                 existing.withdrawn_at = None
             session.flush()
             self._log_act(

@@ -48,7 +48,9 @@ class ScreeningService(CaseUseCase):
     def take(self, viewer: Viewer, case_id: str) -> CaseOut:
         """A procesregisseur takes on a case at intake (becomes its procesregisseur)."""
         with self._unit_of_work() as session:
-            case = self._gate.load_case(session, viewer, case_id)
+            # the row lock makes two procesregisseurs taking one case take turns: the later
+            # one sees the earlier one's procesregie and gets 409, having logged nothing
+            case = self._gate.load_case(session, viewer, case_id, for_update=True)
             permit = self._gate.authorize_on_case(
                 session, viewer, self._gate.case_input(session, case), "take_case"
             )

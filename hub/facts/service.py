@@ -8,10 +8,11 @@ returns what the first one created.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
@@ -89,6 +90,14 @@ def _check_subject_fields(facts: Sequence[FactIn], *, prefix: str) -> None:
         raise InvalidFactSubjects(extra={"errors": errors[:100]})
 
 
+def correction_key(lineage_id: str, version: int) -> str:
+    """The unique key a correction's row is stored under: named by its lineage and version,
+    never grown from the previous key, so it stays short however often a fact is corrected
+    and however long the publisher's key is. It starts with `#`, which a publisher's key may
+    not contain, so it never takes a key a publisher may still use."""
+    return f"#{lineage_id}#v{version}"
+
+
 def life_domain_of(fact_type: FactType, content: dict[str, Any]) -> str:
     """The fact's life domain: the type's, except an involvement signal names its own."""
     if fact_type.name == INVOLVEMENT_SIGNAL and isinstance(content.get("domain"), str):
@@ -162,113 +171,155 @@ class FactService:
                 return tuple(sorted({p for s in named for p in subjects[s]}))
 
             pseudonyms = sorted({p for f in facts for p in concerned(f)})
-            out: list[PublishedFact] = []
-            new: list[tuple[FactIn, FactType, str]] = []
-            seen_keys: set[str] = set()
-            # one query for the whole batch: which of these keys did this publisher use before?
-            earlier = FactRepository(session).by_idempotency_keys(
-                viewer.partner, [f.idempotency_key for f in facts]
-            )
-            earlier_subjects = subject_ids_by_fact(session, [f.id for f in earlier.values()])
-            for fact, fact_type in zip(facts, types, strict=True):
-                if fact.idempotency_key in seen_keys:
-                    raise ValidationFailed("Idempotency keys must be unique within a batch.")
-                seen_keys.add(fact.idempotency_key)
-                existing = earlier.get(fact.idempotency_key)
-                if existing is not None:
-                    linked = earlier_subjects.get(existing.id, [])
-                    if (
-                        existing.case_id != case.id
-                        or existing.fact_type != fact_type.id
-                        or sorted(set(requested_subjects(fact))) != linked
-                    ):
-                        raise Conflict("This idempotency key was used for another fact.")
-                    out.append(
-                        PublishedFact(
-                            id=existing.id,
-                            idempotency_key=fact.idempotency_key,
-                            type=existing.fact_type,
-                            version=existing.version,
-                            status=existing.status,
-                            created=False,
-                            subject_ids=linked,
-                        )
-                    )
-                    continue
-                new.append((fact, fact_type, life_domain_of(fact_type, fact.content)))
-            if not new:
-                return PublishOut(case_id=case.id, facts=out)
-            version = self._gate.authorize_publish(
-                session,
-                viewer,
-                policy_case,
-                [PublishCheck(t.id, d, t.sensitivity.value) for _, t, d in new],
-                pseudonyms=pseudonyms,
-            )
-            ids = [str(uuid.uuid4()) for _ in new]
-            entry = self._log.append(
-                session,
-                Event(
-                    action=Action.FACT_PUBLISH,
-                    outcome=Outcome.ALLOWED,
-                    case_id=case.id,
-                    object_ids=ids,
-                    fact_subjects=for_log(
-                        {i: concerned(f) for i, (f, _, _) in zip(ids, new, strict=True)}
-                    ),
-                    policy_version=version,
-                ),
-                actor=viewer.actor,
-                request=viewer.request,
-            )
-            links: list[tuple[str, list[str]]] = []
-            for fact_id, (fact, fact_type, domain) in zip(ids, new, strict=True):
-                named = sorted(set(requested_subjects(fact)))
-                row = Fact(
-                    id=fact_id,
-                    case_id=case.id,
-                    # the one subject of a single-subject fact, for older readers
-                    subject_id=named[0] if len(named) == 1 else None,
-                    fact_type=fact_type.id,
-                    life_domain=domain,
-                    sensitivity=fact_type.sensitivity.value,
-                    legal_basis=fact.legal_basis,
-                    shareable=fact.shareable,
-                    publisher_partner=viewer.partner,
-                    publisher_kind=viewer.partner_kind.value,
-                    publisher_user=viewer.user,
-                    idempotency_key=fact.idempotency_key,
-                    lineage_id=fact_id,
-                    version=1,
-                    status=FactStatus.CURRENT.value,
-                    change_seq=entry.seq,
-                    # the id is chosen up front, so the row is sealed before its one insert
-                    content_ct=self._vault.seal_document(
-                        session,
-                        case_id=case.id,
-                        record="fact",
-                        row_id=fact_id,
-                        schema_id=fact_type.id,
-                        document=fact.content,
-                    ),
+            for attempt in range(2):
+                out, new = self._match(session, viewer, case, facts, types)
+                if not new:
+                    return PublishOut(case_id=case.id, facts=[o for o in out if o is not None])
+                version = self._gate.authorize_publish(
+                    session,
+                    viewer,
+                    policy_case,
+                    [PublishCheck(t.id, d, t.sensitivity.value) for _, _, t, d in new],
+                    pseudonyms=pseudonyms,
                 )
-                session.add(row)
-                links.append((fact_id, named))
+                try:
+                    # a SAVEPOINT: a concurrent publish that stored one of these keys first
+                    # undoes this write (its log entry included) and nothing else
+                    with session.begin_nested():
+                        written = self._store(session, viewer, case, new, concerned, version)
+                except IntegrityError:
+                    if attempt:
+                        raise
+                    # answer as the retry this request turned out to be
+                    continue
+                for (index, *_), published in zip(new, written, strict=True):
+                    out[index] = published
+                return PublishOut(case_id=case.id, facts=[o for o in out if o is not None])
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _match(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: Case,
+        facts: Sequence[FactIn],
+        types: Sequence[FactType],
+    ) -> tuple[list[PublishedFact | None], list[tuple[int, FactIn, FactType, str]]]:
+        """What this publisher stored under these keys before (answered as a retry, in batch
+        order; None where a fact is new) and the facts still to store (with their index)."""
+        out: list[PublishedFact | None] = []
+        new: list[tuple[int, FactIn, FactType, str]] = []
+        seen_keys: set[str] = set()
+        # one query for the whole batch: which of these keys did this publisher use before?
+        earlier = FactRepository(session).by_idempotency_keys(
+            viewer.partner, [f.idempotency_key for f in facts]
+        )
+        earlier_subjects = subject_ids_by_fact(session, [f.id for f in earlier.values()])
+        for index, (fact, fact_type) in enumerate(zip(facts, types, strict=True)):
+            if fact.idempotency_key in seen_keys:
+                raise ValidationFailed("Idempotency keys must be unique within a batch.")
+            seen_keys.add(fact.idempotency_key)
+            existing = earlier.get(fact.idempotency_key)
+            if existing is not None:
+                linked = earlier_subjects.get(existing.id, [])
+                if (
+                    existing.case_id != case.id
+                    or existing.fact_type != fact_type.id
+                    or sorted(set(requested_subjects(fact))) != linked
+                ):
+                    raise Conflict("This idempotency key was used for another fact.")
                 out.append(
                     PublishedFact(
-                        id=fact_id,
+                        id=existing.id,
                         idempotency_key=fact.idempotency_key,
-                        type=fact_type.id,
-                        version=1,
-                        status=FactStatus.CURRENT.value,
-                        created=True,
-                        subject_ids=named,
+                        type=existing.fact_type,
+                        version=existing.version,
+                        status=existing.status,
+                        created=False,
+                        subject_ids=linked,
                     )
                 )
-            session.flush()  # the fact rows before the rows that refer to them
-            for fact_id, named in links:
-                link_subjects(session, fact_id, named)
-            return PublishOut(case_id=case.id, facts=out)
+                continue
+            out.append(None)
+            new.append((index, fact, fact_type, life_domain_of(fact_type, fact.content)))
+        return out, new
+
+    def _store(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: Case,
+        new: Sequence[tuple[int, FactIn, FactType, str]],
+        concerned: Callable[[FactIn], tuple[str, ...]],
+        version: str,
+    ) -> list[PublishedFact]:
+        """Log and store the new facts; an IntegrityError when a key was taken meanwhile."""
+        ids = [str(uuid.uuid4()) for _ in new]
+        entry = self._log.append(
+            session,
+            Event(
+                action=Action.FACT_PUBLISH,
+                outcome=Outcome.ALLOWED,
+                case_id=case.id,
+                object_ids=ids,
+                fact_subjects=for_log(
+                    {i: concerned(f) for i, (_, f, _, _) in zip(ids, new, strict=True)}
+                ),
+                policy_version=version,
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+        out: list[PublishedFact] = []
+        links: list[tuple[str, list[str]]] = []
+        for fact_id, (_, fact, fact_type, domain) in zip(ids, new, strict=True):
+            named = sorted(set(requested_subjects(fact)))
+            row = Fact(
+                id=fact_id,
+                case_id=case.id,
+                # the one subject of a single-subject fact, for older readers
+                subject_id=named[0] if len(named) == 1 else None,
+                fact_type=fact_type.id,
+                life_domain=domain,
+                sensitivity=fact_type.sensitivity.value,
+                legal_basis=fact.legal_basis,
+                shareable=fact.shareable,
+                publisher_partner=viewer.partner,
+                publisher_kind=viewer.partner_kind.value,
+                publisher_user=viewer.user,
+                idempotency_key=fact.idempotency_key,
+                lineage_id=fact_id,
+                version=1,
+                status=FactStatus.CURRENT.value,
+                change_seq=entry.seq,
+                # the id is chosen up front, so the row is sealed before its one insert
+                content_ct=self._vault.seal_document(
+                    session,
+                    case_id=case.id,
+                    record="fact",
+                    row_id=fact_id,
+                    schema_id=fact_type.id,
+                    document=fact.content,
+                ),
+            )
+            session.add(row)
+            links.append((fact_id, named))
+            out.append(
+                PublishedFact(
+                    id=fact_id,
+                    idempotency_key=fact.idempotency_key,
+                    type=fact_type.id,
+                    version=1,
+                    status=FactStatus.CURRENT.value,
+                    created=True,
+                    subject_ids=named,
+                )
+            )
+        session.flush()  # the fact rows before the rows that refer to them
+        for fact_id, named in links:
+            link_subjects(session, fact_id, named)
+        session.flush()
+        return out
 
     def _subjects(
         self, session: Session, case_id: str, facts: Sequence[FactIn]
@@ -292,7 +343,9 @@ class FactService:
     def _own_current(
         self, session: Session, viewer: Viewer, fact_id: str
     ) -> tuple[Fact, Case, CaseInput]:
-        fact = FactRepository(session).get(fact_id)
+        # the row lock makes concurrent corrections and withdrawals of one fact take turns:
+        # the later one sees the state the earlier one left (409 unless still current)
+        fact = FactRepository(session).get(fact_id, for_update=True)
         if fact is None or fact.publisher_partner != viewer.partner:
             self._log.append(
                 session,
@@ -362,7 +415,7 @@ class FactService:
                 publisher_partner=viewer.partner,
                 publisher_kind=viewer.partner_kind.value,
                 publisher_user=viewer.user,
-                idempotency_key=f"{fact.idempotency_key}#v{fact.version + 1}"[:128],
+                idempotency_key=correction_key(fact.lineage_id, fact.version + 1),
                 lineage_id=fact.lineage_id,
                 version=fact.version + 1,
                 status=FactStatus.CURRENT.value,
@@ -382,13 +435,22 @@ class FactService:
             )
             return PublishedFact(
                 id=new_id,
-                idempotency_key=row.idempotency_key,
+                # the key the publisher chose for this fact, not the hub's name of the version
+                idempotency_key=self._publisher_key(session, fact),
                 type=row.fact_type,
                 version=row.version,
                 status=FactStatus.CURRENT.value,
                 created=True,
                 subject_ids=subject_ids,
             )
+
+    @staticmethod
+    def _publisher_key(session: Session, fact: Fact) -> str:
+        """The idempotency key the publisher chose for the fact's first version."""
+        if fact.id == fact.lineage_id:
+            return fact.idempotency_key
+        first = FactRepository(session).get(fact.lineage_id)
+        return first.idempotency_key if first is not None else fact.idempotency_key
 
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
         with self._unit_of_work() as session:
@@ -411,7 +473,7 @@ class FactService:
             fact.change_seq = entry.seq
             return PublishedFact(
                 id=fact.id,
-                idempotency_key=fact.idempotency_key,
+                idempotency_key=self._publisher_key(session, fact),
                 type=fact.fact_type,
                 version=fact.version,
                 status=FactStatus.WITHDRAWN.value,

@@ -310,3 +310,57 @@ def test_the_openapi_document_describes_subject_ids(http: httpx.Client) -> None:
     assert "subject_ids" in props["subject_id"]["description"]
     published = ok(http.get("/api/v1/openapi.json"))["components"]["schemas"]["PublishedFact"]
     assert "subject_ids" in published["properties"]
+
+
+# -- corrections are not named by growing the publisher's key (issue 15) ------------------------
+
+
+def test_a_fact_with_a_long_or_uuid_key_can_be_corrected_again_and_again(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    case = new_case(http, hub.settings)
+    police = actor(http, hub.settings, "politie", "preparation")
+    content = example("police.nuisance_report/1")
+    long_key = "k" * 128  # the longest key a publisher may choose
+    uuid_key = "6f1c2a4e-3b7d-4c8e-9a0f-1d2e3f4a5b6c"
+    ids = {}
+    for key in (long_key, uuid_key):
+        published = ok(
+            police.post(
+                f"/api/v1/cases/{case['id']}/facts", json=body("police.nuisance_report/1", key)
+            ),
+            201,
+        )
+        ids[key] = published["facts"][0]["id"]
+    # the first correction of a 128-character key answered 500 (its `#v2` was cut off)
+    for version in (2, 3):
+        corrected = ok(
+            police.post(f"/api/v1/facts/{ids[long_key]}/corrections", json={"content": content}),
+            201,
+        )
+        assert (corrected["version"], corrected["idempotency_key"]) == (version, long_key)
+        ids[long_key] = corrected["id"]
+    # with a UUID key the 26th correction reached 128 characters and answered 500
+    for version in range(2, 31):
+        corrected = ok(
+            police.post(f"/api/v1/facts/{ids[uuid_key]}/corrections", json={"content": content}),
+            201,
+        )
+        assert (corrected["version"], corrected["idempotency_key"]) == (version, uuid_key)
+        ids[uuid_key] = corrected["id"]
+    withdrawn = ok(
+        police.post(
+            f"/api/v1/facts/{ids[uuid_key]}/withdrawal",
+            json={"reason_code": "published_in_error"},
+        )
+    )
+    assert (withdrawn["version"], withdrawn["idempotency_key"]) == (30, uuid_key)
+    # a retried publish with the original key still answers with what it created
+    retried = ok(
+        police.post(
+            f"/api/v1/cases/{case['id']}/facts", json=body("police.nuisance_report/1", uuid_key)
+        ),
+        201,
+    )["facts"][0]
+    assert (retried["version"], retried["created"]) == (1, False)
+    assert fact_count(hub.settings) == 3 + 30

@@ -110,11 +110,31 @@ def token(
     ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds (max 900).")] = 300,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
 ) -> None:
-    """Mint a single-use bearer token with a partner's dev key (demos, curl, tests)."""
+    """Mint a single-use bearer token with a partner's dev key (demos, curl, tests).
+
+    Only roles the partner's kind may claim (see `partners list`); others exit 2."""
     from hub.identity.partner_keys import load_private_jwk
+    from hub.identity.registry import RegistryError, load_registry
     from hub.identity.tokens import mint_token
 
     cfg = settings()
+    try:
+        registry = load_registry(cfg.network_file)
+    except RegistryError as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if partner not in registry.partners:
+        typer.echo(f"vhhub: no partner {partner} in the network registry", err=True)
+        raise typer.Exit(2)
+    allowed = registry.allowed_roles(partner)
+    refused = sorted({r for r in role if r not in allowed})
+    if refused:
+        typer.echo(
+            f"vhhub: partner {partner} may not claim {', '.join(refused)};"
+            f" its kind may claim: {', '.join(sorted(allowed)) or 'no roles'}",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         private_jwk = load_private_jwk(cfg, partner)
         minted = mint_token(
@@ -128,7 +148,7 @@ def token(
         )
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"vhhub: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     typer.echo(minted)
 
 
@@ -170,4 +190,26 @@ def partners_list() -> None:
 
 
 def main() -> None:
-    app()
+    """`vhhub`: an unexpected error on a data dir that was never initialised is that, in one
+    line and exit 2, not a traceback; on an initialised one the error goes up as it is."""
+    try:
+        app(standalone_mode=True)
+    except Exception:
+        reason = _not_initialised()
+        if reason is None:
+            raise
+        typer.echo(f"vhhub: {reason}", err=True)
+        raise SystemExit(2) from None
+
+
+def _not_initialised() -> str | None:
+    """Why the configured data dir is not ready, or None when it is (or cannot be told)."""
+    from hub.setup import NotInitialised, require_initialised
+
+    try:
+        require_initialised(settings())
+    except NotInitialised as exc:
+        return str(exc)
+    except Exception:
+        return None
+    return None

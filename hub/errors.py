@@ -129,6 +129,21 @@ class ValidationFailed(HubError):
     default_detail = "The request does not match the expected structure."
 
 
+class LoneSurrogate(ValidationFailed):
+    """A JSON body escapes half of a UTF-16 surrogate pair (``\\ud800``): no character, no
+    valid UTF-8, so it is refused before anything reads the body."""
+
+    default_detail = (
+        "The body holds a \\u escape of a lone UTF-16 surrogate (D800-DFFF), which is no"
+        " character; send valid Unicode text."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            extra={"errors": [{"pointer": "body:", "problem": "holds a lone surrogate escape"}]}
+        )
+
+
 class PolicyUnavailable(Refusal):
     """The policy engine failed: fail closed, disclose nothing."""
 

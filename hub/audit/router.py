@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from hub.audit.schemas import (
@@ -18,6 +17,8 @@ from hub.audit.schemas import (
 )
 from hub.audit.service import AuditService, EntryFilter
 from hub.context import HubContext, get_context
+from hub.errors import ValidationFailed
+from hub.http import MAX_PARAM_INT, BoundedDatetime
 from hub.identity.dependencies import CurrentViewer
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -38,8 +39,8 @@ def entry_filter(
     action: Annotated[str | None, Query(pattern=r"^[a-z_.]{1,48}$")] = None,
     outcome: Annotated[Literal["allowed", "denied", "error"] | None, Query()] = None,
     purpose: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[BoundedDatetime | None, Query()] = None,
+    until: Annotated[BoundedDatetime | None, Query()] = None,
 ) -> EntryFilter:
     return EntryFilter(case_id, partner, user, action, outcome, purpose, since, until)
 
@@ -66,7 +67,7 @@ def entries(
     viewer: CurrentViewer,
     audit: Audit,
     where: Filter,
-    cursor: Annotated[int | None, Query(ge=-1)] = None,
+    cursor: Annotated[int | None, Query(ge=-1, le=MAX_PARAM_INT)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EntryPage:
     return audit.entries(viewer, where, cursor, limit)
@@ -78,6 +79,14 @@ def entries(
     summary="Entries about one person (identifiers -> blind index)",
 )
 def subject_entries(body: SubjectQuery, viewer: CurrentViewer, audit: Audit) -> EntryPage:
+    if body.cursor is not None and body.cursor > MAX_PARAM_INT:
+        raise ValidationFailed(
+            extra={
+                "errors": [
+                    {"pointer": "body:/cursor", "problem": f"must be at most {MAX_PARAM_INT}"}
+                ]
+            }
+        )
     identifiers = SubjectIdentifiers(bsn=body.bsn, name=body.name, date_of_birth=body.date_of_birth)
     return audit.subject_entries(viewer, identifiers, body.cursor, body.limit)
 
@@ -88,10 +97,10 @@ def subject_entries(body: SubjectQuery, viewer: CurrentViewer, audit: Audit) -> 
     summary="Inclusion proof of one entry in a signed checkpoint",
 )
 def inclusion_proof(
-    seq: int,
+    seq: Annotated[int, Path(ge=-MAX_PARAM_INT, le=MAX_PARAM_INT)],
     viewer: CurrentViewer,
     audit: Audit,
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_PARAM_INT)] = None,
 ) -> InclusionProofOut:
     return audit.inclusion(viewer, seq, tree_size)
 
@@ -104,8 +113,8 @@ def inclusion_proof(
 def consistency_proof(
     viewer: CurrentViewer,
     audit: Audit,
-    old_size: Annotated[int, Query(alias="from", ge=0)],
-    new_size: Annotated[int, Query(alias="to", ge=0)],
+    old_size: Annotated[int, Query(alias="from", ge=0, le=MAX_PARAM_INT)],
+    new_size: Annotated[int, Query(alias="to", ge=0, le=MAX_PARAM_INT)],
 ) -> ConsistencyProofOut:
     return audit.consistency(viewer, old_size, new_size)
 

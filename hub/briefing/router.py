@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from hub.context import HubContext, get_context
 from hub.disclosure.briefing import BriefingService
 from hub.disclosure.schemas import Briefing, Updates
+from hub.http import MAX_PARAM_INT, SafeJSONResponse, model_response
 from hub.identity.dependencies import CurrentViewer
 
 router = APIRouter(tags=["briefing"])
@@ -26,8 +27,8 @@ Door = Annotated[BriefingService, Depends(briefing_service)]
     response_model=Briefing,
     summary="What you need to know about this case, for your stated purpose",
 )
-def briefing(case_id: str, viewer: CurrentViewer, door: Door) -> Briefing:
-    return door.briefing(viewer, case_id)
+def briefing(case_id: str, viewer: CurrentViewer, door: Door) -> SafeJSONResponse:
+    return model_response(door.briefing(viewer, case_id))
 
 
 @router.get(
@@ -39,7 +40,7 @@ def updates(
     case_id: str,
     viewer: CurrentViewer,
     door: Door,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_PARAM_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> Updates:
-    return door.updates(viewer, case_id, cursor, limit)
+) -> SafeJSONResponse:
+    return model_response(door.updates(viewer, case_id, cursor, limit))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -26,6 +25,7 @@ from hub.cases.schemas import (
 )
 from hub.cases.screening import ScreeningService
 from hub.context import HubContext, get_context
+from hub.http import BoundedDate
 from hub.identity.dependencies import CurrentViewer
 from hub.vocabulary import TableId
 
@@ -173,6 +173,6 @@ def agenda(
     table: TableId,
     viewer: CurrentViewer,
     cases: Agenda,
-    since: Annotated[date | None, Query()] = None,
+    since: Annotated[BoundedDate | None, Query()] = None,
 ) -> list[AgendaItemOut]:
     return cases.agenda(viewer, table, since)

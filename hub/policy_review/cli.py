@@ -406,6 +406,37 @@ def matrix(
         typer.echo(render_markdown(view, width=width), nl=False)
 
 
+def _check_simulation_words(
+    *,
+    kind: str,
+    roles: list[str],
+    table: str,
+    phase: str,
+    purpose: str | None,
+    publisher_kind: str | None,
+    output_format: str,
+) -> None:
+    """Usage errors end the command with exit 2 before anything is asked: a misspelt kind or
+    phase would otherwise simulate a viewer the policy has never heard of, and show nothing."""
+    from enum import StrEnum
+
+    from hub.vocabulary import PartnerKind, Phase, Purpose, Role, TableId
+
+    def need(option: str, value: str | None, words: type[StrEnum]) -> None:
+        if value is not None and value not in {w.value for w in words}:
+            raise _fail(f"{option} must be one of: {', '.join(w.value for w in words)}")
+
+    need("--kind", kind, PartnerKind)
+    need("--publisher-kind", publisher_kind, PartnerKind)
+    for one in roles:
+        need("--role", one, Role)
+    need("--table", table, TableId)
+    need("--phase", phase, Phase)
+    need("--purpose", purpose, Purpose)
+    if output_format not in {"text", "json"}:
+        raise _fail("--format must be text or json")
+
+
 @policy_app.command("simulate")
 def simulate(
     kind: Annotated[str | None, typer.Option("--kind", help="The viewer's partner kind.")] = None,
@@ -466,6 +497,15 @@ def simulate(
         kind = spec.kind.value
     if kind is None:
         raise _fail("give --kind or --partner")
+    _check_simulation_words(
+        kind=kind,
+        roles=role or [],
+        table=table,
+        phase=phase,
+        purpose=purpose,
+        publisher_kind=publisher_kind,
+        output_format=output_format,
+    )
     catalog = _catalog(settings)
     types = fact_type or [t.id for t in catalog.types()]
     viewer = DescribedViewer(

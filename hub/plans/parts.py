@@ -85,10 +85,7 @@ def cited_sensitivities(
     """The sensitivity of each cited fact of the case, current or not (an analysis written
     from a fact stays as sensitive as it, even after the fact is corrected or withdrawn).
     From the facts' clear metadata column; nothing is decrypted."""
-    wanted = set(fact_ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Fact.id, Fact.sensitivity).where(Fact.case_id == case_id, Fact.id.in_(wanted))
-    )
-    return {fact_id: Sensitivity(value) for fact_id, value in rows}
+    return {
+        fact_id: Sensitivity(sensitivity)
+        for fact_id, (sensitivity, _kind) in cited_facts(session, case_id, fact_ids).items()
+    }

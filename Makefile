@@ -2,7 +2,7 @@
 .PHONY: run test ci
 
 run:
-	python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/vhhub init && .venv/bin/vhhub serve
+	python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/vhhub demo && .venv/bin/vhhub serve
 
 test:
 	python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest

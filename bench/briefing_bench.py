@@ -82,6 +82,7 @@ from fastapi import FastAPI, Response
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
+from hub.db.session import SQLITE_SYNCHRONOUS
 from hub.identity.partner_keys import load_private_jwk
 from hub.identity.tokens import mint_token
 from hub.settings import PROJECT_ROOT, Settings
@@ -520,7 +521,7 @@ class BulkLoader:
         try:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA cache_size=-262144")  # 256 MiB for this loader connection
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # the bench's own bulk loader only
             c_marks = ", ".join("?" * 11)
             f_marks = ", ".join("?" * 18)
             for case_rows, fact_rows in self._rows(n):
@@ -942,7 +943,10 @@ def machine_note(database_url: str) -> str:
     except OSError:
         pass
     if make_url(database_url).get_backend_name() == "sqlite":
-        db = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), file in a temp dir"
+        db = (
+            f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={SQLITE_SYNCHRONOUS}), "
+            "file in a temp dir"
+        )
     else:
         engine = create_engine(database_url)
         with engine.connect() as conn:

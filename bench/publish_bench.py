@@ -21,6 +21,12 @@ The ratio hub/baseline is therefore the share of the throughput left after every
 makes a publish trustworthy. Tokens are single use, so every request gets a fresh one, minted
 in advance outside the timed loop. One client sends requests one after the other (keep-alive);
 figures are wall-clock facts per second after a short warm-up, and the median request time.
+
+On SQLite the whole run is repeated per durability level (``--synchronous``, default
+``NORMAL,FULL``: the level before ADR 0010 and the hub's level since), each on its own fresh
+data dir and hub process, in the same invocation, and the FULL/NORMAL ratios are printed for
+the hub and the baseline alike (the baseline shares the hub's engine settings, so it pays the
+same fsyncs). PostgreSQL has no such pragma and runs once.
 """
 
 from __future__ import annotations
@@ -110,11 +116,16 @@ def mount_baseline(app: FastAPI, database_url: str) -> None:
         return store(case_id, list(body.get("facts", [])))
 
 
-def serve(data_dir: str, database_url: str | None, port: int) -> None:
+def serve(data_dir: str, database_url: str | None, port: int, synchronous: str | None) -> None:
     """Child process: the hub's app plus the baseline routes, on a loopback port."""
     import uvicorn
 
+    import hub.db.session
     from hub.app import create_app
+
+    if synchronous is not None:
+        # bench only: run the hub (and the baseline) at another SQLite durability level
+        hub.db.session.SQLITE_SYNCHRONOUS = synchronous
 
     settings = Settings(data_dir=Path(data_dir), database_url=database_url, log_level="WARNING")
     app = create_app(settings)
@@ -338,11 +349,13 @@ def bench_database(server_url: str | None, data_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def bench_hub(data_dir: Path, database_url: str) -> Iterator[str]:
+def bench_hub(data_dir: Path, database_url: str, synchronous: str | None = None) -> Iterator[str]:
     """A hub with the baseline routes in a child process; yields its base URL."""
     port = free_port()
     spawn = multiprocessing.get_context("spawn")
-    process = spawn.Process(target=serve, args=(str(data_dir), database_url, port), daemon=True)
+    process = spawn.Process(
+        target=serve, args=(str(data_dir), database_url, port, synchronous), daemon=True
+    )
     process.start()
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -392,15 +405,48 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL server URL (postgresql+psycopg://user@host:5432/postgres); "
         "a fresh database is created on it and dropped afterwards",
     )
+    parser.add_argument(
+        "--synchronous",
+        default="NORMAL,FULL",
+        help="SQLite only: the PRAGMA synchronous levels to run, comma-separated, each on a "
+        "fresh data dir in this one invocation (default NORMAL,FULL; ratios to the first)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.batch <= 500 or args.facts < args.batch:
         parser.error("need 1 <= --batch <= 500 and --facts >= --batch")
+    levels: list[str | None] = [
+        level.strip().upper() for level in args.synchronous.split(",") if level.strip()
+    ]
+    if any(level not in SYNCHRONOUS_LEVELS for level in levels) or not levels:
+        parser.error(f"--synchronous takes levels of {', '.join(SYNCHRONOUS_LEVELS)}")
+    if args.database_url is not None:
+        levels = [None]  # PostgreSQL: no such pragma, one run
 
+    runs: dict[str | None, list[Result]] = {}
+    backend = ""
+    for level in levels:
+        runs[level], backend = one_run(args.facts, args.batch, args.database_url, level)
+        name = backend if level is None else f"{backend}, synchronous={level}"
+        report(runs[level], args.facts, args.batch, name)
+        print()
+    if len(runs) > 1:
+        compare_levels(runs)
+    return 0
+
+
+#: SQLite's PRAGMA synchronous levels the bench accepts.
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def one_run(
+    n: int, batch: int, server_url: str | None, synchronous: str | None
+) -> tuple[list[Result], str]:
+    """A fresh data dir and database, a hub process at `synchronous`, and the four runs."""
     from hub.setup import initialise
 
     with tempfile.TemporaryDirectory(prefix="vhhub-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        with bench_database(args.database_url, data_dir) as database_url:
+        with bench_database(server_url, data_dir) as database_url:
             settings = Settings(data_dir=data_dir, database_url=database_url, log_level="WARNING")
             initialise(settings)
             engine = create_engine(database_url)
@@ -408,12 +454,27 @@ def main(argv: list[str] | None = None) -> int:
             engine.dispose()
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite (WAL)"
             with (
-                bench_hub(data_dir, database_url) as base_url,
+                bench_hub(data_dir, database_url, synchronous) as base_url,
                 httpx.Client(base_url=base_url, timeout=120) as http,
             ):
-                results = run(http, settings, args.facts, args.batch, database_url)
-    report(results, args.facts, args.batch, backend)
-    return 0
+                return run(http, settings, n, batch, database_url), backend
+
+
+def compare_levels(runs: dict[str | None, list[Result]]) -> None:
+    """Each level against the first, run by run: what the durability level costs."""
+    levels = list(runs)
+    first = {r.label: r for r in runs[levels[0]]}
+    for level in levels[1:]:
+        print(f"synchronous={level} against synchronous={levels[0]} (same invocation):")
+        print(f"{'run':<20}{'facts/s':>20}{'ratio':>8}{'median ms/req':>20}{'ratio':>8}")
+        for r in runs[level]:
+            base = first[r.label]
+            print(
+                f"{r.label:<20}{base.rate:>9.1f} -> {r.rate:>7.1f}{r.rate / base.rate:>8.2f}"
+                f"{base.median_ms:>9.2f} -> {r.median_ms:>7.2f}"
+                f"{r.median_ms / base.median_ms:>8.2f}"
+            )
+        print()
 
 
 if __name__ == "__main__":

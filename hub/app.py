@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from hub.cases.router import router as cases_router
 from hub.context import HubContext
 from hub.facts.router import router as facts_router
 from hub.health import router as health_router
-from hub.http import RequestContextMiddleware, install_error_handlers
+from hub.http import RequestContextMiddleware, SafeJSONResponse, install_error_handlers
 from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
 from hub.logging import configure_logging, get_logger
@@ -26,6 +27,8 @@ from hub.settings import Settings
 
 API_PREFIX = "/api/v1"
 log = get_logger("hub.app")
+#: how often counted refusals of ended minutes are written (seconds)
+REFUSAL_FLUSH_S = 5.0
 
 
 async def _checkpoint_signer(ctx: HubContext) -> None:
@@ -39,6 +42,17 @@ async def _checkpoint_signer(ctx: HubContext) -> None:
             log.warning("checkpoint_signer_failed", error_type=type(exc).__name__)
 
 
+async def _refusal_flusher(ctx: HubContext) -> None:
+    """Every few seconds, log the refusals counted in minutes that have ended (ADR 0404):
+    an aggregate should not wait for the next refusal from anyone to be written."""
+    while True:
+        await asyncio.sleep(REFUSAL_FLUSH_S)
+        try:
+            await to_thread.run_sync(ctx.flush_refusals)
+        except Exception as exc:  # the counts were put back; the next round writes them
+            log.warning("refusal_flush_failed", error_type=type(exc).__name__)
+
+
 def create_app(settings: Settings | None = None, *, context: HubContext | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -47,12 +61,21 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signer = asyncio.create_task(_checkpoint_signer(ctx))
+        flusher = asyncio.create_task(_refusal_flusher(ctx))
         try:
             yield
         finally:
             signer.cancel()
+            flusher.cancel()
             with suppress(asyncio.CancelledError):
                 await signer
+            with suppress(asyncio.CancelledError):
+                await flusher
+            # a clean stop writes every count held, ended minute or not
+            try:
+                await to_thread.run_sync(partial(ctx.flush_refusals, final=True))
+            except Exception as exc:  # the stop goes on; only the error type is logged
+                log.warning("refusal_flush_failed", error_type=type(exc).__name__)
             if context is None:
                 ctx.close()
 
@@ -64,12 +87,20 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # every JSON answer, not only the briefing's, survives stored text that no UTF-8
+        # encoder takes (FastAPI's own fast path would answer such a read with a 500)
+        default_response_class=SafeJSONResponse,
     )
     app.state.hub = ctx
     install_error_handlers(app)
-    # the last added runs first: request id and body limit, then authentication
+    # the last added runs first: request id, client address and limits, then authentication
     app.add_middleware(AuthenticationMiddleware, authenticator=ctx.authenticator)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        trusted_proxies=settings.trusted_proxies,
+    )
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(cases_router, prefix=API_PREFIX)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,6 +75,26 @@ def migrate() -> None:
     typer.echo("database at head")
 
 
+def server_options(cfg: Settings) -> dict[str, Any]:
+    """How `vhhub serve` runs uvicorn (besides app, host and port), one place for tests to see.
+
+    uvicorn's proxy headers are off: it would believe X-Forwarded-For from 127.0.0.1 (any local
+    process) and rewrite the client address; RequestContextMiddleware reads the header itself,
+    only from the `trusted_proxies`. The h11 parser stops buffering a request head at
+    `max_header_bytes`, so a client that trickles headers cannot make it hold more; h11 is
+    what plain uvicorn uses anyway, named so that installing httptools cannot drop the limit
+    (the middleware's 431 holds under any parser)."""
+    return {
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
+        "http": "h11",
+        "h11_max_incomplete_event_size": cfg.max_header_bytes,
+    }
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
@@ -96,9 +116,7 @@ def serve(
         create_app(cfg),
         host=host or cfg.host,
         port=port or cfg.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
+        **server_options(cfg),
     )
 
 

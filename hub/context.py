@@ -31,6 +31,8 @@ from hub.facts.service import FactService
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry, load_registry
 from hub.identity.service import Authenticator, build_key_resolver
+from hub.identity.throttle import Throttle
+from hub.logging import get_logger
 from hub.plans.service import PlanService
 from hub.policy_review.service import PolicyReviewService
 from hub.policy_review.simulation import SimulationService
@@ -40,6 +42,8 @@ from hub.rego.engine import PolicyEngine
 from hub.rego.factory import load_engine
 from hub.rego.serving import ServingEngine
 from hub.settings import Settings
+
+_log = get_logger("hub.context")
 
 
 @dataclass
@@ -117,6 +121,7 @@ class HubContext:
             registry=registry,
             keys=build_key_resolver(settings, registry),
             audience=settings.audience,
+            throttle=Throttle.from_settings(settings),
         )
         catalog = FactTypeCatalog.load(settings.schema_dir)
         return cls(
@@ -135,6 +140,26 @@ class HubContext:
         with self.db.transaction() as session:
             self.log.sign_if_stale(session)
 
+    def sign_tail_on_close(self) -> None:
+        """Cover this process's last entries before it stops (ADR 0401, "Coverage").
+
+        A CLI command or a stopping hub may be the last writer for a long while; the
+        verifier fails entries left without a checkpoint for longer than the interval, so an
+        honest process signs them on its way out. Only a process that appended owes this: a
+        verifying or reading process never writes to the log it inspects. A failure is
+        logged, not raised: the next hub's periodic signer covers the entries instead."""
+        if not self.log.appended:
+            return
+        try:
+            with self.db.transaction() as session:
+                self.log.sign_if_uncovered(session)
+        except Exception as exc:  # the database may be what failed; never mask a shutdown
+            _log.warning("checkpoint_on_close_failed", error_type=type(exc).__name__)
+
+    def flush_refusals(self, *, final: bool = False) -> int:
+        """Log the counted refusals of ended minutes (all of them when `final`), ADR 0404."""
+        return self.authenticator.flush_refusals(final=final)
+
     def readiness_probes(self) -> dict[str, Callable[[], object]]:
         """Checks beyond the database; each raises when its component is not usable."""
         return {"keys": self._probe_keys, "policy": lambda: self.gate.version}
@@ -145,6 +170,7 @@ class HubContext:
         self.keys.audit_signer()
 
     def close(self) -> None:
+        self.sign_tail_on_close()
         self.gate.close()
         self.db.dispose()
 
@@ -184,11 +210,7 @@ def open_serving_engine(settings: Settings) -> ServingEngine:
 
 def open_access_log(settings: Settings, keys: KeyProvider) -> AccessLog:
     """The access log with this hub's checkpoint signer (also used by `vhhub init`)."""
-    signer = LogSigner(
-        key=keys.audit_signer(),
-        origin=settings.log_origin,
-        key_name=settings.log_key_name,
-    )
+    signer = LogSigner(key=keys.audit_signer(), origin=settings.log_origin)
     return AccessLog(
         signer,
         checkpoint_every=settings.checkpoint_every,

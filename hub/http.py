@@ -1,17 +1,21 @@
-"""HTTP plumbing shared by every router: request context, body limit, problem+json answers.
+"""HTTP plumbing shared by every router: request context, limits, problem+json answers.
 
 Pure ASGI middleware (no BaseHTTPMiddleware) so streaming and exceptions behave, and so the
-request id is bound before anything else can log.
+request id and the client address are settled before anything else can log.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
+import traceback
 import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Annotated, Any, ClassVar, Final
 
 import structlog
 from fastapi import FastAPI, Request
@@ -19,15 +23,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.db.errors import storage_error_handler
 from hub.errors import PROBLEM_JSON, HubError, LoneSurrogate, PayloadTooLarge, problem
 from hub.logging import get_logger
 
 log = get_logger("hub.http")
 
 REQUEST_ID_HEADER = "x-request-id"
+#: on every answer, errors included: answers hold personal data or say who may see it, so no
+#: browser or proxy may keep a copy, and no browser may sniff a type other than the declared one
+EDGE_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+)
+_EDGE_NAMES: Final = frozenset(name for name, _ in EDGE_HEADERS)
+#: what a header line costs on the wire besides its name and value (": " and CRLF)
+_HEADER_LINE_OVERHEAD: Final = 4
+#: the innermost frames an unhandled error names in the log (module and line, no values)
+_LOGGED_FRAMES: Final = 12
 #: what an access-log entry accepts as an id (hub.audit.entry): a client's own request id is
 #: kept only when it fits, otherwise we make one
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -122,32 +139,220 @@ def problem_response(
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
-class RequestContextMiddleware:
-    """Request id, body size limit and one structured log line per request."""
+class HeadersTooLarge(HubError):
+    status = 431
+    slug = "headers-too-large"
+    title = "Request headers too large"
+    default_detail = "The request headers exceed the hub's limit."
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+
+def normalise_ip(text: str) -> IPAddress | None:
+    """An IP address in its one spelling, or None for anything else (a unix socket path, a
+    test client's name). IPv4-mapped IPv6 (::ffff:10.0.0.1, what a dual-stack socket reports
+    for an IPv4 peer) is the IPv4 address it maps, so one client has one source in the log; a
+    zone id (fe80::1%eth0) names an interface of this host, not the client, and is dropped."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.scope_id is not None:
+            return IPv6Address(int(address))
+    return address
+
+
+def _normalise_network(network: IPNetwork) -> IPNetwork:
+    """An IPv4-mapped network as the IPv4 network it maps, to match normalised addresses."""
+    if isinstance(network, IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return IPv4Network((mapped, network.prefixlen - 96))
+    return network
+
+
+def _forwarded_hop(text: str) -> IPAddress | None:
+    """One X-Forwarded-For element as a proxy writes it: an address, possibly with a port
+    (`192.0.2.1:4711`, `[2001:db8::1]:4711`)."""
+    text = text.strip()
+    address = normalise_ip(text)
+    if address is not None:
+        return address
+    if text.startswith("["):
+        inner, closed, _ = text[1:].partition("]")
+        return normalise_ip(inner) if closed else None
+    host, colon, port = text.rpartition(":")
+    if colon and port.isdigit() and ":" not in host:
+        return normalise_ip(host)
+    return None
+
+
+def resolve_source(
+    client: Sequence[Any] | None, forwarded: Iterable[str], trusted: Sequence[IPNetwork]
+) -> str | None:
+    """The client address to log: the direct peer, unless that is a trusted proxy; then the
+    right-most X-Forwarded-For address that is not itself a trusted proxy.
+
+    Every proxy appends the peer it saw, so only the elements our own proxies appended can be
+    believed, and those are read from the right; everything left of the first address outside
+    them is whatever the client chose to send. A peer we do not trust may write anything there,
+    so its header is not read at all. An element that is no address was not written by a proxy
+    of ours: the walk stops at the last address it could vouch for."""
+    peer = normalise_ip(str(client[0])) if client else None
+    if peer is None:
+        return None
+    if not any(peer in network for network in trusted):
+        return str(peer)
+    source = peer
+    hops = [hop for value in forwarded for hop in value.split(",")]
+    for element in reversed(hops):
+        hop = _forwarded_hop(element)
+        if hop is None:
+            break
+        source = hop
+        if not any(hop in network for network in trusted):
+            break
+    return str(source)
+
+
+def _error_type(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def log_unhandled(exc: BaseException, scope: Scope) -> None:
+    """The one log record of an unexpected error: its type (and its cause's), the request id,
+    the route template and where it was raised, as module:line. Never the message, arguments
+    or a rendered traceback: a psycopg error's text holds the statement's values in its DETAIL
+    line (idempotency keys, user ids), and any other library's text may do the same."""
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    cause = exc.__cause__ or exc.__context__
+    frames = [
+        f"{frame.f_globals.get('__name__', '?')}:{line}"
+        for frame, line in traceback.walk_tb(exc.__traceback__)
+    ]
+    log.error(
+        "unhandled_error",
+        error_type=_error_type(exc),
+        cause_type=None if cause is None else _error_type(cause),
+        request_id=scope.get("state", {}).get("request_id"),
+        route=route,
+        frames=frames[-_LOGGED_FRAMES:],
+    )
+
+
+def internal_error(request_id: str | None) -> dict[str, Any]:
+    """The generic 500: says nothing about the error, only which request to look up."""
+    return HubError(extra={"request_id": request_id} if request_id else None).to_problem()
+
+
+class RequestContextMiddleware:
+    """The edge of every request: request id, client address, header and body size limits,
+    the headers every answer carries, the one handler of unexpected errors, and one
+    structured log line per request."""
+
+    #: the default of `Settings.max_header_bytes`, for an app built without settings
+    DEFAULT_MAX_HEADER_BYTES: ClassVar[int] = 16 * 1024
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        trusted_proxies: Iterable[IPNetwork] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
+        self.trusted_proxies = tuple(_normalise_network(n) for n in trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_headers: list[tuple[bytes, bytes]] = list(scope["headers"])
+        header_bytes = sum(len(k) + len(v) + _HEADER_LINE_OVERHEAD for k, v in raw_headers)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
         supplied = headers.get(REQUEST_ID_HEADER, "")
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        # resolved once, here: every later reader (authentication, the access log) takes it
+        # from the scope state and never looks at the socket or the headers again
+        state["source"] = resolve_source(
+            scope.get("client"),
+            (v.decode("latin-1") for k, v in raw_headers if k.lower() == b"x-forwarded-for"),
+            self.trusted_proxies,
+        )
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
+        async def send_edge(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                kept = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in _EDGE_NAMES
+                ]
+                message = {
+                    **message,
+                    "headers": [
+                        *kept,
+                        (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                        *EDGE_HEADERS,
+                    ],
+                }
+            await send(message)
+
+        async def answer(body: dict[str, Any]) -> None:
+            # an answer can only replace a response that has not begun
+            if not response_started:
+                await problem_response(body)(scope, receive, send_edge)
+
+        try:
+            await self._serve(scope, receive, send_edge, answer, headers, header_bytes)
+        except Exception as exc:
+            # the one handler of errors nothing else handled: they end here, answered and
+            # logged once, and never reach the server, whose error log prints the traceback
+            # with the exception's text
+            log_unhandled(exc, scope)
+            try:
+                await answer(internal_error(request_id))
+            except Exception as failed:  # the client is gone: nothing more to tell it
+                # its own record, and only the type: raised here, it would carry the first
+                # error (message and all) to the server's log as its context
+                log.warning("error_answer_failed", error_type=_error_type(failed))
+        finally:
+            self._log(scope, status, started)
+            structlog.contextvars.clear_contextvars()
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send_edge: Send,
+        answer: Callable[[dict[str, Any]], Awaitable[None]],
+        headers: dict[str, str],
+        header_bytes: int,
+    ) -> None:
+        if header_bytes > self.max_header_bytes:
+            await answer(HeadersTooLarge().to_problem())
+            return
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            response = problem_response(PayloadTooLarge().to_problem())
-            response.headers[REQUEST_ID_HEADER] = request_id
-            await response(scope, receive, send)
-            self._log(scope, 413, started)
+            await answer(PayloadTooLarge().to_problem())
             return
 
         received = 0
@@ -171,30 +376,21 @@ class RequestContextMiddleware:
                         raise refusal
             return message
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
+        async def send_app(message: Message) -> None:
             if refusal is not None:
                 # the framework may have turned our exception into its own 400: answer ours
                 if message["type"] == "http.response.start":
-                    status = refusal.status
-                    answer = problem_response(refusal.to_problem())
-                    answer.headers[REQUEST_ID_HEADER] = request_id
-                    await answer(scope, receive, send)
+                    await answer(refusal.to_problem())
                 return
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
-            await send(message)
+            await send_edge(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        finally:
-            self._log(scope, status, started)
-            structlog.contextvars.clear_contextvars()
+            await self.app(scope, limited_receive, send_app)
+        except Exception as exc:
+            # our own refusal that nothing below turned into an answer: answer it here
+            if exc is not refusal or refusal is None:
+                raise
+            await answer(refusal.to_problem())
 
     @staticmethod
     def _log(scope: Scope, status: int, started: float) -> None:
@@ -311,8 +507,14 @@ def install_error_handlers(app: FastAPI) -> None:
             problem(exc.status_code, slug, title, detail), headers=dict(exc.headers or {})
         )
 
+    # a database error outside any unit of work (the active-policy probe with the database
+    # gone): a storage failure is a 503 like inside one; anything else is raised on
+    app.add_exception_handler(DBAPIError, storage_error_handler)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # the exception text may hold values (SQL, library messages): log only its type
-        log.error("unhandled_error", error_type=type(exc).__name__)
-        return problem_response(HubError().to_problem())
+        # A backstop only: RequestContextMiddleware answers and logs every unexpected error
+        # before it gets here. Starlette re-raises after this handler (to the server's own
+        # traceback log), so an app must never rely on it.
+        log_unhandled(exc, request.scope)
+        return problem_response(internal_error(request.scope.get("state", {}).get("request_id")))

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.db.session import sqlite_url
@@ -38,13 +38,64 @@ class Settings(BaseSettings):
     opa_url: str | None = None
     policy_timeout_s: float = 2.0
     key_provider: Literal["file", "env"] = "file"
-    log_origin: str = "vhhub.local/access-log"
-    log_key_name: str = "vhhub.local"
+    log_origin: str = Field(
+        default="vhhub.local/access-log",
+        description="The access log's identity in every checkpoint, and the checkpoint "
+        "signer's key name (C2SP tlog-checkpoint); VHHUB_LOG_KEY_NAME is no longer read.",
+    )
     checkpoint_every: int = Field(default=256, ge=1)
-    checkpoint_interval_s: int = Field(default=60, ge=1)
+    checkpoint_interval_s: int = Field(
+        default=60,
+        ge=1,
+        description="Sign a checkpoint at least this often; `vhhub audit verify` fails entries "
+        "left uncovered for longer (plus a grace), and /audit/checkpoints/latest is never older.",
+    )
     retention_closed_days: int = Field(default=730, ge=1, description="After closing (ADR 0006).")
     retention_rejected_days: int = Field(default=28, ge=1, description="After a rejected triage.")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Rate limits and refusal counting (ADR 0404): in memory, per hub process.
+    rate_limit_per_source_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Requests a minute one client address may send before it gets 429 "
+        "(checked before authentication); 0 disables.",
+    )
+    rate_limit_per_partner_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Requests a minute one partner's users may send together before they get "
+        "429 (checked after authentication); 0 disables.",
+    )
+    rate_limit_burst: int = Field(
+        default=0,
+        ge=0,
+        description="Requests that may come at once (the token bucket's size); 0 means a "
+        "minute's allowance.",
+    )
+    refusals_logged_per_source_per_minute: int = Field(
+        default=100,
+        ge=0,
+        description="Refused anonymous or rate-limited requests from one address in one minute "
+        "that get an access-log entry each; further ones are counted and logged as one entry "
+        "with a count when the minute ends.",
+    )
+    refusal_tracked_sources: int = Field(
+        default=10_000,
+        ge=1,
+        description="Addresses counted separately per minute (and rate-limited separately); "
+        "beyond it they share one count and one bucket.",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Request headers larger than this in total get 431 (and the server's "
+        "parser stops buffering a request head there).",
+    )
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; "
+        "from any other peer the header is ignored. JSON list in the environment.",
+    )
     log_level: str = "INFO"
 
     @cached_property

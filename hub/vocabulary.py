@@ -2,7 +2,7 @@
 
 These names are the API, the policy input and the access log's language at once, so they live
 in one module that both infrastructure and feature packages may import. Dutch equivalents are
-in docs/glossary (DESIGN.md); code and API stay English.
+in docs/glossary.md; code and API stay English.
 """
 
 from __future__ import annotations

@@ -23,6 +23,13 @@ Parsing is strict and refuses rather than guesses: valid UTF-8 without control c
 other than newline, canonical base64 and decimal, no extension lines, at most 100 signature
 lines. Signatures by other keys (witness cosignatures) are ignored; every signature by the
 trusted key must verify, and there must be at least one.
+
+The hub signs under the key name that equals the log's origin, as C2SP tlog-checkpoint asks.
+Hubs before 2026-12-05 signed under a separate name (``VHHUB_LOG_KEY_NAME``, by default
+``vhhub.local``), and those notes are evidence that must keep verifying. So trust is placed
+in the public key, not in its label: a signature line counts as the trusted key's when its
+key hash is the hash of the trusted key under the name the line records, whatever that name
+is (`open_checkpoint` reports the names, so a verifier can say which notes used an old one).
 """
 
 from __future__ import annotations
@@ -51,9 +58,11 @@ __all__ = [
     "NoteVerifier",
     "checkpoint_body",
     "key_hash",
+    "open_checkpoint",
     "open_note",
     "parse_and_verify_checkpoint",
     "parse_verifier_key",
+    "peek_checkpoint_unsafe",
     "peek_tree_size_unsafe",
     "sign_checkpoint",
     "sign_note",
@@ -188,8 +197,25 @@ def open_note(note: str | bytes, verifier: NoteVerifier) -> str:
 
     Follows the signed-note rules: the signature block starts after the last blank line;
     unknown signers are skipped (they may be witnesses); any signature that claims to be
-    from the trusted key (same name and key hash) must verify.
+    from the trusted key (its key hash is the trusted key's under the name on its line) must
+    verify.
     """
+    text, _ = _open_note(note, verifier)
+    return text
+
+
+def _trusted_hash(name: str, verifier: NoteVerifier) -> bytes | None:
+    """The key hash the trusted key has under `name`; None for a name no key can have."""
+    if name == verifier.name:
+        return verifier.key_hash
+    try:
+        return key_hash(name, verifier.verify_key)
+    except CheckpointError:
+        return None  # not a name we could ever have signed under: another signer's line
+
+
+def _open_note(note: str | bytes, verifier: NoteVerifier) -> tuple[str, tuple[str, ...]]:
+    """The note's text and the key names under which the trusted key signed it."""
     if isinstance(note, bytes):
         try:
             note = note.decode("utf-8", errors="strict")
@@ -209,7 +235,7 @@ def open_note(note: str | bytes, verifier: NoteVerifier) -> str:
     if len(lines) > _MAX_SIGNATURES:
         raise CheckpointError("note has too many signatures")
     message = text.encode("utf-8")
-    verified = 0
+    names: list[str] = []
     for line in lines:
         if not line.startswith(_SIG_PREFIX):
             raise CheckpointError("signature line must start with an em dash and a space")
@@ -221,7 +247,9 @@ def open_note(note: str | bytes, verifier: NoteVerifier) -> str:
         raw = _b64decode_canonical(sig_b64, "signature")
         if len(raw) < _KEY_HASH_BYTES + 1:
             raise CheckpointError("signature is too short")
-        if name != verifier.name or raw[:_KEY_HASH_BYTES] != verifier.key_hash:
+        # the trusted key under the name this line records (its own, the origin, or the name
+        # an older hub used): the key hash binds name and key, so no other key matches
+        if raw[:_KEY_HASH_BYTES] != _trusted_hash(name, verifier):
             continue  # another signer, e.g. a witness: neither trusted nor fatal
         if len(raw) != _KEY_HASH_BYTES + SIGNATURE_BYTES:
             raise CheckpointError("signature by the trusted key has the wrong length")
@@ -229,10 +257,10 @@ def open_note(note: str | bytes, verifier: NoteVerifier) -> str:
             verifier.verify_key.verify(message, raw[_KEY_HASH_BYTES:])
         except SignatureError:
             raise CheckpointError("signature by the trusted key does not verify") from None
-        verified += 1
-    if verified == 0:
+        names.append(name)
+    if not names:
         raise CheckpointError("note carries no signature by the trusted key")
-    return text
+    return text, tuple(names)
 
 
 def checkpoint_body(origin: str, tree_size: int, root: bytes) -> str:
@@ -280,11 +308,34 @@ def parse_and_verify_checkpoint(
     Raises `CheckpointError` on any problem. Pass `expected_origin` to also refuse a
     correctly signed checkpoint of another log.
     """
-    verifier = parse_verifier_key(verifier_key_text)
-    checkpoint = _parse_body(open_note(note_text, verifier))
+    checkpoint, _ = open_checkpoint(
+        note_text, parse_verifier_key(verifier_key_text), expected_origin=expected_origin
+    )
+    return checkpoint
+
+
+def open_checkpoint(
+    note_text: str | bytes, verifier: NoteVerifier, *, expected_origin: str | None = None
+) -> tuple[Checkpoint, tuple[str, ...]]:
+    """`parse_and_verify_checkpoint` with a parsed key, also returning the key names under
+    which the trusted key signed (the origin for every note since key name = origin)."""
+    text, names = _open_note(note_text, verifier)
+    checkpoint = _parse_body(text)
     if expected_origin is not None and checkpoint.origin != expected_origin:
         raise CheckpointError("checkpoint is for another log (origin differs)")
-    return checkpoint
+    return checkpoint, names
+
+
+def peek_checkpoint_unsafe(note_text: str) -> tuple[int, bytes]:
+    """The tree size and root a note *claims*, without checking its signature.
+
+    Unsafe by name: for comparing a stored checkpoint row's columns with its note, whose
+    signature the verifier checks separately. Never trust the result on its own."""
+    text = note_text[: note_text.find("\n\n") + 1] if "\n\n" in note_text else ""
+    if not text:
+        raise CheckpointError("note does not look like a checkpoint")
+    checkpoint = _parse_body(text)
+    return checkpoint.tree_size, checkpoint.root
 
 
 def peek_tree_size_unsafe(note_text: str) -> int:

@@ -10,10 +10,14 @@ Canonical bytes (docs/adr/0401-access-log-format.md)::
 
     b"vhhub-log-entry/v1\\n" || canonical JSON of entry_to_json(entry)   no fact_subjects
     b"vhhub-log-entry/v2\\n" || canonical JSON of entry_to_json(entry)   with fact_subjects
+    b"vhhub-log-entry/v3\\n" || canonical JSON of entry_to_json(entry)   with count
 
 Version 2 adds one field, `fact_subjects`: for an entry that names facts, which subjects each
 fact concerns (ADR 0403). An entry without it is spelled exactly as before, so every leaf
 hash of a log written before version 2 stays valid; an entry with it exists only as version 2.
+Version 3 adds `count` the same way: an entry that stands for several identical refusals
+(counted in memory, written once, ADR 0404); it names no facts, so it never holds
+`fact_subjects`.
 
 where canonical JSON is the RFC 8785 (JCS) subset we need: UTF-8, object keys sorted, no
 insignificant whitespace, every key always present (absent values are ``null``), numbers
@@ -28,6 +32,7 @@ in logs).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -43,8 +48,10 @@ from hub.vocabulary import PartnerKind, Purpose, Role
 __all__ = [
     "ENTRY_DOMAIN",
     "ENTRY_DOMAIN_V2",
+    "ENTRY_DOMAIN_V3",
     "ENTRY_FIELDS",
     "ENTRY_FIELDS_V2",
+    "ENTRY_FIELDS_V3",
     "MAX_ID_LENGTH",
     "MAX_REASON_LENGTH",
     "AccessLogEntry",
@@ -65,6 +72,8 @@ __all__ = [
 ENTRY_DOMAIN: Final = b"vhhub-log-entry/v1\n"
 #: Entries that say which subjects each named fact concerns (`fact_subjects`, ADR 0403).
 ENTRY_DOMAIN_V2: Final = b"vhhub-log-entry/v2\n"
+#: Entries that count several identical acts in one (`count`, ADR 0404).
+ENTRY_DOMAIN_V3: Final = b"vhhub-log-entry/v3\n"
 MAX_REASON_LENGTH: Final = 200
 #: Matches the widest identifier column of the log table (String(64)).
 MAX_ID_LENGTH: Final = 64
@@ -74,8 +83,11 @@ MAX_ID_LENGTH: Final = 64
 _ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=\[\]%-]{0,63}")
 # Field names of a fact type as disclosed (schema property names, dotted for nesting).
 _FIELD_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})*")
+# An IP address as text: at most 45 characters (IPv6 with an embedded IPv4 address).
+_IP_TEXT_RE: Final = re.compile(r"[0-9a-f:.]{2,45}")
 _MAX_FIELD_LENGTH: Final = 128
 _MAX_TIME_US: Final = 253402300799999999  # 9999-12-31T23:59:59.999999Z
+_MAX_COUNT: Final = (1 << 63) - 1  # a signed 64-bit column
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -179,6 +191,23 @@ def _check_optional_id(name: str, value: object) -> str | None:
     return None if value is None else _check_id(name, value)
 
 
+def _check_source(value: object) -> str | None:
+    """The client address: an IP address written in digits, lower-case hex, '.' and ':' only
+    (IPv6 may start with ':', which no identifier does; a zone id such as '%eth0' is free text
+    and never part of it), or else an identifier: a fixed token such as "cli" or "init", or a
+    value logged before addresses were normalised, which the verifier must still accept.
+    Any spelling `ipaddress` parses is accepted, not only the one this Python prints, so a
+    log verifies the same under every Python version."""
+    if isinstance(value, str) and _IP_TEXT_RE.fullmatch(value):
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    return _check_optional_id("source", value)
+
+
 def _check_field_name(name: str, value: object) -> str:
     if (
         not isinstance(value, str)
@@ -274,6 +303,10 @@ class AccessLogEntry:
     fact_subjects: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    #: Format v3 (ADR 0404): how many identical acts this one entry stands for, when it was
+    #: written for several (repeated refusals from one source in one minute, counted in
+    #: memory). None for an entry of one act, and for every entry written before v3.
+    count: int | None = None
 
     def __post_init__(self) -> None:
         # Validate and normalise in one place, so no code path can build an invalid entry.
@@ -322,10 +355,18 @@ class AccessLogEntry:
             if not all(set(v) <= pseudonyms for v in fact_subjects.values()):
                 raise EntryError("fact_subjects: names a subject not in subject_pseudonyms")
         put("fact_subjects", MappingProxyType(dict(sorted(fact_subjects.items()))))
+        if self.count is not None:
+            _check_int("count", self.count, _MAX_COUNT)
+            if self.count < 1:
+                raise EntryError("count: out of range")
+            # An aggregate stands for acts it cannot tell apart: it cannot say what left
+            # the hub per fact, so it names no disclosure (and one format version applies).
+            if disclosed or fact_subjects:
+                raise EntryError("count: an entry with a count names no disclosed facts")
         _check_reason(self.reason)
         _check_optional_id("policy_version", self.policy_version)
         _check_optional_id("request_id", self.request_id)
-        _check_optional_id("source", self.source)
+        _check_source(self.source)
 
     @property
     def at(self) -> datetime:
@@ -356,15 +397,19 @@ ENTRY_FIELDS: Final[tuple[str, ...]] = (
 )
 #: Format version 2: the same fields and `fact_subjects` (only when it is not empty).
 ENTRY_FIELDS_V2: Final[tuple[str, ...]] = (*ENTRY_FIELDS, "fact_subjects")
+#: Format version 3: the version 1 fields and `count` (only when it is set).
+ENTRY_FIELDS_V3: Final[tuple[str, ...]] = (*ENTRY_FIELDS, "count")
 _JSON_KEYS: Final = frozenset(ENTRY_FIELDS)
 _JSON_KEYS_V2: Final = frozenset(ENTRY_FIELDS_V2)
+_JSON_KEYS_V3: Final = frozenset(ENTRY_FIELDS_V3)
 
 
 def entry_to_json(entry: AccessLogEntry) -> dict[str, Any]:
     """The entry as a JSON-ready dict: the export form and the input of `canonical_bytes`.
 
-    `fact_subjects` is a key only when it is not empty (format version 2), so an entry
-    without it has exactly the version 1 form."""
+    `fact_subjects` is a key only when it is not empty (format version 2) and `count` only
+    when it is set (format version 3), so an entry without them has exactly the version 1
+    form."""
     body = {
         "seq": entry.seq,
         "time_us": entry.time_us,
@@ -388,11 +433,16 @@ def entry_to_json(entry: AccessLogEntry) -> dict[str, Any]:
     }
     if entry.fact_subjects:
         body["fact_subjects"] = {k: list(v) for k, v in entry.fact_subjects.items()}
+    if entry.count is not None:
+        body["count"] = entry.count
     return body
 
 
 def entry_domain(entry: AccessLogEntry) -> bytes:
-    """The domain prefix of the entry's format version: 2 when it has `fact_subjects`."""
+    """The domain prefix of the entry's format version: 3 when it has a `count`, 2 when it
+    has `fact_subjects` (never both), else 1."""
+    if entry.count is not None:
+        return ENTRY_DOMAIN_V3
     return ENTRY_DOMAIN_V2 if entry.fact_subjects else ENTRY_DOMAIN
 
 
@@ -442,8 +492,14 @@ def _parse(obj: Any) -> tuple[AccessLogEntry, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise EntryError("entry: must be an object")
     keys = set(obj)
-    if keys != _JSON_KEYS and keys != _JSON_KEYS_V2:
-        expected = _JSON_KEYS_V2 if "fact_subjects" in keys else _JSON_KEYS
+    if keys != _JSON_KEYS and keys != _JSON_KEYS_V2 and keys != _JSON_KEYS_V3:
+        expected = (
+            _JSON_KEYS_V2
+            if "fact_subjects" in keys
+            else _JSON_KEYS_V3
+            if "count" in keys
+            else _JSON_KEYS
+        )
         missing, extra = sorted(expected - keys), sorted(k for k in keys if k not in expected)
         # Key names are ours (or garbage we only count), never entry content.
         raise EntryError(f"entry: missing keys {missing}, {len(extra)} unknown key(s)")
@@ -481,6 +537,7 @@ def _parse(obj: Any) -> tuple[AccessLogEntry, dict[str, Any]]:
         request_id=obj["request_id"],
         source=obj["source"],
         fact_subjects={k: tuple(v) for k, v in fact_subjects.items()},
+        count=obj.get("count"),
     )
     canon = entry_to_json(entry)
     if canon != obj:

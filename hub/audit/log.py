@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import sign_checkpoint, verifier_key_text
-from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash
+from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash, utc_micros
 from hub.audit.merkle import CompactRange
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.crypto.signing import SigningKey
@@ -66,15 +66,26 @@ class Event:
     reason: str | None = None
     policy_version: str | None = None
     fact_subjects: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: How many identical acts this one entry stands for (an aggregate of repeated refusals,
+    #: ADR 0404); None for one act.
+    count: int | None = None
 
 
 @dataclass(frozen=True)
 class LogSigner:
-    """The hub's checkpoint signer and the log's identity."""
+    """The hub's checkpoint signer and the log's identity.
+
+    The key name is the origin, as C2SP tlog-checkpoint asks (a witness or a client looks the
+    log's key up by the origin line). Hubs before 2026-12-05 signed under a separate name
+    (`VHHUB_LOG_KEY_NAME`); their checkpoints still verify, because the verifier trusts the
+    public key under whatever name a note records (hub/audit/checkpoints.py)."""
 
     key: SigningKey
     origin: str
-    key_name: str
+
+    @property
+    def key_name(self) -> str:
+        return self.origin
 
     @property
     def verifier_key(self) -> str:
@@ -87,7 +98,10 @@ class AccessLog:
     ) -> None:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval_s = checkpoint_interval_s
         self.checkpoint_interval_us = checkpoint_interval_s * 1_000_000
+        #: whether this process has appended: only then does it owe a checkpoint on closing
+        self.appended = False
 
     def append(
         self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
@@ -117,6 +131,7 @@ class AccessLog:
             request_id=request.request_id,
             source=request.source,
             fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
+            count=event.count,
         )
         leaf = entry_leaf_hash(entry)
         frontier = CompactRange.from_hex(head.size, head.frontier)
@@ -126,12 +141,18 @@ class AccessLog:
             session.add(LogSubject(pseudonym=pseudonym, seq=entry.seq))
         head.size = frontier.size
         head.frontier = frontier.hex_hashes()
+        # The verifier holds an honest hub to these rules (ADR 0401, "Coverage"): a checkpoint
+        # at the first entry, then at least every N entries or T seconds. The first rule is
+        # explicit, not left to the initial checkpoint time of 0: a log whose only checkpoint
+        # is the empty tree's would otherwise wait T seconds for its first one.
         if (
-            head.size - head.checkpoint_size >= self.checkpoint_every
+            head.checkpoint_size == 0
+            or head.size - head.checkpoint_size >= self.checkpoint_every
             or now_us - head.checkpoint_time_us >= self.checkpoint_interval_us
         ):
             self._checkpoint(session, head, frontier, now_us)
         session.flush()
+        self.appended = True
         return entry
 
     def sign_if_stale(self, session: Session) -> Checkpoint | None:
@@ -148,6 +169,36 @@ class AccessLog:
             return None
         frontier = CompactRange.from_hex(head.size, head.frontier)
         return self._checkpoint(session, head, frontier, now_us)
+
+    def sign_if_uncovered(self, session: Session) -> Checkpoint | None:
+        """Sign a checkpoint when any entry is not yet covered by one, however recent.
+
+        For a process that stops (a CLI command, a hub shutting down): nobody may sign its
+        last entries for a long time, and the verifier fails a tail older than the interval.
+        """
+        head = self._lock_head(session)
+        if head.size == head.checkpoint_size:
+            return None
+        frontier = CompactRange.from_hex(head.size, head.frontier)
+        checkpoint = self._checkpoint(session, head, frontier, time.time_ns() // 1000)
+        session.flush()
+        return checkpoint
+
+    def fresh_checkpoint(self, session: Session) -> Checkpoint:
+        """The newest checkpoint if it is younger than the interval, else one signed now.
+
+        What `GET /audit/checkpoints/latest` hands out: a partner or witness that keeps the
+        answer must be able to rely on it being at most one interval old. The caller has
+        logged the read in this transaction, so the log always has a size to sign anew."""
+        self._lock_head(session)
+        newest = session.scalars(
+            select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
+        ).one_or_none()
+        if newest is not None:
+            age_us = time.time_ns() // 1000 - utc_micros(newest.signed_at)
+            if age_us < self.checkpoint_interval_us:
+                return newest
+        return self.sign_checkpoint_now(session)
 
     def sign_checkpoint_now(self, session: Session) -> Checkpoint:
         """Sign a checkpoint over the whole log as it stands (on request)."""
@@ -211,5 +262,6 @@ def _row(entry: AccessLogEntry, leaf: bytes) -> LogEntry:
         request_id=entry.request_id,
         source=entry.source,
         fact_subjects={k: list(v) for k, v in entry.fact_subjects.items()},
+        count=entry.count,
         leaf_hash=leaf,
     )

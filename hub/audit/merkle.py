@@ -1,6 +1,7 @@
 """RFC 6962 / RFC 9162 Merkle tree maths for the access log: pure functions, no storage.
 
-Why a separate, pure module (STYLE.md section 5, after transparency-dev/tessera): the hashing
+Why a separate, pure module (docs/principles.md section 5, after
+transparency-dev/tessera): the hashing
 and the proof algorithms are what an outside auditor re-implements to check us, so they must
 be exactly the standard ones, testable with published vectors, and free of any database or
 clock. The appender (`hub/audit/log.py`) and the offline verifier (`hub/audit/verify.py`) both

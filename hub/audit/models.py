@@ -53,6 +53,9 @@ class LogEntry(Base):
     fact_subjects: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict, server_default=text("'{}'")
     )
+    #: how many identical acts the entry stands for (entry format v3, ADR 0404); null for an
+    #: entry of one act and for entries written before migration 0007
+    count: Mapped[int | None] = mapped_column(BigInteger)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

@@ -29,7 +29,9 @@ def audit_service(ctx: Annotated[HubContext, Depends(get_context)]) -> AuditServ
 
 
 Audit = Annotated[AuditService, Depends(audit_service)]
-_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+#: an id as the access log stores one (hub/audit/entry.py): it starts with a letter or digit,
+#: so the query's own log entry can always name the filter it was asked with
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 
 def entry_filter(
@@ -52,9 +54,12 @@ Filter = Annotated[EntryFilter, Depends(entry_filter)]
     "/checkpoints/latest",
     response_model=CheckpointOut,
     summary="The newest signed checkpoint of the access log",
+    description="At most `VHHUB_CHECKPOINT_INTERVAL_S` old: when the newest is older, one is "
+    "signed for this request. Any authenticated partner may read it (to keep it, or to check "
+    "consistency with the next); the read is logged.",
 )
 def latest_checkpoint(viewer: CurrentViewer, audit: Audit) -> CheckpointOut:
-    return audit.latest_checkpoint()
+    return audit.latest_checkpoint(viewer)
 
 
 @router.post("/checkpoints", response_model=CheckpointOut, summary="Sign a checkpoint now")

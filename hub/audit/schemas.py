@@ -52,6 +52,11 @@ class EntryOut(BaseModel):
         description="Entry format v2 (ADR 0403): for each fact the entry names, the "
         "pseudonyms of the subjects it concerns; empty for other entries and older ones.",
     )
+    count: int | None = Field(
+        default=None,
+        description="Entry format v3 (ADR 0404): how many identical refusals this one entry "
+        "stands for (repeated from one source in one minute); null for an entry of one act.",
+    )
     leaf_hash: str
 
 

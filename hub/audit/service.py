@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from hub.audit.checkpoints import CheckpointError, peek_checkpoint_unsafe
 from hub.audit.entry import Action, Outcome, utc_micros
 from hub.audit.log import AccessLog, Event
 from hub.audit.merkle import CompactRange, ProofError
@@ -35,7 +37,7 @@ from hub.audit.store import (
     row_json,
 )
 from hub.audit.subject_report import SubjectReportBuilder
-from hub.audit.verify import ExportHeader, VerifyReport, export_lines, verify_export
+from hub.audit.verify import ExportHeader, TailRule, VerifyReport, export_lines, verify_export
 from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
 from hub.crypto.blind_index import BlindIndexer
@@ -187,15 +189,25 @@ class AuditService:
             signed_at=checkpoint.signed_at,
         )
 
-    def latest_checkpoint(self) -> CheckpointOut:
-        """The newest signed checkpoint (public: partners may witness it)."""
+    def latest_checkpoint(self, viewer: Viewer) -> CheckpointOut:
+        """The newest signed checkpoint, at most one checkpoint interval old (any
+        authenticated partner may witness it).
+
+        The read is logged like every other, and first: so the answer, when signed anew,
+        covers the read itself, and a stale checkpoint always has a larger size to give way to.
+        No policy decides (every partner may keep the log's head), so the entry names none."""
         with self._db.unit_of_work() as session:
-            checkpoint = session.scalars(
-                select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
-            ).one_or_none()
-            if checkpoint is None:
-                checkpoint = self._log_store.sign_checkpoint_now(session)
-            return self._checkpoint_out(checkpoint)
+            self._log_store.append(
+                session,
+                Event(
+                    action=Action.LOG_QUERY,
+                    outcome=Outcome.ALLOWED,
+                    reason="latest checkpoint",
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return self._checkpoint_out(self._log_store.fresh_checkpoint(session))
 
     def sign_checkpoint(self, viewer: Viewer) -> CheckpointOut:
         with self._db.unit_of_work() as session:
@@ -397,11 +409,21 @@ class AuditService:
                     yield entry_out(row).model_dump_json() + "\n"
 
     def verify_live(
-        self, verifier_key_text: str | None = None, trusted_checkpoints: Iterable[str] = ()
+        self,
+        verifier_key_text: str | None = None,
+        trusted_checkpoints: Iterable[str] = (),
+        *,
+        allow_unsigned_tail: bool = False,
     ) -> VerifyReport:
         """Verify the database's log with only a public verifier key, and against the log
         head, whose size and Merkle frontier also commit to the entries not yet covered by a
         checkpoint (so removing or rewriting those is caught too).
+
+        Entries left uncovered for longer than the hub's checkpoint interval (and its grace)
+        fail, measured against the clock (ADR 0401, "Coverage"), unless
+        `allow_unsigned_tail`. Each checkpoint row's `tree_size` and `root_hash` columns must
+        be what its signed note says: the API hands out the columns (proofs are built against
+        `tree_size`), so a row edited beside its note would mislead whoever trusts them.
 
         `verifier_key_text` is the key the auditor pinned out of band; without it the hub's
         own current key is used, which cannot catch a log re-signed with a swapped key file.
@@ -411,13 +433,29 @@ class AuditService:
         key = verifier_key_text or self._log_store.signer.verifier_key
         header = ExportHeader(origin=self._log_store.signer.origin, verifier_key=key)
         # one snapshot for the head and every row, however long the pass takes, and no lock
+        tail = TailRule(
+            interval_s=self._log_store.checkpoint_interval_s,
+            now_us=time.time_ns() // 1000,
+            allow=allow_unsigned_tail,
+        )
         with self._db.snapshot() as session:
             head = session.get(LogHead, 1)
-            notes = checkpoint_notes(session)
+            stored = list(
+                session.execute(
+                    select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note).order_by(
+                        Checkpoint.tree_size
+                    )
+                )
+            )
+            notes = [note for _, _, note in stored]
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
             report = verify_export(
-                export_lines(rows, notes, header), key, trusted_checkpoints=trusted_checkpoints
+                export_lines(rows, notes, header),
+                key,
+                trusted_checkpoints=trusted_checkpoints,
+                tail=tail,
             )
+            report = _against_checkpoint_rows(report, [(s, bytes(r), n) for s, r, n in stored])
             return _against_head(report, head)
 
     # -- data-subject access report (AVG art. 15) ----------------------------------------------
@@ -472,6 +510,45 @@ class AuditService:
             )
             summary = Summary()
             yield from render(head, builder.acts(summary), summary)
+
+
+def _against_checkpoint_rows(
+    report: VerifyReport, stored: Sequence[tuple[int, bytes, str]]
+) -> VerifyReport:
+    """Fail a report when a checkpoint row's columns differ from its own signed note.
+
+    The pass above places and checks each note by what the note says; the row's `tree_size`
+    (the key proofs and `latest` are looked up by) and `root_hash` (what the API hands out)
+    are not signed, so they are compared here. The first seq in doubt is the first one no
+    smaller checkpoint proves, as for any checkpoint that fails."""
+    if not report.ok:
+        return report
+    claimed: list[tuple[int, int]] = []  # (row size, note size) of each mismatched row
+    sizes: list[int] = []
+    for tree_size, root_hash, note in stored:
+        try:
+            note_size, note_root = peek_checkpoint_unsafe(note)
+        except CheckpointError:  # pragma: no cover - the pass above rejected it already
+            return replace(report, ok=False, problem="a checkpoint note is malformed")
+        sizes.append(note_size)
+        if note_size != tree_size or note_root != root_hash:
+            claimed.append((tree_size, note_size))
+    if not claimed:
+        return report
+    row_size, note_size = claimed[0]
+    smallest = min(row_size, note_size)
+    seq = max((s for s in sizes if s < smallest), default=0)
+    what = (
+        f"the checkpoint row for size {row_size} holds a signed note for size {note_size}"
+        if row_size != note_size
+        else f"the checkpoint row for size {row_size} records another root than its signed note"
+    )
+    return replace(
+        report,
+        ok=False,
+        first_broken_seq=seq,
+        problem=f"{what}: the checkpoints table was edited beside its notes",
+    )
 
 
 def _against_head(report: VerifyReport, head: LogHead | None) -> VerifyReport:

@@ -27,10 +27,13 @@ ENTRY_COLUMNS = ENTRY_FIELDS
 
 def row_json(row: LogEntry) -> dict[str, Any]:
     """A stored row in the export form of an entry (hub.audit.entry.entry_to_json): the
-    format v1 keys, and `fact_subjects` when the row has any (format v2)."""
+    format v1 keys, `fact_subjects` when the row has any (format v2), `count` when the row
+    has one (format v3)."""
     body = {name: getattr(row, name) for name in ENTRY_COLUMNS}
     if row.fact_subjects:
         body["fact_subjects"] = row.fact_subjects
+    if row.count is not None:
+        body["count"] = row.count
     return body
 
 

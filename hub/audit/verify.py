@@ -20,9 +20,17 @@ before it: one pass, O(log n) memory, however long the log.
 What `verify_export` proves and what it cannot (see the ADR for the full list): every
 entry up to the last valid checkpoint is exactly what the hub signed -- any change,
 deletion, insertion, reordering or forged checkpoint is reported with the first seq it
-breaks. Entries after the last checkpoint are reported as a warning, and an export cut off
-after a checkpoint looks like an older honest export unless the auditor supplies a
-checkpoint they obtained elsewhere (`trusted_checkpoints`).
+breaks. An export cut off after a checkpoint looks like an older honest export unless the
+auditor supplies a checkpoint they obtained elsewhere (`trusted_checkpoints`).
+
+Coverage (ADR 0401): an honest hub signs a checkpoint at its first append and then at least
+every N entries or T seconds. So a non-empty log that no checkpoint covers fails (its
+checkpoints were removed, and with them the proof of everything), and so do entries left
+uncovered for longer than T plus a grace (`TailRule`), measured against the newest entry of
+the export itself -- or against the clock, for the live database. Without that rule a log
+edited and then stripped of its checkpoints would verify. A younger uncovered tail is a
+warning; `TailRule(allow=True)` (`--allow-unsigned-tail`) turns the failures into warnings
+for a hub that is known to have stopped without signing.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from hub.audit.checkpoints import (
     Checkpoint,
     CheckpointError,
     NoteVerifier,
+    open_checkpoint,
     parse_and_verify_checkpoint,
     parse_verifier_key,
     peek_tree_size_unsafe,
@@ -53,9 +62,11 @@ from hub.audit.entry import (
 from hub.audit.merkle import HASH_SIZE, CompactRange
 
 __all__ = [
+    "DEFAULT_CHECKPOINT_INTERVAL_S",
     "EXPORT_FORMAT",
     "ExportEntry",
     "ExportHeader",
+    "TailRule",
     "VerifyReport",
     "checkpoint_line",
     "entry_line",
@@ -67,6 +78,35 @@ __all__ = [
 ]
 
 EXPORT_FORMAT: Final = "vhhub-access-log-export/1"
+
+#: The hub's default `VHHUB_CHECKPOINT_INTERVAL_S`: what an offline verifier assumes unless
+#: told the hub's own interval.
+DEFAULT_CHECKPOINT_INTERVAL_S: Final = 60
+#: Beyond half an interval (the hub's background signer looks every half interval, so an
+#: honest tail can reach 1.5 intervals): clock differences between hub hosts, a transaction
+#: that took long, a signer that ran late on a loaded machine.
+TAIL_SLACK_S: Final = 30
+
+
+@dataclass(frozen=True, slots=True)
+class TailRule:
+    """How old the entries not yet covered by a checkpoint may be.
+
+    `interval_s` is the hub's checkpoint interval. The oldest uncovered entry may be at most
+    `interval_s` plus a grace (half an interval and `TAIL_SLACK_S`) older than `now_us`; None
+    means the newest entry time in the log itself, which is what an offline verifier has:
+    an export is judged by its own timestamps, not by the day it is verified. `allow` makes
+    an over-age tail, and a log without any covering checkpoint, a warning instead."""
+
+    interval_s: int = DEFAULT_CHECKPOINT_INTERVAL_S
+    now_us: int | None = None
+    allow: bool = False
+
+    @property
+    def max_age_us(self) -> int:
+        grace_s = (self.interval_s + 1) // 2 + TAIL_SLACK_S
+        return (self.interval_s + grace_s) * 1_000_000
+
 
 #: What the exporter may pass per entry: a parsed entry (its leaf hash is computed), or an
 #: entry -- parsed, or as the raw stored JSON object if it no longer parses -- together with
@@ -242,6 +282,11 @@ class _Verifier:
         self.origin: str | None = None
         self.checkpoints_checked = 0
         self.covered = 0
+        #: time of the entry at seq `covered` (the oldest not yet covered), and the newest time
+        self.tail_time_us: int | None = None
+        self.newest_time_us: int | None = None
+        #: checkpoints signed under a key name other than the origin (before key name = origin)
+        self.other_key_names: dict[str, int] = {}
 
     def header(self, lineno: int, obj: Any) -> None:
         if not isinstance(obj, dict) or set(obj) != _HEADER_KEYS:
@@ -255,7 +300,8 @@ class _Verifier:
             named = parse_verifier_key(vkey)
         except CheckpointError:
             raise _Broken(None, f"line {lineno}: header verifier key is malformed") from None
-        if named != self.verifier:
+        # the same public key, whatever its name: names are labels (checkpoints.py)
+        if named.verify_key.to_bytes() != self.verifier.verify_key.to_bytes():
             raise _Broken(
                 None, f"line {lineno}: export names another verifier key than the one supplied"
             )
@@ -295,6 +341,10 @@ class _Verifier:
             raise _Broken(expected, f"line {lineno}: leaf_hash must be 64 lower-case hex digits")
         if leaf != stated:
             raise _Broken(expected, f"line {lineno}: seq {expected} does not match its leaf hash")
+        if expected == self.covered:  # the first entry after the newest covering checkpoint
+            self.tail_time_us = entry.time_us
+        if self.newest_time_us is None or entry.time_us > self.newest_time_us:
+            self.newest_time_us = entry.time_us
         self.tree.append(leaf)
         self._check_trusted()
 
@@ -303,9 +353,12 @@ class _Verifier:
         if set(obj) != _CHECKPOINT_KEYS or not isinstance(obj["note"], str):
             raise _Broken(self.covered, f"line {lineno}: checkpoint line is malformed")
         try:
-            cp = parse_and_verify_checkpoint(obj["note"], self.key_text)
+            cp, names = open_checkpoint(obj["note"], self.verifier)
         except CheckpointError as exc:
             raise _Broken(self.covered, f"line {lineno}: checkpoint rejected: {exc}") from None
+        for name in names:
+            if name != cp.origin:
+                self.other_key_names[name] = self.other_key_names.get(name, 0) + 1
         if cp.origin != self.origin:
             raise _Broken(self.covered, f"line {lineno}: checkpoint is for another log")
         if cp.tree_size > size:
@@ -329,7 +382,7 @@ class _Verifier:
         self.checkpoints_checked += 1
         self.covered = max(self.covered, size)
 
-    def finish(self) -> list[str]:
+    def finish(self, tail: TailRule) -> list[str]:
         size = self.tree.size
         if self.trusted:
             cp = self.trusted[0]
@@ -338,13 +391,45 @@ class _Verifier:
                 f"the export ends after {size} entries but a supplied checkpoint covers "
                 f"{cp.tree_size}: the export is truncated or the log was rolled back",
             )
-        warnings: list[str] = []
+        warnings = [
+            f"{count} checkpoint(s) are signed under the key name {name!r}, not the log's "
+            "origin (as hubs before 2026-12-05 signed); accepted: the key is the trusted one"
+            for name, count in sorted(self.other_key_names.items())
+        ]
         if self.covered < size:
-            warnings.append(
-                f"entries from seq {self.covered} to {size - 1} ({size - self.covered}) are "
-                "not yet covered by a signed checkpoint"
-            )
+            warnings.append(self._judge_tail(tail))
         return warnings
+
+    def _judge_tail(self, tail: TailRule) -> str:
+        """The warning for an acceptable uncovered tail; raises `_Broken` for another."""
+        size, covered = self.tree.size, self.covered
+        uncovered = f"entries from seq {covered} to {size - 1} ({size - covered})"
+        escape = " (--allow-unsigned-tail accepts it for a hub that stopped without signing)"
+        if covered == 0:
+            problem = (
+                f"no signed checkpoint covers any of the {size} entries, but an honest hub "
+                "signs one at its first entry: the log's checkpoints were removed"
+            )
+            if not tail.allow:
+                raise _Broken(0, problem + escape)
+            return problem + " -- accepted (--allow-unsigned-tail)"
+        if self.tail_time_us is None or self.newest_time_us is None:  # pragma: no cover
+            raise _Broken(covered, "internal: no entry read at the first uncovered seq")
+        now_us = self.newest_time_us if tail.now_us is None else tail.now_us
+        against = "the newest entry" if tail.now_us is None else "now"
+        age_us = now_us - self.tail_time_us
+        if age_us > tail.max_age_us:
+            problem = (
+                f"{uncovered} are not covered by a signed checkpoint although the oldest of "
+                f"them is {age_us // 1_000_000} s older than {against}, more than the "
+                f"checkpoint interval of {tail.interval_s} s and its grace "
+                f"({tail.max_age_us // 1_000_000} s): checkpoints were removed, or the hub "
+                "stopped without signing"
+            )
+            if not tail.allow:
+                raise _Broken(covered, problem + escape)
+            return problem + " -- accepted (--allow-unsigned-tail)"
+        return f"{uncovered} are not yet covered by a signed checkpoint"
 
     def report(self, broken: _Broken | None, warnings: Sequence[str]) -> VerifyReport:
         size = self.tree.size
@@ -417,13 +502,16 @@ def verify_export(
     verifier_key_text: str,
     *,
     trusted_checkpoints: Iterable[str] = (),
+    tail: TailRule | None = None,
 ) -> VerifyReport:
     """Verify an export in one streaming pass; stop at and report the first problem.
 
     `verifier_key_text` is the hub's published verifier key, obtained out of band -- never
     from the export. `trusted_checkpoints` are signed notes obtained elsewhere (a witness,
     the previous audit); the export must contain their tree sizes and match their roots,
-    which is the only way to detect a truncated export or a rolled-back log.
+    which is the only way to detect a truncated export or a rolled-back log. `tail` says
+    how old uncovered entries may be (default: the default interval, judged against the
+    export's own newest entry).
 
     Raises `CheckpointError` only for bad caller input (a malformed verifier key, or a
     supplied checkpoint that does not verify); problems in the export go into the report.
@@ -466,7 +554,7 @@ def verify_export(
                 raise _Broken(state.tree.size, f"line {lineno}: unknown line type")
         if not seen_header:
             raise _Broken(None, "the export is empty")
-        warnings.extend(state.finish())
+        warnings.extend(state.finish(tail or TailRule()))
     except _Broken as broken:
         return state.report(broken, warnings)
     return state.report(None, warnings)
@@ -484,7 +572,8 @@ def verify_export_file(path: str | Path, verifier_key_text: str, **kwargs: Any) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hub.audit.verify EXPORT --key VKEY [--checkpoint NOTE_FILE ...]``.
+    """``python -m hub.audit.verify EXPORT --key VKEY [--checkpoint NOTE_FILE ...]
+    [--checkpoint-interval SECONDS] [--allow-unsigned-tail]``.
 
     Prints the report as JSON; exits 0 when the export verifies, 1 when it does not, 2 when
     the arguments are unusable (nothing was verified).
@@ -504,10 +593,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="a signed checkpoint obtained outside the export (repeatable)",
     )
+    parser.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=DEFAULT_CHECKPOINT_INTERVAL_S,
+        metavar="SECONDS",
+        help="the hub's VHHUB_CHECKPOINT_INTERVAL_S: entries left without a checkpoint for "
+        f"longer (plus a grace) fail (default {DEFAULT_CHECKPOINT_INTERVAL_S})",
+    )
+    parser.add_argument(
+        "--allow-unsigned-tail",
+        action="store_true",
+        help="report entries left without a checkpoint for too long as a warning, not a failure",
+    )
     args = parser.parse_args(argv)
+    if args.checkpoint_interval < 1:
+        parser.error("--checkpoint-interval must be at least 1")
+    tail = TailRule(interval_s=args.checkpoint_interval, allow=args.allow_unsigned_tail)
     try:
         key, notes = read_verifier_inputs(args.key, args.checkpoint)
-        report = verify_export_file(args.export, key, trusted_checkpoints=notes)
+        report = verify_export_file(args.export, key, trusted_checkpoints=notes, tail=tail)
     except VerifyInputError as exc:
         sys.stderr.write(f"{parser.prog}: error: {exc}\n")
         return 2

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from hub.context import HubContext, get_context
 from hub.disclosure.briefing import BriefingService
+from hub.disclosure.cursor import MAX_CURSOR_CHARS, MAX_PAGE
 from hub.disclosure.schemas import Briefing, Updates
-from hub.http import MAX_PARAM_INT, SafeJSONResponse, model_response
+from hub.http import SafeJSONResponse, model_response
 from hub.identity.dependencies import CurrentViewer
 
 router = APIRouter(tags=["briefing"])
@@ -20,6 +21,8 @@ def briefing_service(ctx: Annotated[HubContext, Depends(get_context)]) -> Briefi
 
 
 Door = Annotated[BriefingService, Depends(briefing_service)]
+#: a page is at most MAX_PAGE facts, so one answer and one access-log entry stay bounded
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Facts per page, at most {MAX_PAGE}.")]
 
 
 @router.get(
@@ -27,8 +30,20 @@ Door = Annotated[BriefingService, Depends(briefing_service)]
     response_model=Briefing,
     summary="What you need to know about this case, for your stated purpose",
 )
-def briefing(case_id: str, viewer: CurrentViewer, door: Door) -> SafeJSONResponse:
-    return model_response(door.briefing(viewer, case_id))
+def briefing(
+    case_id: str,
+    viewer: CurrentViewer,
+    door: Door,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_CHARS,
+            description="The `next_cursor` of the previous page; absent for the first page.",
+        ),
+    ] = None,
+    limit: Limit = MAX_PAGE,
+) -> SafeJSONResponse:
+    return model_response(door.briefing(viewer, case_id, cursor, limit))
 
 
 @router.get(
@@ -40,7 +55,13 @@ def updates(
     case_id: str,
     viewer: CurrentViewer,
     door: Door,
-    cursor: Annotated[int, Query(ge=0, le=MAX_PARAM_INT)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_CHARS,
+            description="The `next_cursor` of the previous read; absent or `0` for the start.",
+        ),
+    ] = None,
+    limit: Limit = MAX_PAGE,
 ) -> SafeJSONResponse:
     return model_response(door.updates(viewer, case_id, cursor, limit))

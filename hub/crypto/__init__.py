@@ -1,6 +1,6 @@
 """hub.crypto: the one package that touches cryptographic primitives.
 
-Features use these recipes and never AES, HMAC or key bytes directly (STYLE.md section 3):
+Features use these recipes and never AES, HMAC or key bytes directly (docs/principles.md section 3):
 
 - `seal` / `open_sealed` with a case's `DataKey` and an `Aad` naming where the payload
   belongs; `new_data_key`, and a `KeyProvider` to `wrap_data_key` / `unwrap_data_key` it.

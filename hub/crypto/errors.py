@@ -2,7 +2,7 @@
 
 `hub.crypto` is infrastructure and imports nothing from the rest of the hub, so it cannot
 derive from the hub's `HubError`; the edge that translates errors into problem+json maps
-`CryptoError` subclasses once (see STYLE.md section 7).
+`CryptoError` subclasses once (see docs/principles.md section 4).
 
 Every message here is a fixed string or names a file, an environment variable or a key
 *version* -- never key bytes, plaintext or an identifier value. Tests assert this.

@@ -1,7 +1,8 @@
 """Ed25519 signing keys for the hub's own signatures (access-log checkpoints).
 
 Why this module exists: `hub.crypto` is the only package allowed to touch
-`cryptography.hazmat` (STYLE.md section 7), so the access log signs and verifies through the
+`cryptography.hazmat` (docs/principles.md section 3), so the access
+log signs and verifies through the
 two small types here and never sees a hazmat object.
 
 Why Ed25519: deterministic signatures (no nonce to get wrong), 32-byte keys, and it is the

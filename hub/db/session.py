@@ -3,23 +3,40 @@
 Application code never calls ``commit()``. A use case runs inside ``Database.transaction()``,
 which commits when the block ends and rolls back on any exception. Services call it and
 return only after the commit, so a router can never send a disclosure whose access-log entry
-is not durable yet (DESIGN.md, "No disclosure without a durable log entry").
+is not durable yet (docs/principles.md, section 6, "No disclosure without a durable log entry").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.db.errors import as_storage_unavailable
 from hub.errors import Refusal
 
 #: Execution option that marks a read-only snapshot connection (`Database.snapshot`).
 SNAPSHOT_OPTION = "vhhub_snapshot"
+
+#: SQLite's durability level. FULL syncs the WAL at every commit, so a commit the hub has
+#: answered on (a briefing disclosed, a fact accepted) survives a power loss or an OS crash
+#: with its access-log entry; NORMAL syncs only at WAL checkpoints and can lose the last
+#: commits (ADR 0010, with the cost measured by bench/publish_bench.py). Module-level so that
+#: the bench can run the old level beside the new one; the hub never changes it.
+SQLITE_SYNCHRONOUS = "FULL"
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back after a database failure, which may fail the same way: the first error is
+    the one to report."""
+    with suppress(DBAPIError, PoolTimeout):
+        session.rollback()
 
 
 def sqlite_url(path: Path) -> str:
@@ -49,7 +66,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE.
+    """WAL, foreign keys, synchronous=FULL, and BEGIN IMMEDIATE.
 
     Almost every request writes an access-log entry, so a transaction that starts as a reader
     and upgrades to a writer would deadlock against another one doing the same; taking the
@@ -63,7 +80,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # durable commits: no answered disclosure may lose its log entry (ADR 0010)
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -94,11 +112,20 @@ class Database:
         """
         session = self._sessions()
         try:
-            yield session
-            session.commit()
-        except commit_on:
-            session.commit()
-            raise
+            try:
+                yield session
+                session.commit()
+            except commit_on:
+                session.commit()
+                raise
+        except (DBAPIError, PoolTimeout) as exc:
+            # a full, read-only or unreachable database: the act and its log entry are rolled
+            # back together, and the caller answers 503, not 500 (hub/db/errors.py)
+            _rollback_quietly(session)
+            refusal = as_storage_unavailable(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         except BaseException:
             session.rollback()
             raise
@@ -126,8 +153,13 @@ class Database:
             if self.dialect == "postgresql":
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             yield session
+        except (DBAPIError, PoolTimeout) as exc:
+            refusal = as_storage_unavailable(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         finally:
-            session.rollback()
+            _rollback_quietly(session)
             session.close()
 
     def dispose(self) -> None:

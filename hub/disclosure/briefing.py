@@ -1,6 +1,11 @@
-"""THE ONE DOOR for facts: a briefing is one batch policy decision, then decryption of exactly
-what it released, then one access-log entry naming every fact id and field disclosed,
+"""THE ONE DOOR for facts: a briefing page is one batch policy decision, then decryption of
+exactly what it released, then one access-log entry naming every fact id and field disclosed,
 committed before the answer leaves.
+
+A page is at most 500 facts (issue 15: a very large case answered 40-50 MB and wrote one
+7-15 MB entry per read). Only the page's facts are fetched, put to the policy and decrypted,
+so an answer, an entry and the cost of a read are bounded whatever the size of the case; the
+cursor between pages is hub/disclosure/cursor.py.
 
 Nothing else in the hub decrypts fact content. A reviewer can check the privacy promise by
 reading three modules: the gate decides and mints permits (hub/gate/gate.py), the vault opens
@@ -10,26 +15,27 @@ same unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.db.session import UnitOfWork
+from hub.disclosure.cursor import MAX_PAGE, Position, decode, encode
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact, Updates
 from hub.disclosure.vault import CaseVault, IntegrityFailure, LoggedIntegrityFailure
 from hub.facts.catalog import FactTypeCatalog
 from hub.facts.models import Fact
-from hub.facts.repository import FactRepository
+from hub.facts.repository import current_in_case
 from hub.facts.subjects import fact_pseudonyms
 from hub.gate.gate import Gate
 from hub.gate.permits import FactPermit
 from hub.identity.viewer import Viewer
 from hub.vocabulary import DisclosureLevel, FactStatus, LifeDomain
-
-MAX_PAGE = 500
 
 
 class BriefingService:
@@ -133,11 +139,20 @@ class BriefingService:
             disclosed,
         )
 
-    def briefing(self, viewer: Viewer, case_id: str) -> Briefing:
+    def briefing(
+        self, viewer: Viewer, case_id: str, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> Briefing:
+        """One page of the briefing: at most `limit` current facts in change order, each
+        page its own disclosure and its own access-log entry naming only that page's facts.
+        Only the page's facts are put to the policy and only its released ones decrypted."""
+        limit = max(1, min(limit, MAX_PAGE))
+        # checked before the gate: an outsider gets the same answer for a real case
+        start = decode("briefing", case_id, cursor)
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "read_case")
             case = opened.case
-            facts = FactRepository(session).list_current_for_case(case.id)
+            page = _Page.read(session, _BRIEFING_ORDER, case.id, start, limit)
+            facts = page.facts
             decisions = self._gate.release_facts(session, viewer, opened.policy, facts)
             released, existence, disclosed = self._assemble(session, viewer, facts, decisions)
             entry = self._log.append(
@@ -150,6 +165,10 @@ class BriefingService:
                     disclosed=disclosed,
                     # per disclosed fact, the subjects it concerns (ADR 0403)
                     fact_subjects=fact_pseudonyms(session, [f for f in facts if f.id in disclosed]),
+                    # a whole briefing on one page reads as before; a page says where it began
+                    reason=None
+                    if cursor is None and page.next is None
+                    else f"briefing page {start.describe()}",
                     policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
@@ -175,17 +194,22 @@ class BriefingService:
                 policy_version=self._gate.version,
                 log_seq=entry.seq,
                 domains=sorted(sections.values(), key=lambda s: order.get(s.life_domain, 99)),
+                next_cursor=None if page.next is None else encode("briefing", case.id, page.next),
             )
 
-    def updates(self, viewer: Viewer, case_id: str, cursor: int, limit: int) -> Updates:
-        """Facts published or changed after `cursor`, under the same policy as the briefing."""
+    def updates(
+        self, viewer: Viewer, case_id: str, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> Updates:
+        """Facts published or changed after `cursor`, under the same policy as the briefing,
+        at most `limit` a page. `next_cursor` is always where the next read starts, also on
+        the last page: a client keeps it and polls with it later."""
         limit = max(1, min(limit, MAX_PAGE))
+        start = decode("updates", case_id, cursor)
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "read_case")
             case = opened.case
-            changed = FactRepository(session).changed_since(case.id, cursor, limit + 1)
-            more = len(changed) > limit
-            changed = changed[:limit]
+            page = _Page.read(session, _UPDATES_ORDER, case.id, start, limit)
+            changed = page.facts
             decisions = self._gate.release_facts(session, viewer, opened.policy, changed)
             current = [f for f in changed if f.status == FactStatus.CURRENT]
             released, existence, disclosed = self._assemble(session, viewer, current, decisions)
@@ -195,7 +219,6 @@ class BriefingService:
                 if f.status != FactStatus.CURRENT
                 and decisions[f.id].level in (DisclosureLevel.SUMMARY, DisclosureLevel.FULL)
             )
-            next_cursor = changed[-1].change_seq if changed else cursor
             self._log.append(
                 session,
                 Event(
@@ -207,7 +230,7 @@ class BriefingService:
                     fact_subjects=fact_pseudonyms(
                         session, [f for f in changed if f.id in disclosed or f.id in removed]
                     ),
-                    reason=f"updates after {cursor}",
+                    reason=f"updates {start.describe()}",
                     policy_version=self._gate.version,
                 ),
                 actor=viewer.actor,
@@ -215,11 +238,98 @@ class BriefingService:
             )
             return Updates(
                 case_id=case.id,
-                cursor=cursor,
-                next_cursor=next_cursor,
-                has_more=more,
+                cursor=cursor if cursor is not None else "0",
+                next_cursor=encode("updates", case.id, page.resume),
+                has_more=page.next is not None,
                 facts=released,
                 existence=existence,
                 removed=removed,
                 policy_version=self._gate.version,
             )
+
+
+def _all_versions(case_id: str) -> Select[Any]:
+    return select(Fact).where(Fact.case_id == case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """Which facts a paged read walks, and their order within one change seq."""
+
+    #: the facts of a case the walk covers (any order; the walk sets its own)
+    facts: Callable[[str], Select[Any]]
+    within_group: tuple[InstrumentedAttribute[Any], ...]
+
+    def of(self, case_id: str) -> Select[Any]:
+        return self.facts(case_id).order_by(None)
+
+
+#: the briefing: the current facts (what "current" means lives in hub/facts/repository.py),
+#: within one publish batch in the order they were stored, as the briefing always showed them
+_BRIEFING_ORDER = _Order(facts=current_in_case, within_group=(Fact.published_at, Fact.id))
+#: the updates feed: every version that changed, as it always was ordered
+_UPDATES_ORDER = _Order(facts=_all_versions, within_group=(Fact.id,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """At most `limit` facts from a position on, and where the next page starts."""
+
+    facts: list[Fact]
+    #: the next page's start, None when this page reached the end
+    next: Position | None
+    #: where to read from later even when this page reached the end (the updates feed)
+    resume: Position
+
+    @staticmethod
+    def read(session: Session, order: _Order, case_id: str, start: Position, limit: int) -> _Page:
+        """One range query on the (case, change seq) index, bounded by the page (plus, in
+        the middle of a group, an indexed count): a large case costs no more per page than
+        a small one."""
+        facts_of_case = order.of(case_id)
+        after = Fact.change_seq > start.seq
+        read_before = 0  # facts of the start group that earlier pages already read
+        group_size: int | None = None
+        if start.mid_group:
+            # the start group comes first in change order, so skipping what was read of it
+            # is an offset below the group's size (a publish batch: at most 500)
+            after = Fact.change_seq >= start.seq
+            size = _group_size(session, facts_of_case, start.seq)
+            if size == start.group:
+                read_before, group_size = start.read, size
+            # else the group shrank since the last page (a fact of it was corrected or
+            # withdrawn): read all of it again -- a repeat, never a miss
+        window = list(
+            session.scalars(
+                facts_of_case.where(after)
+                .order_by(Fact.change_seq, *order.within_group)
+                .offset(read_before)
+                .limit(limit + 1)
+            )
+        )
+        facts, more = window[:limit], len(window) > limit
+        if not facts:
+            return _Page(facts=[], next=None, resume=start)
+        last = facts[-1].change_seq
+        whole = Position(seq=last)
+        if not more or window[limit].change_seq != last:
+            # the page ends with the end of a group: no count needed
+            return _Page(facts=facts, next=whole if more else None, resume=whole)
+        read = sum(1 for f in facts if f.change_seq == last)
+        if read_before and last == start.seq:
+            read += read_before
+        else:
+            group_size = _group_size(session, facts_of_case, last)
+        assert group_size is not None
+        position = Position(seq=last, read=read, group=group_size)
+        return _Page(facts=facts, next=position, resume=position)
+
+
+def _group_size(session: Session, facts_of_case: Select[Any], seq: int) -> int:
+    """How many facts the walk holds with this change seq (an indexed count)."""
+    counted = session.scalar(
+        select(func.count()).select_from(
+            facts_of_case.where(Fact.change_seq == seq).with_only_columns(Fact.id).subquery()
+        )
+    )
+    return int(counted or 0)

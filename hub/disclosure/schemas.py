@@ -50,12 +50,20 @@ class Briefing(BaseModel):
     policy_version: str
     log_seq: int = Field(description="The access-log entry that records this disclosure.")
     domains: list[DomainSection]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page of this briefing; null on the last "
+        "page. Each page is its own disclosure with its own access-log entry (`log_seq`).",
+    )
 
 
 class Updates(BaseModel):
     case_id: str
-    cursor: int
-    next_cursor: int
+    cursor: str = Field(description="The cursor this page started from (`0`: the start).")
+    next_cursor: str = Field(
+        description="Where the next read starts: the next page while `has_more`, and after "
+        "the last page the point to poll from later. Opaque; pass it back as `cursor`."
+    )
     has_more: bool
     facts: list[ReleasedFact]
     existence: list[ExistenceNote]

@@ -3,8 +3,8 @@
 This module is the only code that unwraps a case's data key, and the rest of hub/disclosure
 the only code that calls its `open_*` methods (tests/foundation/test_one_door.py). Opening
 demands the permit the gate minted for exactly that record (a `FactPermit`, a `PlanPermit`),
-and only the gate can mint one, so forgetting the policy is an error, not a leak (STYLE.md
-section 3).
+and only the gate can mint one, so forgetting the policy is an error, not a leak
+(docs/principles.md section 2).
 A ciphertext that fails to open is an integrity error: it is reported, never guessed around.
 """
 

@@ -858,23 +858,64 @@ def _describe(error: ValidationError) -> list[FieldError]:
     if keyword == "additionalProperties":
         allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
         extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
-        plain = [k for k in extras if isinstance(k, str) and _PLAIN_NAME_RE.match(k)]
-        withheld = len(extras) - len(plain)
+        typos = [k for k in extras if _is_typo_of(k, allowed)]
+        withheld = len(extras) - len(typos)
         items = [
-            FieldError(pointer=f"{at}/{k}", problem="is not an allowed property") for k in plain
+            FieldError(pointer=f"{at}/{k}", problem="is not an allowed property") for k in typos
         ]
         if withheld:
+            plain = any(
+                isinstance(k, str) and _PLAIN_NAME_RE.match(k) and k not in typos for k in extras
+            )
+            why = (
+                "not a near miss of a field name of this object"
+                if plain
+                else "not a plain snake_case field name"
+            )
             items.append(
                 FieldError(
                     pointer=at,
                     problem=(
                         f"has {withheld} unexpected propert{'y' if withheld == 1 else 'ies'} "
-                        "(name withheld: not a plain snake_case field name)"
+                        f"(name withheld: {why})"
                     ),
                 )
             )
         return items
     return [FieldError(pointer=at, problem=_problem_text(keyword, value, instance))]
+
+
+def _is_typo_of(name: object, ours: Iterable[object]) -> bool:
+    """Whether an unexpected member name may be repeated: only a slip on one of the object's
+    own field names (`court_dat` for `court_date`), within two edits of it (one for a name
+    shorter than eight characters, none below four). Snake_case alone is no such proof:
+    `jan_jansen_bsn_123456782` is plain snake_case and personal data, so a name that is not
+    nearly ours is withheld, whatever its spelling."""
+    if not isinstance(name, str) or not _PLAIN_NAME_RE.match(name):
+        return False
+    for field_name in ours:
+        if isinstance(field_name, str):
+            budget = min(2, len(field_name) // 4)
+            if budget and _within_edits(name, field_name, budget):
+                return True
+    return False
+
+
+def _within_edits(a: str, b: str, budget: int) -> bool:
+    """Whether the Levenshtein distance of ``a`` and ``b`` is at most ``budget``."""
+    if abs(len(a) - len(b)) > budget:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            )
+        if min(current) > budget:
+            return False
+        previous = current
+    return previous[-1] <= budget
 
 
 def _problem_text(keyword: str, value: Any, instance: object) -> str:

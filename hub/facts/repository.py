@@ -53,18 +53,6 @@ class FactRepository:
             )
         )
 
-    def changed_since(self, case_id: str, cursor: int, limit: int) -> list[Fact]:
-        """Fact versions of the case changed after `cursor` (the updates feed), at most
-        `limit`, in change order."""
-        return list(
-            self.session.scalars(
-                select(Fact)
-                .where(Fact.case_id == case_id, Fact.change_seq > cursor)
-                .order_by(Fact.change_seq, Fact.id)
-                .limit(limit)
-            )
-        )
-
     def by_idempotency_keys(self, publisher: str, keys: Collection[str]) -> dict[str, Fact]:
         if not keys:
             return {}

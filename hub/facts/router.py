@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from hub.context import HubContext, get_context
 from hub.facts.schemas import (
@@ -27,27 +27,48 @@ def fact_service(ctx: Annotated[HubContext, Depends(get_context)]) -> FactServic
 
 Facts = Annotated[FactService, Depends(fact_service)]
 
+#: how the OpenAPI document describes the answer to a publish that created nothing
+_REPLAY: dict[int | str, dict[str, Any]] = {
+    status.HTTP_200_OK: {
+        "model": PublishOut,
+        "description": "A retry: every fact was created by an earlier request with the same "
+        "idempotency keys; the answer is what that request stored (each `created` is false).",
+    }
+}
+
+
+def _answered(out: PublishOut, response: Response) -> PublishOut:
+    """201 when this request created a fact, 200 when it only repeated earlier publishes
+    (the service marks every fact it did not create with `created: false`)."""
+    if not any(fact.created for fact in out.facts):
+        response.status_code = status.HTTP_200_OK
+    return out
+
 
 @router.post(
     "/cases/{case_id}/facts",
     response_model=PublishOut,
     status_code=status.HTTP_201_CREATED,
+    responses=_REPLAY,
     summary="Publish one fact",
 )
-def publish_fact(case_id: str, body: FactIn, viewer: CurrentViewer, facts: Facts) -> PublishOut:
-    return facts.publish(viewer, case_id, [body])
+def publish_fact(
+    case_id: str, body: FactIn, viewer: CurrentViewer, facts: Facts, response: Response
+) -> PublishOut:
+    return _answered(facts.publish(viewer, case_id, [body]), response)
 
 
 @router.post(
     "/cases/{case_id}/fact-batches",
     response_model=PublishOut,
     status_code=status.HTTP_201_CREATED,
+    responses=_REPLAY,
     summary="Publish up to 500 facts, all or nothing",
 )
 def publish_batch(
-    case_id: str, body: FactBatchIn, viewer: CurrentViewer, facts: Facts
+    case_id: str, body: FactBatchIn, viewer: CurrentViewer, facts: Facts, response: Response
 ) -> PublishOut:
-    return facts.publish(viewer, case_id, body.facts)
+    return _answered(facts.publish(viewer, case_id, body.facts), response)
 
 
 @router.post(

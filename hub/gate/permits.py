@@ -1,7 +1,7 @@
 """Permits: the proof, minted only by the gate, that the policy allowed something.
 
 The vault (hub.disclosure.vault) opens a ciphertext only when handed the permit for exactly
-that record, so forgetting to ask the policy is an error, not a leak (STYLE.md section 3).
+that record, so forgetting to ask the policy is an error, not a leak (docs/principles.md section 2).
 A permit cannot be constructed outside this package: calling a permit class raises, and the
 only way to make one is `_mint`, which the architecture tests allow in hub/gate alone
 (tests/foundation/test_one_door.py). Permits are immutable and cannot be copied or pickled

@@ -4,6 +4,12 @@ Every API path except the public ones (health, readiness, the OpenAPI document a
 viewer) is authenticated here, before routing, body parsing or validation. So a forged,
 expired or replayed token gets the same 401 whatever the body, the path or the method:
 no answer depends on anything a caller without a valid token sent.
+
+Rate limits sit on both sides of authentication (ADR 0404): per client address before it,
+so a flood never reaches token verification, and per partner after it, because only a
+verified token says which partner is asking. Over a limit the answer is a 429 with
+Retry-After; nothing else of the request is looked at, and the refusal is logged (counted,
+when it repeats) like any other.
 """
 
 from __future__ import annotations
@@ -11,10 +17,16 @@ from __future__ import annotations
 from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub.audit.log import RequestInfo
+from hub.audit.log import ANONYMOUS, Actor, RequestInfo
 from hub.errors import HubError
 from hub.http import problem_response
 from hub.identity.service import Authenticator
+from hub.identity.throttle import (
+    PARTNER_LIMITED,
+    SOURCE_LIMITED,
+    TooManyRequests,
+    request_source,
+)
 
 PUBLIC_PATHS = frozenset(
     {
@@ -47,8 +59,13 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        client = scope.get("client")
-        info = RequestInfo(request_id=state.get("request_id"), source=client[0] if client else None)
+        # the client address as RequestContextMiddleware resolved it (normalised, proxies)
+        info = RequestInfo(request_id=state.get("request_id"), source=state.get("source"))
+        throttle = self.authenticator.throttle
+        wait_s = throttle.by_source.acquire(request_source(scope))
+        if wait_s:
+            await self._too_many(wait_s, SOURCE_LIMITED, info, ANONYMOUS, scope, receive, send)
+            return
         try:
             # verification may fetch a JWKS and writes the replay store: off the event loop
             viewer = await to_thread.run_sync(
@@ -62,5 +79,28 @@ class AuthenticationMiddleware:
                 scope, receive, send
             )
             return
+        wait_s = throttle.by_partner.acquire(viewer.partner)
+        if wait_s:
+            await self._too_many(
+                wait_s, PARTNER_LIMITED, viewer.request, viewer.actor, scope, receive, send
+            )
+            return
         state["viewer"] = viewer
         await self.app(scope, receive, send)
+
+    async def _too_many(
+        self,
+        wait_s: int,
+        reason: str,
+        request: RequestInfo,
+        actor: Actor,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Log (or count) the refusal, then answer 429 without reading anything more."""
+        await to_thread.run_sync(self.authenticator.refuse_throttled, reason, request, actor)
+        refusal = TooManyRequests(wait_s)
+        await problem_response(refusal.to_problem(), headers=refusal.response_headers())(
+            scope, receive, send
+        )

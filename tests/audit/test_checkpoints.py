@@ -21,9 +21,11 @@ from hub.audit.checkpoints import (
     CheckpointError,
     checkpoint_body,
     key_hash,
+    open_checkpoint,
     open_note,
     parse_and_verify_checkpoint,
     parse_verifier_key,
+    peek_checkpoint_unsafe,
     peek_tree_size_unsafe,
     sign_checkpoint,
     sign_note,
@@ -339,8 +341,63 @@ def test_seeds_are_fresh() -> None:
 
 
 def test_only_hub_crypto_touches_the_crypto_library() -> None:
-    # STYLE.md section 7: the access log signs through hub.crypto.signing, never hazmat.
+    # docs/principles.md section 3: the access log signs through hub.crypto.signing, never hazmat.
     audit_dir = Path(__file__).resolve().parents[2] / "hub" / "audit"
     for path in audit_dir.glob("*.py"):
         source = path.read_text(encoding="utf-8")
         assert "cryptography" not in source.replace("cryptography is", ""), path.name
+
+
+# -- the key name is the origin (C2SP tlog-checkpoint) --------------------------------------
+
+
+def test_the_hubs_signer_key_name_is_the_log_origin() -> None:
+    """C2SP tlog-checkpoint: the log's key is named by its origin, so a witness or client
+    finds the key from the checkpoint's first line. There is no separate key-name setting."""
+    from hub.audit.log import LogSigner
+    from hub.settings import Settings
+
+    origin = "hub.example.nl/vhhub/access-log"
+    signer = LogSigner(SigningKey.from_seed(bytes([5]) * 32), origin)
+    assert signer.key_name == origin
+    assert signer.verifier_key.startswith(origin + "+")
+    note = sign_checkpoint(origin, 1, leaf_hash(b"x"), signer.key, signer.key_name)
+    assert note.splitlines()[-1].startswith(f"— {origin} ")
+    checkpoint, names = open_checkpoint(note, parse_verifier_key(signer.verifier_key))
+    assert checkpoint.origin == origin and names == (origin,)
+    assert "log_key_name" not in Settings.model_fields
+    assert Settings(log_origin=origin).log_origin == origin
+
+
+def test_the_trusted_key_verifies_under_the_name_a_note_records_and_nobody_else_does() -> None:
+    """Old notes carry the old key name; the key, not its label, is what is trusted."""
+    key = SigningKey.from_seed(bytes([6]) * 32)
+    body = checkpoint_body(DEFAULT_ORIGIN, 3, leaf_hash(b"y"))
+    old = sign_note(body, key, "vhhub.local")
+    new_vkey = verifier_key_text(DEFAULT_ORIGIN, key.public_key())
+    checkpoint, names = open_checkpoint(old, parse_verifier_key(new_vkey))
+    assert checkpoint.tree_size == 3 and names == ("vhhub.local",)
+    # another key under the trusted key's own name or any other: skipped, so nothing trusted
+    stranger = SigningKey.from_seed(bytes([7]) * 32)
+    for name in (DEFAULT_ORIGIN, "vhhub.local"):
+        with pytest.raises(CheckpointError, match="no signature by the trusted key"):
+            open_note(sign_note(body, stranger, name), parse_verifier_key(new_vkey))
+    # a witness's cosignature beside ours changes nothing
+    cosigned = old + sign_note(body, stranger, "witness.example")[len(body) + 1 :]
+    assert open_checkpoint(cosigned, parse_verifier_key(new_vkey))[1] == ("vhhub.local",)
+    # a line that claims to be the trusted key under an old name must verify
+    forged = old.replace(
+        old.split(" ")[-1],
+        base64.b64encode(key_hash("vhhub.local", key.public_key()) + bytes(64)).decode() + "\n",
+    )
+    with pytest.raises(CheckpointError, match="does not verify"):
+        open_note(forged, parse_verifier_key(new_vkey))
+
+
+def test_peek_checkpoint_reads_size_and_root_without_trusting_them() -> None:
+    key = SigningKey.from_seed(bytes([8]) * 32)
+    root = leaf_hash(b"z")
+    note = sign_checkpoint(DEFAULT_ORIGIN, 12, root, key, DEFAULT_ORIGIN)
+    assert peek_checkpoint_unsafe(note) == (12, root)
+    with pytest.raises(CheckpointError):
+        peek_checkpoint_unsafe("not a note")

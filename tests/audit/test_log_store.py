@@ -27,9 +27,7 @@ def db(db_url: str) -> Database:
 
 @pytest.fixture
 def log() -> AccessLog:
-    signer = LogSigner(
-        SigningKey.from_seed(generate_signing_seed()), "vhhub.test/log", "vhhub.test"
-    )
+    signer = LogSigner(SigningKey.from_seed(generate_signing_seed()), "vhhub.test/log")
     return AccessLog(signer, checkpoint_every=4, checkpoint_interval_s=3600)
 
 
@@ -79,7 +77,7 @@ def test_checkpoint_on_request_covers_the_whole_log(db: Database, log: AccessLog
 def test_a_quiet_log_still_gets_its_newest_entries_signed(db: Database) -> None:
     key = SigningKey.from_seed(generate_signing_seed())
     log = AccessLog(
-        LogSigner(key, "vhhub.test/log", "vhhub.test"),
+        LogSigner(key, "vhhub.test/log"),
         checkpoint_every=100,
         checkpoint_interval_s=1,
     )

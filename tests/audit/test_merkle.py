@@ -551,7 +551,8 @@ def test_a_leaf_store_returning_the_wrong_count_is_an_error() -> None:
 
 
 def test_the_module_is_pure() -> None:
-    # The maths must stay free of storage, clocks and crypto libraries (STYLE.md section 5).
+    # The maths must stay free of storage, clocks and crypto libraries
+    # (docs/principles.md section 5).
     source = Path(merkle.__file__).read_text(encoding="utf-8")
     for forbidden in ("sqlalchemy", "cryptography", "datetime", "hub."):
         assert f"import {forbidden}" not in source and f"from {forbidden}" not in source

@@ -2,7 +2,8 @@
 gap-free and unique, every leaf hash recomputes, every checkpoint either of them signed
 verifies and matches the Merkle root of its prefix, and the live verification passes.
 
-This is the deployment of DESIGN.md ("several stateless hub replicas ... against one
+This is the deployment of docs/principles.md, section 12
+("several stateless hub replicas ... against one
 PostgreSQL"): real `python -m hub serve` processes sharing a data dir's keys and a database,
 driven concurrently over HTTP. SQLite is the single-process embedded default, so the test
 runs on PostgreSQL only.

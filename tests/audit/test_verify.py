@@ -33,7 +33,9 @@ from hub.audit.merkle import CompactRange, leaf_hash, root
 from hub.audit.verify import (
     EXPORT_FORMAT,
     ExportHeader,
+    TailRule,
     VerifyReport,
+    checkpoint_line,
     export_lines,
     main,
     verify_export,
@@ -202,11 +204,134 @@ def test_entries_after_the_last_checkpoint_are_a_warning_not_a_failure() -> None
     assert any("seq 20 to 22 (3)" in w for w in report.warnings)
 
 
-def test_an_export_without_checkpoints_proves_nothing_and_says_so() -> None:
-    lines = [ln for ln in export() if '"type":"checkpoint"' not in ln]
-    report = verify(lines)
+# -- coverage: an honest hub signs at its first entry, then every N entries or T seconds ---------
+
+MINUTE_US = 60 * 1_000_000
+
+
+def timed_export(
+    times_us: list[int], sizes: set[int], *, key_name: str = DEFAULT_ORIGIN
+) -> list[str]:
+    """An export of entries at the given times with checkpoints at `sizes`, signed under
+    `key_name` (the origin, as the hub signs; another name, as hubs before 2026-12-05 did)."""
+    entries = [make_entry(i, time_us=t) for i, t in enumerate(times_us)]
+    notes, cr = [], CompactRange()
+    for e in entries:
+        cr.append(entry_leaf_hash(e))
+        if cr.size in sizes:
+            notes.append(sign_checkpoint(DEFAULT_ORIGIN, cr.size, cr.root(), KEY, key_name))
+    return list(export_lines(entries, notes, HEADER))
+
+
+def test_a_log_stripped_of_every_checkpoint_fails() -> None:
+    """Issue 15: an edited log stripped of its checkpoints used to verify 'ok: 569 entries,
+    0 checkpoints'. An honest hub signs at its first entry, so no checkpoint means removed."""
+    lines = export()
+    rewrite(
+        lines,
+        entry_line_index(lines, 12),
+        lambda o: o["entry"].update(reason="edited"),
+        fix_hash=True,
+    )
+    stripped = [ln for ln in lines if '"type":"checkpoint"' not in ln]
+    report = verify(stripped)
+    assert not report.ok
+    assert report.first_broken_seq == 0 and report.covered_size == 0
+    assert "no signed checkpoint covers any of the 23 entries" in (report.problem or "")
+    assert "--allow-unsigned-tail" in (report.problem or "")
+    # the size-0 checkpoint covers nothing: keeping only it does not help
+    assert not verify([ln for i, ln in enumerate(export()) if i < 2 or '"type":"entry"' in ln]).ok
+
+
+def test_allow_unsigned_tail_turns_a_stripped_log_into_a_warning() -> None:
+    stripped = [ln for ln in export() if '"type":"checkpoint"' not in ln]
+    report = verify(stripped, tail=TailRule(allow=True))
     assert report.ok and report.covered_size == 0 and report.checkpoints_checked == 0
-    assert any("seq 0 to 22" in w for w in report.warnings)
+    assert any("no signed checkpoint covers any" in w and "accepted" in w for w in report.warnings)
+
+
+def test_an_uncovered_tail_older_than_the_interval_fails_by_the_exports_own_clock() -> None:
+    """Checkpoints at 1 and 5; entries 5..9 span ten minutes without one: an honest hub with
+    a 60 s interval would have signed. Judged by the export's newest entry, not by today."""
+    base = 1_700_000_000_000_000
+    times = [base + i * MINUTE_US // 60 for i in range(5)] + [
+        base + 10 * MINUTE_US + i * MINUTE_US * 2 for i in range(5)
+    ]
+    lines = timed_export(times, {1, 5})
+    report = verify(lines)
+    assert not report.ok
+    assert report.first_broken_seq == 5 and report.covered_size == 5
+    problem = report.problem or ""
+    assert "entries from seq 5 to 9 (5) are not covered" in problem
+    assert "480 s older than the newest entry" in problem and "interval of 60 s" in problem
+    # the same tail is fine for a hub whose interval is an hour
+    assert verify(lines, tail=TailRule(interval_s=3600)).ok
+    # ... and with the explicit escape, a warning
+    allowed = verify(lines, tail=TailRule(allow=True))
+    assert allowed.ok and any("480 s older" in w and "accepted" in w for w in allowed.warnings)
+
+
+def test_an_uncovered_tail_within_the_interval_and_its_grace_is_a_warning() -> None:
+    base = 1_700_000_000_000_000
+    grace_edge = TailRule().max_age_us  # 60 s + 30 s + 30 s
+    assert grace_edge == 120 * 1_000_000
+    times = [base, base + 1, base + 2, base + 1 + grace_edge]  # seq 1 is the oldest uncovered
+    report = verify(timed_export(times, {1}))
+    assert report.ok and report.covered_size == 1
+    assert any("seq 1 to 3 (3) are not yet covered" in w for w in report.warnings)
+    assert not verify(timed_export([*times[:3], times[3] + 1], {1})).ok
+
+
+def test_a_live_clock_judges_a_tail_that_is_old_today() -> None:
+    """The live database is judged by the clock: a tail the hub should have signed long ago
+    fails even when its entries are close together."""
+    base = 1_700_000_000_000_000
+    lines = timed_export([base, base + 1, base + 2], {1})
+    assert verify(lines).ok
+    late = verify(lines, tail=TailRule(now_us=base + 3 * MINUTE_US))
+    assert not late.ok and "older than now" in (late.problem or "")
+
+
+def test_checkpoints_under_an_old_key_name_still_verify_and_are_named() -> None:
+    """Hubs before 2026-12-05 signed under VHHUB_LOG_KEY_NAME ('vhhub.local'). Their notes are
+    evidence: the trusted key verifies them under the name they record, with a warning."""
+    times = [1_700_000_000_000_000 + i for i in range(6)]
+    old = timed_export(times, {1, 5}, key_name="vhhub.local")
+    report = verify(old)
+    assert report.ok and report.checkpoints_checked == 2
+    assert any(
+        "2 checkpoint(s) are signed under the key name 'vhhub.local'" in w for w in report.warnings
+    )
+    # an auditor who pinned the old verifier key text verifies new notes too: same key
+    old_vkey = verifier_key_text("vhhub.local", KEY.public_key())
+    new = timed_export(times, {1, 5, 6})
+    assert verify_export(new, old_vkey).ok
+    # a stranger signing under either name is still nobody
+    stranger = SigningKey.from_seed(bytes([9]) * 32)
+    forged = list(new)
+    e = [make_entry(i, time_us=t) for i, t in enumerate(times)]
+    cr = CompactRange.from_leaf_hashes(entry_leaf_hash(x) for x in e)
+    forged[-1] = checkpoint_line(
+        sign_checkpoint(DEFAULT_ORIGIN, 6, cr.root(), stranger, "vhhub.local")
+    )
+    assert "no signature by the trusted key" in (verify(forged).problem or "")
+
+
+def test_the_command_line_fails_a_stripped_log_unless_told_to_allow_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "stripped.jsonl"
+    path.write_text("".join(ln for ln in export() if '"type":"checkpoint"' not in ln))
+    assert main([str(path), "--key", VKEY]) == 1
+    assert "no signed checkpoint" in json.loads(capsys.readouterr().out)["problem"]
+    assert main([str(path), "--key", VKEY, "--allow-unsigned-tail"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    base = 1_700_000_000_000_000
+    stale = tmp_path / "stale.jsonl"
+    stale.write_text("".join(timed_export([base, base + 1, base + 10 * MINUTE_US], {1})))
+    assert main([str(stale), "--key", VKEY]) == 1
+    capsys.readouterr()
+    assert main([str(stale), "--key", VKEY, "--checkpoint-interval", "3600"]) == 0
 
 
 def test_an_empty_log_verifies() -> None:

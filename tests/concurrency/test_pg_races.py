@@ -230,7 +230,8 @@ def test_concurrent_publishes_with_one_key_answer_as_retries(world: World) -> No
             ],
         )
         codes = [r.status_code for r in responses]
-        assert codes == [201] * 4, f"round {round_}: {codes}"
+        # the first publish is 201, the retries answer as retries: 200 with the stored fact
+        assert sorted(codes) == [200, 200, 200, 201], f"round {round_}: {codes}"
         facts = [r.json()["facts"][0] for r in responses]
         assert len({f["id"] for f in facts}) == 1, f"round {round_}: several facts"
         assert sorted(f["created"] for f in facts) == [False, False, False, True]

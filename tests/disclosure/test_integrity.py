@@ -1,5 +1,6 @@
 """A ciphertext moved to another row fails closed: nothing is disclosed, and the failure is
-logged as integrity.error (DESIGN.md, "Encryption at rest": the associated data binds each
+logged as integrity.error (docs/principles.md, section 10,
+"Encryption at rest": the associated data binds each
 ciphertext to its case, row and schema)."""
 
 from __future__ import annotations

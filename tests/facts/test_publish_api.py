@@ -94,12 +94,45 @@ def test_a_retried_publish_creates_nothing_twice(http: httpx.Client, hub: Runnin
     police = actor(http, hub.settings, "politie", "preparation")
     fact = body("police.nuisance_report/1", "retry-1")
     first = ok(police.post(f"/api/v1/cases/{case['id']}/facts", json=fact), 201)
-    second = ok(police.post(f"/api/v1/cases/{case['id']}/facts", json=fact), 201)
+    second = ok(police.post(f"/api/v1/cases/{case['id']}/facts", json=fact), 200)
     assert first["facts"][0]["id"] == second["facts"][0]["id"]
     assert (first["facts"][0]["created"], second["facts"][0]["created"]) == (True, False)
     assert fact_count(hub.settings) == 1
     other = body("police.incident/1", "retry-1")
     assert police.post(f"/api/v1/cases/{case['id']}/facts", json=other).status_code == 409
+
+
+def test_a_retry_answers_200_with_the_stored_result_and_the_first_publish_201(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    """201 means "created": a retry that creates nothing answers 200 with what the first
+    request stored, for one fact and for a batch; a batch with one new fact is a 201."""
+    case = new_case(http, hub.settings)
+    police = actor(http, hub.settings, "politie", "preparation")
+    single = f"/api/v1/cases/{case['id']}/facts"
+    batch = f"/api/v1/cases/{case['id']}/fact-batches"
+    fact = body("police.nuisance_report/1", "replay-1")
+
+    first = police.post(single, json=fact)
+    assert first.status_code == 201, first.text
+    entries = log_rows(hub.settings)
+    retry = police.post(single, json=fact)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["facts"] == [first.json()["facts"][0] | {"created": False}]
+    # the retry is logged as before: no second publish entry, nothing else either
+    assert len(log_rows(hub.settings)) == len(entries)
+    assert len(log_rows(hub.settings, action="fact.publish")) == 1
+
+    others = [body("police.nuisance_report/1", f"replay-b-{n}") for n in range(3)]
+    created = police.post(batch, json={"facts": others})
+    assert created.status_code == 201, created.text
+    replayed = police.post(batch, json={"facts": [fact, *others]})
+    assert replayed.status_code == 200, replayed.text
+    assert [f["created"] for f in replayed.json()["facts"]] == [False] * 4
+    grown = police.post(batch, json={"facts": [fact, body("police.nuisance_report/1", "new")]})
+    assert grown.status_code == 201, grown.text
+    assert [f["created"] for f in grown.json()["facts"]] == [False, True]
+    assert fact_count(hub.settings) == 5
 
 
 def test_corrections_and_withdrawals_keep_history_and_only_the_publisher_may(
@@ -231,7 +264,7 @@ def test_a_fact_concerns_one_several_or_all_subjects_and_the_log_says_so_per_fac
     assert set(entry.subject_pseudonyms) == everyone
 
     # a retry with the same key and subjects creates nothing; with other subjects it is refused
-    again = ok(police.post(f"/api/v1/cases/{cid}/facts", json=facts[1]), 201)["facts"][0]
+    again = ok(police.post(f"/api/v1/cases/{cid}/facts", json=facts[1]), 200)["facts"][0]
     assert (again["id"], again["created"]) == (by_key["two"]["id"], False)
     assert again["subject_ids"] == by_key["two"]["subject_ids"]
     other = facts[1] | {"subject_ids": [subjects["mother"]]}
@@ -360,7 +393,7 @@ def test_a_fact_with_a_long_or_uuid_key_can_be_corrected_again_and_again(
         police.post(
             f"/api/v1/cases/{case['id']}/facts", json=body("police.nuisance_report/1", uuid_key)
         ),
-        201,
+        200,
     )["facts"][0]
     assert (retried["version"], retried["created"]) == (1, False)
     assert fact_count(hub.settings) == 3 + 30

@@ -1,7 +1,8 @@
 """What a copy of the database holds: ciphertext, pseudonyms and metadata -- never the
 content partners published nor the identifiers of the people concerned.
 
-The attacker DESIGN.md plans for reads the database (a backup, a replica, a DBA), not the
+The attacker we plan for (docs/principles.md, section 9) reads the database
+(a backup, a replica, a DBA), not the
 keys. So these tests publish marker strings over real HTTP and then search the raw storage
 for them: on SQLite the database file and its WAL byte by byte, on PostgreSQL a pg_dump.
 """

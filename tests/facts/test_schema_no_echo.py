@@ -1,8 +1,9 @@
 """Property: a rejected fact never echoes what was submitted.
 
 A marker that looks like personal data (a name and a BSN-shaped number) is planted in values,
-in keys that are not plain field names, and inside nested structures; whatever the validator
-finds wrong, the marker appears nowhere in the errors, the message or the problem answer.
+in keys (free text, and snake_case that looks just like one of our field names), and inside
+nested structures; whatever the validator finds wrong, the marker appears nowhere in the
+errors, the message or the problem answer -- nor in the hub's 422 over HTTP.
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.facts.catalog import FactType, FactTypeCatalog, FactValidationError
+from tests.cases.test_workflow import actor, new_case
+from tests.conftest import RunningHub
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 CATALOG = FactTypeCatalog.load(SCHEMA_DIR)
 MARKER = "Jan Jansen 123456782"
-FRAGMENTS = ("Jansen", "123456782")
+FRAGMENTS = ("Jansen", "jansen", "123456782")
+#: a member name that is plain snake_case, as our field names are, and personal data
+SNAKE_MARKER = "jan_jansen_bsn_123456782"
 
 
 def example(fact_type: FactType) -> dict[str, Any]:
@@ -44,7 +51,9 @@ marked_json = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=3),
         st.dictionaries(
-            st.one_of(marked_text, st.sampled_from(["role", "phone"])), children, max_size=3
+            st.one_of(marked_text, st.sampled_from(["role", "phone", SNAKE_MARKER])),
+            children,
+            max_size=3,
         ),
     ),
     max_leaves=12,
@@ -62,6 +71,8 @@ def marked_documents(draw: st.DrawFn) -> tuple[FactType, object]:
             document.pop(name, None)
     for _ in range(draw(st.integers(min_value=0, max_value=2))):
         document[draw(marked_text)] = draw(marked_json)
+    if draw(st.booleans()):
+        document[SNAKE_MARKER] = draw(marked_json)
     if draw(st.booleans()):
         document[draw(st.sampled_from(["extra", "notes"]))] = draw(marked_json)
     if draw(st.integers(min_value=0, max_value=9)) == 0:
@@ -101,3 +112,49 @@ def test_dropping_optional_fields_keeps_an_example_valid(
     for name in data.draw(st.lists(st.sampled_from(optional), unique=True)) if optional else []:
         del document[name]
     fact_type.validate(document)
+
+
+@pytest.mark.parametrize("fact_type", CATALOG.types(), ids=lambda t: t.id)
+def test_an_unknown_snake_case_member_name_is_withheld(fact_type: FactType) -> None:
+    """Snake_case is no proof that a name is harmless: an extra member is named only when it
+    is a near miss of one of the type's own field names (a typo), never otherwise."""
+    document = example(fact_type) | {SNAKE_MARKER: 1}
+    with pytest.raises(FactValidationError) as info:
+        fact_type.validate(document)
+    shown = json.dumps(info.value.to_problem(), ensure_ascii=False)
+    assert SNAKE_MARKER not in shown and "jansen" not in shown
+    assert info.value.errors == [
+        {
+            "pointer": "",
+            "problem": "has 1 unexpected property (name withheld: not a near miss of a field "
+            "name of this object)",
+        }
+    ]
+
+
+def test_a_publish_with_an_unknown_snake_case_member_echoes_nothing(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    case = new_case(http, hub.settings)
+    police = actor(http, hub.settings, "politie", "preparation")
+    fact_type = CATALOG.get("police.nuisance_report/1")
+    response = police.post(
+        f"/api/v1/cases/{case['id']}/facts",
+        json={
+            "idempotency_key": "no-echo-1",
+            "type": fact_type.id,
+            "legal_basis": "convenant_zvh",
+            "content": example(fact_type) | {SNAKE_MARKER: 1},
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    for fragment in (SNAKE_MARKER, *FRAGMENTS):
+        assert fragment not in response.text
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/content",
+            "problem": "has 1 unexpected property (name withheld: not a near miss of a field "
+            "name of this object)",
+        }
+    ]

@@ -1,4 +1,5 @@
-"""The layering DESIGN.md promises, checked on the source so a violation fails CI.
+"""The layering docs/principles.md (section 1) promises, checked on the source so a violation
+fails CI.
 
 - infrastructure (db, crypto, rego) imports no feature package;
 - only hub/crypto touches cryptography's hazmat layer;

@@ -53,6 +53,8 @@ def corpus_hub(world: CorpusWorld, db_url: str, tmp_path: Path) -> Iterator[Runn
         database_url=db_url,
         network_file=_network_file(world, tmp_path),
         audience=world.audience,
+        # the corpus holds a 100 KB token: it must reach authentication, not the header cap
+        max_header_bytes=256 * 1024,
     )
     initialise(settings)
     with RunningHub(settings) as hub:

@@ -349,6 +349,24 @@ def play_case(http: httpx.Client, settings: Settings) -> tuple[str, list[str]]:
         ),
         201,
     )
+    # a case enters the case conference only with every subject informed (ADR 0012)
+    bands = {"parent": ("adult", "subject"), "child": ("12_to_15", "both")}
+    for subject in case["subjects"]:
+        band, party = bands[subject["role_in_case"]]
+        _ok(
+            http.post(
+                f"{API}/cases/{cid}/subjects/{subject['id']}/notices",
+                json={
+                    "state": "informed",
+                    "informed_on": (datetime.now(UTC) - timedelta(days=1)).date().isoformat(),
+                    "channel": "in_person",
+                    "informed_party": party,
+                    "age_band": band,
+                },
+                headers=zvh.headers("preparation"),
+            ),
+            201,
+        )
     _ok(
         http.post(
             f"{API}/cases/{cid}/phase-changes",

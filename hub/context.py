@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from hub.audit.log import AccessLog, LogSigner
 from hub.audit.service import AuditService, ReportSettings
 from hub.cases.agenda import AgendaService
+from hub.cases.caseload import CaseloadService
 from hub.cases.intake import IntakeService
+from hub.cases.notices import NoticeService
 from hub.cases.participants import ParticipantService
 from hub.cases.phases import PhaseService
 from hub.cases.screening import ScreeningService
@@ -58,10 +60,12 @@ class HubContext:
     vault: CaseVault
     catalog: FactTypeCatalog
     intake: IntakeService = field(init=False)
+    caseload: CaseloadService = field(init=False)
     screening: ScreeningService = field(init=False)
     participants: ParticipantService = field(init=False)
     phases: PhaseService = field(init=False)
     agenda: AgendaService = field(init=False)
+    notices: NoticeService = field(init=False)
     facts: FactService = field(init=False)
     briefing: BriefingService = field(init=False)
     audit: AuditService = field(init=False)
@@ -73,6 +77,7 @@ class HubContext:
         uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
         indexer = self.keys.blind_indexer()
         self.intake = IntakeService(uow, gate, log, registry, self.vault, indexer)
+        self.caseload = CaseloadService(uow, gate, log, registry, self.vault)
         self.screening = ScreeningService(
             uow,
             gate,
@@ -86,6 +91,7 @@ class HubContext:
             uow, gate, log, registry, retention_closed_days=self.settings.retention_closed_days
         )
         self.agenda = AgendaService(uow, gate, log, registry)
+        self.notices = NoticeService(uow, gate, log, registry)
         self.facts = FactService(uow, gate, self.vault, log, self.catalog)
         self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
         self.audit = AuditService(

@@ -71,6 +71,8 @@ class Purpose(StrEnum):
     AUDIT = "audit"
     POLICY_REVIEW = "policy_review"
     SUBJECT_ACCESS = "subject_access"
+    #: the caseload: an overview of one's own cases, never fact content (ADR 0011)
+    CASE_MANAGEMENT = "case_management"
 
 
 class LifeDomain(StrEnum):

@@ -120,7 +120,8 @@ case_is_checked if {
 #   (participant or regisseur), "unassigned": the case has no procesregisseur yet (the
 #   intake queue that Veiligheidshuis staff take cases from), "casusregisseur_or_owner":
 #   the casusregisseur, or a member whose partner owns the target intervention, or
-#   "partner_in_case": the viewer's organisation takes part in the case.
+#   "partner_in_case": the viewer's organisation takes part in the case, or "registrant",
+#   a member of the partner that registered the case.
 # custom:
 #   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
 relation_holds if action_rule.relation == "none"
@@ -164,6 +165,12 @@ relation_holds if {
 relation_holds if {
 	action_rule.relation == "partner_in_case"
 	partner_takes_part
+}
+
+relation_holds if {
+	action_rule.relation == "registrant"
+	common.is_member
+	input.case.registered_by == input.viewer.partner
 }
 
 # METADATA

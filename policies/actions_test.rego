@@ -341,3 +341,108 @@ test_a_case_action_without_a_case_is_denied if {
 test_a_case_at_an_unknown_table_is_denied if {
 	not allowed(fx.procesregisseur, "screening", "screen", "cooking", "screening", null)
 }
+
+# --- correcting a subject's identifying data ---------------------------------------------------
+
+registered_input(viewer, purpose, phase, registrant) := object.union(
+	fx.action_input(viewer, purpose, "correct_subject", "multi_problem", phase, null),
+	{"case": object.union(fx.case_at("multi_problem", phase), {"registered_by": registrant})},
+)
+
+test_the_registering_partner_corrects_its_subjects_data if {
+	d := actions.decision with input as registered_input(fx.participant("politie"), "preparation", "preparation", "politie")
+	d.allowed == true
+}
+
+test_another_participant_may_not_correct_a_subject_it_did_not_register if {
+	d := actions.decision with input as registered_input(fx.participant("om"), "preparation", "preparation", "politie")
+	d.allowed == false
+}
+
+test_the_procesregisseur_may_not_correct_what_a_partner_registered if {
+	d := actions.decision with input as registered_input(fx.procesregisseur, "preparation", "preparation", "politie")
+	d.allowed == false
+}
+
+test_a_registrant_whose_invitation_was_withdrawn_may_not_correct if {
+	inp := registered_input(fx.participant("politie"), "preparation", "preparation", "politie")
+	case := object.union(object.remove(inp.case, ["participants"]), {"participants": object.remove(inp.case.participants, ["politie"])})
+	withdrawn := object.union(object.remove(inp, ["case"]), {"case": case})
+	d := actions.decision with input as withdrawn
+	d.allowed == false
+	contains(d.reason, "relation")
+}
+
+test_subjects_are_not_corrected_in_a_closed_case if {
+	d := actions.decision with input as registered_input(fx.participant("politie"), "audit", "closed", "politie")
+	d.allowed == false
+}
+
+# --- the caseload -------------------------------------------------------------------------------
+
+test_a_member_lists_its_case_in_its_caseload if {
+	allowed(fx.participant("politie"), "case_management", "list_caseload", "multi_problem", "plan", null)
+	allowed(fx.procesregisseur, "case_management", "list_caseload", "multi_problem", "intake", null)
+}
+
+test_an_outsider_does_not_list_a_case_in_its_caseload if {
+	act(fx.participant("buiten"), "case_management", "list_caseload", "multi_problem", "plan", null).allowed == false
+}
+
+test_the_caseload_purpose_does_not_open_case_work if {
+	act(fx.participant("politie"), "case_management", "read_plan", "multi_problem", "plan", null).allowed == false
+	act(fx.participant("politie"), "plan", "list_caseload", "multi_problem", "plan", null).allowed == false
+}
+
+# --- informing the subject (ADR 0012) ----------------------------------------------------------
+
+notice_input(viewer, purpose, action, phase, registrant) := object.union(
+	fx.action_input(viewer, purpose, action, "multi_problem", phase, null),
+	{"case": object.union(fx.case_at("multi_problem", phase), {"registered_by": registrant})},
+)
+
+notice_allowed(viewer, purpose, action, phase) if {
+	d := actions.decision with input as notice_input(viewer, purpose, action, phase, "politie")
+	d.allowed == true
+}
+
+test_the_regisseurs_record_that_a_subject_was_informed if {
+	notice_allowed(fx.procesregisseur, "preparation", "record_notice", "preparation")
+	notice_allowed(fx.procesregisseur, "screening", "record_notice", "screening")
+	notice_allowed(fx.casusregisseur, "case_conference", "record_notice", "case_conference")
+}
+
+test_another_member_may_not_record_notices_as_a_regisseur if {
+	not notice_allowed(fx.participant("politie"), "preparation", "record_notice", "preparation")
+	not notice_allowed(fx.participant("om"), "preparation", "record_notice", "preparation")
+}
+
+test_a_procesregisseur_who_does_not_run_the_case_may_not_record_a_notice if {
+	other := object.union(fx.procesregisseur, {"user": "u-3"})
+	d := actions.decision with input as notice_input(other, "preparation", "record_notice", "preparation", "politie")
+	d.allowed == false
+	contains(d.reason, "relation")
+}
+
+test_the_registering_partner_records_that_it_informed_the_subject if {
+	notice_allowed(fx.participant("politie"), "intake", "record_notice_as_registrant", "intake")
+	notice_allowed(fx.participant("politie"), "preparation", "record_notice_as_registrant", "preparation")
+}
+
+test_a_member_that_did_not_register_the_case_may_not_record_as_registrant if {
+	not notice_allowed(fx.participant("om"), "preparation", "record_notice_as_registrant", "preparation")
+	not notice_allowed(fx.participant("woonstede"), "preparation", "record_notice_as_registrant", "preparation")
+}
+
+test_notices_are_not_recorded_in_a_closed_case_or_for_another_purpose if {
+	not notice_allowed(fx.procesregisseur, "audit", "record_notice", "closed")
+	not notice_allowed(fx.participant("politie"), "audit", "record_notice_as_registrant", "closed")
+	not notice_allowed(fx.procesregisseur, "plan", "record_notice", "preparation")
+}
+
+test_members_read_the_notices_outsiders_and_auditors_do_not if {
+	notice_allowed(fx.participant("om"), "preparation", "read_notices", "preparation")
+	notice_allowed(fx.procesregisseur, "case_conference", "read_notices", "case_conference")
+	not notice_allowed(fx.participant("buiten"), "preparation", "read_notices", "preparation")
+	not notice_allowed(fx.auditor, "audit", "read_notices", "preparation")
+}

@@ -120,6 +120,16 @@ purpose_fits_phase if data.vhhub.network.phase_purposes[input.case.phase][input.
 purpose_is_audit if data.vhhub.network.audit_purposes[input.purpose]
 
 # METADATA
+# title: Purpose is an overview
+# description: >-
+#   The request lists the viewer's own cases (the caseload, purpose case_management): it may
+#   learn which cases it works on, their table, phase and dates, and whom they concern by
+#   name, never fact content, not even its own.
+# custom:
+#   source: AVG art. 5(1)(b) and (c) (purpose limitation, data minimisation)
+purpose_is_overview if data.vhhub.network.overview_purposes[input.purpose]
+
+# METADATA
 # title: Purpose serves the case work of this phase
 # description: The purpose fits the phase and is case work, not audit.
 # custom:

@@ -143,12 +143,13 @@ viewer_profiles := {row: profile |
 
 # METADATA
 # title: Viewer may see its own facts
-# description: An invited participant working on the case (not auditing) sees what its own partner published.
+# description: An invited participant working on the case (not auditing, not listing its caseload) sees what its own partner published.
 # custom:
 #   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (the source partner remains responsible)
 viewer_may_see_own_facts if {
 	common.is_participant
 	not common.purpose_is_audit
+	not common.purpose_is_overview
 }
 
 # METADATA

@@ -412,3 +412,14 @@ test_unknown_field_class_is_never_released if {
 	d := disclosure.decisions with input as inp
 	d.x.fields == ["assessment_date"]
 }
+
+# --- the caseload purpose shows no fact content, not even the viewer's own ---------------------
+
+test_the_caseload_purpose_shows_no_fact_content_not_even_own_facts if {
+	d := decide(fx.participant("politie"), "case_management", "multi_problem", "case_conference")
+	every id, decision in d {
+		decision.level == "none"
+		decision.fields == []
+	}
+	d.incident.rule == "matrix_grants_nothing"
+}

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from hub.cases.notices import dutch_today
 from hub.identity.partner_keys import load_private_jwk
 from hub.identity.tokens import mint_token
 from hub.settings import Settings
@@ -57,3 +58,27 @@ class As:
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, f"{response.status_code}: {response.text}"
     return response.json()
+
+
+def inform_all(as_: As, case_id: str, *, informed_on: str | None = None) -> list[dict[str, Any]]:
+    """Record for every subject of the case that it was informed in person (an adult,
+    informed itself), as `as_` (a regisseur of the case, or a member of the registering
+    partner): what a case needs before it may enter the case conference (ADR 0012)."""
+    day = informed_on or dutch_today().isoformat()
+    subjects = ok(as_.get(f"/api/v1/cases/{case_id}/notices"))["subjects"]
+    return [
+        ok(
+            as_.post(
+                f"/api/v1/cases/{case_id}/subjects/{s['subject_id']}/notices",
+                json={
+                    "state": "informed",
+                    "informed_on": day,
+                    "channel": "in_person",
+                    "informed_party": "subject",
+                    "age_band": "adult",
+                },
+            ),
+            201,
+        )
+        for s in subjects
+    ]

@@ -132,6 +132,8 @@ class Action(StrEnum):
     CASE_CHANGE_PHASE = "case.change_phase"
     CASE_SCHEDULE = "case.schedule"
     CASE_CLOSE = "case.close"
+    #: the registering partner corrected a subject's identifying data (a new version)
+    CASE_CORRECT_SUBJECT = "case.correct_subject"
     CASE_READ = "case.read"
     CASE_DENIED = "case.denied"
     PLAN_RECORD = "plan.record"
@@ -153,6 +155,11 @@ class Action(StrEnum):
     SUBJECT_ACCESS_REPORT = "subject_access.report"
     INTEGRITY_ERROR = "integrity.error"
     CHECKPOINT_SIGN = "checkpoint.sign"
+    #: a subject was informed that their case is discussed, or informing was postponed
+    #: (ADR 0012); the reason holds the codes and dates (`hub.cases.notices.notice_code`)
+    CASE_RECORD_NOTICE = "case.record_notice"
+    #: a member read whether and how the case's subjects were informed
+    CASE_READ_NOTICES = "case.read_notices"
 
 
 class Outcome(StrEnum):

@@ -123,6 +123,7 @@ PURPOSE_NL: Final[Mapping[Purpose, str]] = {
     Purpose.AUDIT: "voor een controle van het logboek",
     Purpose.POLICY_REVIEW: "voor een toetsing van de privacyregels",
     Purpose.SUBJECT_ACCESS: "voor een inzageverzoek",
+    Purpose.CASE_MANAGEMENT: "voor het overzicht van de eigen casussen",
 }
 NO_PURPOSE: Final = "zonder dat een doel is opgegeven"
 
@@ -149,6 +150,7 @@ ACTION_NL: Final[Mapping[Action, str]] = {
     Action.CASE_CHANGE_PHASE: "uw casus naar een volgende stap gebracht",
     Action.CASE_SCHEDULE: "uw casus op de agenda van een overleg gezet",
     Action.CASE_CLOSE: "uw casus afgesloten",
+    Action.CASE_CORRECT_SUBJECT: "uw persoonsgegevens in uw casus verbeterd",
     Action.CASE_READ: "de gegevens van uw casus bekeken",
     Action.CASE_DENIED: "gevraagd om gegevens uit uw casus",
     Action.PLAN_RECORD: "het plan van aanpak voor uw casus vastgelegd",
@@ -170,7 +172,42 @@ ACTION_NL: Final[Mapping[Action, str]] = {
     Action.SUBJECT_ACCESS_REPORT: "een inzageoverzicht over u opgesteld (zoals dit overzicht)",
     Action.INTEGRITY_ERROR: "een verzoek gedaan dat niet is uitgevoerd",
     Action.CHECKPOINT_SIGN: "het logboek laten verzegelen",
+    Action.CASE_RECORD_NOTICE: (
+        "vastgelegd of en hoe u bent geïnformeerd dat uw casus wordt besproken"
+    ),
+    Action.CASE_READ_NOTICES: (
+        "bekeken of en hoe de betrokkenen zijn geïnformeerd dat hun casus wordt besproken"
+    ),
 }
+
+#: How a subject was informed (ADR 0012), after "is/zijn ... geïnformeerd".
+NOTICE_CHANNEL_NL: Final[Mapping[str, str]] = {
+    "in_person": "in een persoonlijk gesprek",
+    "letter": "per brief",
+    "phone": "telefonisch",
+    "video": "in een videogesprek",
+}
+#: Who was informed, as the sentence subject (with the verb's number).
+NOTICE_PARTY_NL: Final[Mapping[str, tuple[str, bool]]] = {
+    "subject": ("u", False),
+    "parents_or_guardians": ("uw ouders of verzorgers", True),
+    "both": ("u en uw ouders of verzorgers", True),
+}
+
+#: Identifying data and the registration reason, as a case read names them (in this order).
+IDENTITY_NL: Final = {
+    "name": "naam",
+    "date_of_birth": "geboortedatum",
+    "address": "adres",
+    "bsn": "burgerservicenummer",
+    "reason": "de reden van aanmelding",
+}
+
+
+def _enumerate(words: Sequence[str]) -> str:
+    """ "a", "a en b", "a, b en c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " en " + words[-1]
+
 
 #: What the level column says for acts that are not reads of facts.
 NOT_SHOWN: Final = "geen informatie getoond"
@@ -248,6 +285,8 @@ class ActView:
     disclosed_sections: tuple[str, ...]
     leaf_hash: bytes
     facts: tuple[FactView, ...] = ()
+    #: the entry's reason, where an act's sentence is built from its codes (a notice)
+    reason: str | None = None
 
 
 # -- the outputs ----------------------------------------------------------------------------------
@@ -492,6 +531,18 @@ class Wording:
                 f"{who} heeft bij de screening gezien dat u al bekend bent{where}.",
                 "alleen of u bekend bent",
             )
+        if a is Action.CASE_READ and act.outcome == "allowed":
+            shown = [IDENTITY_NL[c] for c in IDENTITY_NL if c in act.disclosed_sections]
+            if shown:
+                return ReportLine(
+                    f"{who} heeft de gegevens van uw casus bekeken {why}, met "
+                    f"{_enumerate(shown)} van de betrokkenen.",
+                    "persoonsgegevens: " + ", ".join(shown),
+                )
+            return ReportLine(
+                f"{who} heeft de gegevens van uw casus bekeken {why}, zonder uw persoonsgegevens.",
+                "alleen dat de casus bestaat",
+            )
         if a is Action.PLAN_READ:
             # a read logs per part whether its text left ("text"), besides the plan's
             # structure; entries from before plan parts name the sections they showed
@@ -514,6 +565,8 @@ class Wording:
                 "er is niets uit het plan getoond.",
                 "niets uit het plan getoond",
             )
+        if a is Action.CASE_RECORD_NOTICE:
+            return self._notice_line(act, who)
         if a is Action.PLAN_RECORD:
             return ReportLine(
                 f"{who} heeft het plan van aanpak voor uw casus vastgelegd. Het plan gaat over "
@@ -533,6 +586,43 @@ class Wording:
         if a is Action.ACCESS_BREAK_GLASS:
             return ReportLine(f"{who} heeft {ACTION_NL[a]}.", LEVEL_NL[DisclosureLevel.FULL])
         return ReportLine(f"{who} heeft {ACTION_NL[a]}.", NOT_SHOWN)
+
+    def _notice_line(self, act: ActView, who: str) -> ReportLine:
+        """When and how the person (or their parents or guardians) was informed, and by
+        whom; or that informing was postponed and until when. The reason of a postponement
+        is left out on purpose: naming "a risk to an investigation" or "a risk to safety"
+        to the person it concerns can cause the very harm the postponement prevents
+        (ADR 0012)."""
+        parts = (act.reason or "").split(":")
+        try:
+            if parts[0] == "informed" and len(parts) == 5:
+                _, channel, party, day, informer = parts
+                whom, plural = NOTICE_PARTY_NL[party]
+                how = NOTICE_CHANNEL_NL[channel]
+                when = date_nl(_noon(day), with_time=False)
+                by = self._names.get(informer, "een organisatie")
+                verb = "zijn" if plural else "bent" if whom == "u" else "is"
+                return ReportLine(
+                    f"{who} heeft vastgelegd dat {whom} op {when} {how} door {by} "
+                    f"{verb} geïnformeerd dat uw situatie in {HUB} wordt besproken.",
+                    NOT_SHOWN,
+                )
+            if parts[0] == "postponed" and len(parts) == 3:
+                until = date_nl(_noon(parts[2]), with_time=False)
+                return ReportLine(
+                    f"{who} heeft vastgelegd dat het informeren van u over de bespreking van "
+                    f"uw situatie in {HUB} is uitgesteld; uiterlijk op {until} wordt opnieuw "
+                    "bekeken of u kunt worden geïnformeerd.",
+                    NOT_SHOWN,
+                )
+        except (KeyError, ValueError):
+            pass
+        return ReportLine(f"{who} heeft {ACTION_NL[act.action]}.", NOT_SHOWN)
+
+
+def _noon(day: str) -> datetime:
+    """A calendar day of the Dutch clock as a moment on it (for `date_nl`)."""
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=ZONE)
 
 
 # -- what art. 15(1) requires besides the acts ----------------------------------------------------

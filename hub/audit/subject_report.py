@@ -60,6 +60,7 @@ _COLUMNS = (
     LogEntry.disclosed,
     LogEntry.fact_subjects,
     LogEntry.leaf_hash,
+    LogEntry.reason,
 )
 
 
@@ -208,6 +209,7 @@ class SubjectReportBuilder:
                     ),
                     leaf_hash=bytes(row.leaf_hash),
                     facts=tuple(views),
+                    reason=row.reason if row.action == Action.CASE_RECORD_NOTICE else None,
                 )
                 act = self._wording.describe(view, proofs.get(row.seq))
                 if act is not None:

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import delete, select, update
+
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
-from hub.cases.models import Case, Participant, Subject, SubjectIndex
+from hub.cases.models import Case, Participant, Subject, SubjectIndex, SubjectVersion
+from hub.cases.presenters import with_identity
 from hub.cases.repository import CaseRepository
-from hub.cases.schemas import CaseIn, CaseOut, SubjectIn
+from hub.cases.schemas import (
+    CaseIn,
+    CaseOut,
+    SubjectCorrectionIn,
+    SubjectIn,
+    SubjectVersionOut,
+)
 from hub.cases.usecase import CaseUseCase
 from hub.crypto.blind_index import BlindIndexer
 from hub.crypto.errors import InvalidIdentifier
 from hub.db.session import UnitOfWork
+from hub.disclosure.identity import IdentityReader, subject_pseudonyms_by_id
 from hub.disclosure.vault import CaseVault
-from hub.errors import ValidationFailed
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
@@ -52,6 +62,15 @@ def subject_pseudonyms(indexer: BlindIndexer, subject: SubjectIn) -> dict[str, s
     return out
 
 
+class StaleSubjectVersion(Conflict):
+    slug = "stale-subject-version"
+    title = "Subject changed meanwhile"
+    default_detail = (
+        "The subject was corrected since the version you sent; read the case again and "
+        "correct the current version."
+    )
+
+
 class IntakeService(CaseUseCase):
     def __init__(
         self,
@@ -65,6 +84,7 @@ class IntakeService(CaseUseCase):
         super().__init__(unit_of_work, gate, access_log, registry)
         self._vault = vault
         self._indexer = indexer
+        self._identity = IdentityReader(gate, vault)
 
     def register(self, viewer: Viewer, body: CaseIn) -> CaseOut:
         indexes = [subject_pseudonyms(self._indexer, s) for s in body.subjects]
@@ -134,17 +154,110 @@ class IntakeService(CaseUseCase):
             return self._out(session, case)
 
     def get(self, viewer: Viewer, case_id: str) -> CaseOut:
+        """One case as this viewer may see it: metadata, and who it is about as far as the
+        policy's identity decision releases (decrypted only then, and logged per subject)."""
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "read_case")
+            view = self._identity.read(session, viewer, opened.case, opened.policy)
+            disclosed = view.disclosed(opened.case.id)
+            fact_subjects = subject_pseudonyms_by_id(
+                session, [v.subject.id for v in view.subjects], opened.case.id
+            )
+            self._log.append(
+                session,
+                Event(
+                    action=Action.CASE_READ,
+                    outcome=Outcome.ALLOWED,
+                    case_id=opened.case.id,
+                    disclosed=disclosed,
+                    fact_subjects={k: fact_subjects[k] for k in disclosed},
+                    reason="case metadata",
+                    policy_version=view.permit.policy_version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return with_identity(self._out(session, opened.case), view)
+
+    def correct_subject(
+        self, viewer: Viewer, case_id: str, subject_id: str, body: SubjectCorrectionIn
+    ) -> SubjectVersionOut:
+        """The registering partner corrects a subject's identifying data: a new version, the
+        old one kept sealed (SubjectVersion), the blind index recomputed, the act logged with
+        the pseudonyms of both versions. A correction of a stale version is a 409 and changes
+        nothing; a subject of another case is the 404 of an unknown one."""
+        corrected = SubjectIn(
+            role_in_case=body.role_in_case,
+            bsn=body.bsn,
+            name=body.name,
+            date_of_birth=body.date_of_birth,
+            address=body.address,
+        )
+        index = subject_pseudonyms(self._indexer, corrected)
+        with self._unit_of_work() as session:
+            opened = self._gate.open_case(session, viewer, case_id, "correct_subject")
+            subject = session.get(Subject, subject_id)
+            if subject is None or subject.case_id != opened.case.id:
+                raise NotFound()
+            if subject.version != body.version:
+                raise StaleSubjectVersion()
+            before = [
+                row.value
+                for row in session.scalars(
+                    select(SubjectIndex).where(SubjectIndex.subject_id == subject.id)
+                )
+            ]
+            sealed = self._vault.seal_document(
+                session,
+                case_id=opened.case.id,
+                record="subject",
+                row_id=subject.id,
+                schema_id="subject.identifiers/1",
+                document=corrected.model_dump(mode="json", exclude={"role_in_case"}),
+            )
+            # the version predicate makes a concurrent correction of the same version lose
+            # (0 rows) even where the database lets both read it first
+            moved = session.execute(
+                update(Subject)
+                .where(Subject.id == subject.id, Subject.version == body.version)
+                .values(
+                    version=body.version + 1,
+                    role_in_case=body.role_in_case,
+                    identifiers_ct=sealed,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                raise StaleSubjectVersion()
+            session.add(
+                SubjectVersion(
+                    subject_id=subject.id,
+                    version=body.version,
+                    case_id=opened.case.id,
+                    role_in_case=subject.role_in_case,
+                    identifiers_ct=subject.identifiers_ct,
+                    replaced_by_partner=viewer.partner,
+                    replaced_by_user=viewer.user,
+                )
+            )
+            session.execute(delete(SubjectIndex).where(SubjectIndex.subject_id == subject.id))
+            for kind, value in index.items():
+                session.add(
+                    SubjectIndex(
+                        subject_id=subject.id, kind=kind, value=value, case_id=opened.case.id
+                    )
+                )
+            session.flush()
             self._log_act(
                 session,
                 viewer,
-                Action.CASE_READ,
+                Action.CASE_CORRECT_SUBJECT,
                 opened.case,
                 policy_version=opened.permit.policy_version,
-                reason="case metadata",
+                object_ids=[subject.id],
+                pseudonyms=sorted(set(before) | set(index.values())),
             )
-            return self._out(session, opened.case)
+            return SubjectVersionOut(id=subject.id, version=body.version + 1)
 
     def list_for(self, viewer: Viewer) -> list[CaseOut]:
         """Cases the viewer may read; for a procesregisseur also the intake queue (cases no

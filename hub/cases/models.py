@@ -63,6 +63,28 @@ class Subject(Base):
     role_in_case: Mapped[str] = mapped_column(String(32))
     identifiers_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: 1 at registration, +1 per correction by the registering partner (SubjectVersion)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+class SubjectVersion(Base):
+    """An earlier version of a subject's identifiers, kept sealed when the registering
+    partner corrects them: the rectification stays traceable (AVG art. 16, 5(2)) and is
+    shredded with its case like every other ciphertext of it."""
+
+    __tablename__ = "subject_versions"
+
+    subject_id: Mapped[str] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role_in_case: Mapped[str] = mapped_column(String(32))
+    identifiers_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: who replaced this version, and when
+    replaced_by_partner: Mapped[str] = mapped_column(String(64))
+    replaced_by_user: Mapped[str] = mapped_column(String(64))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SubjectIndex(Base):
@@ -109,3 +131,35 @@ class AgendaItem(Base):
     meeting_date: Mapped[date] = mapped_column(Date)
     note_code: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SubjectNotice(Base):
+    """Whether a subject was informed that their case is discussed, or why and until when
+    informing is postponed (ADR 0012). Append-only: a subject's current state is its latest
+    version; earlier versions stay as history. Only codes and dates, no free text."""
+
+    __tablename__ = "subject_notices"
+    __table_args__ = (UniqueConstraint("subject_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    #: 1 for a subject's first notice, +1 for each one recorded after it
+    version: Mapped[int] = mapped_column()
+    #: informed | postponed
+    state: Mapped[str] = mapped_column(String(16))
+    informed_on: Mapped[date | None] = mapped_column(Date)
+    #: in_person | letter | phone | video
+    channel: Mapped[str | None] = mapped_column(String(16))
+    #: subject | parents_or_guardians | both
+    informed_party: Mapped[str | None] = mapped_column(String(24))
+    #: under_12 | 12_to_15 | 16_plus | adult, as the recorder stated it
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    informed_by_partner: Mapped[str | None] = mapped_column(String(64))
+    informed_by_user: Mapped[str | None] = mapped_column(String(64))
+    #: risk_to_safety | risk_to_investigation | subject_unreachable | other
+    postpone_reason: Mapped[str | None] = mapped_column(String(32))
+    review_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_partner: Mapped[str] = mapped_column(String(64))
+    recorded_by_user: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

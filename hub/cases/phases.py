@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from hub.audit.entry import Action
 from hub.audit.log import AccessLog
+from hub.cases.notices import dutch_today, missing_notices, notices_missing_error
 from hub.cases.schemas import CaseOut
 from hub.cases.usecase import CaseUseCase
 from hub.db.session import UnitOfWork
@@ -13,7 +14,20 @@ from hub.errors import Conflict, ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
+from hub.plans.models import PlanRepository
+from hub.plans.schemas import ENDED_STATUSES
 from hub.vocabulary import PHASE_ORDER, CaseStatus, Phase
+
+
+class InterventionsStillOpen(Conflict):
+    slug = "interventions-still-open"
+    title = "Interventions still open"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"{count} intervention(s) of the plan are neither done, stopped nor handed over. "
+            "Report each one's outcome first (a stopped or handed-over one with a note why)."
+        )
 
 
 class PhaseService(CaseUseCase):
@@ -42,6 +56,12 @@ class PhaseService(CaseUseCase):
                 raise Conflict("A case moves one phase forward at a time.")
             if to is Phase.PREPARATION and case.table_id is None:
                 raise Conflict("Triage the case onto a table before preparation.")
+            if to is Phase.CASE_CONFERENCE:
+                # the privacy protocols: every subject is informed that the case is
+                # discussed, or informing is postponed for a reason until a review date
+                missing, total = missing_notices(session, case.id, dutch_today())
+                if missing:
+                    raise notices_missing_error(missing, total)
             case.phase = to.value
             self._log_act(
                 session,
@@ -57,6 +77,13 @@ class PhaseService(CaseUseCase):
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "close")
             case = opened.case
+            still_open = [
+                i
+                for i in PlanRepository.interventions(session, [case.id])
+                if i.status not in ENDED_STATUSES
+            ]
+            if still_open:
+                raise InterventionsStillOpen(len(still_open))
             previous = case.phase
             case.end(
                 status=CaseStatus.CLOSED.value, outcome=outcome, keep_for=self._retention_closed

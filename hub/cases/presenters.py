@@ -6,7 +6,8 @@ from sqlalchemy.orm import Session
 
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
-from hub.cases.schemas import CaseOut, ParticipantOut, RegisseurOut, SubjectOut
+from hub.cases.schemas import CaseOut, IdentityOut, ParticipantOut, RegisseurOut, SubjectOut
+from hub.disclosure.identity import IdentityView
 from hub.identity.registry import NetworkRegistry
 
 
@@ -40,6 +41,34 @@ def case_out(session: Session, registry: NetworkRegistry, case: Case) -> CaseOut
         outcome=case.outcome,
         closed_at=case.closed_at,
         retention_until=case.retention_until,
+    )
+
+
+def with_identity(out: CaseOut, view: IdentityView) -> CaseOut:
+    """The case as read by one viewer: its subjects as far as the identity decision released
+    them, and the registration reason when released."""
+    released = set(view.permit.subject_fields)
+    withheld = sorted({"name", "date_of_birth", "address", "bsn"} - released)
+    subjects = [
+        SubjectOut(
+            id=v.subject.id,
+            role_in_case=v.subject.role_in_case,
+            version=v.subject.version,
+            withheld=withheld,
+            **dict(v.released),
+        )
+        for v in view.subjects
+    ]
+    return out.model_copy(
+        update={
+            "subjects": subjects,
+            "reason": view.reason,
+            "identity": IdentityOut(
+                released=list(view.permit.classes),
+                rule=view.permit.rule,
+                reason=view.permit.reason,
+            ),
+        }
     )
 
 

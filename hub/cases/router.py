@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from hub.cases.agenda import AgendaService
+from hub.cases.caseload import CaseloadService
 from hub.cases.intake import IntakeService
+from hub.cases.notices import NoticeService
 from hub.cases.participants import ParticipantService
 from hub.cases.phases import PhaseService
 from hub.cases.schemas import (
     AgendaIn,
     AgendaItemOut,
     CaseIn,
+    CaseloadOut,
+    CaseloadQuery,
+    CaseNoticesOut,
     CaseOut,
     ClosureIn,
     InvitationIn,
+    NoticeIn,
+    NoticeOut,
     PhaseChangeIn,
     RegisseurIn,
     ScreeningIn,
     ScreeningOut,
+    SubjectCorrectionIn,
+    SubjectVersionOut,
     TriageIn,
 )
 from hub.cases.screening import ScreeningService
@@ -60,6 +70,13 @@ Phases = Annotated[PhaseService, Depends(_phases)]
 Agenda = Annotated[AgendaService, Depends(_agenda)]
 
 
+def _caseload(ctx: Hub) -> CaseloadService:
+    return ctx.caseload
+
+
+Caseload = Annotated[CaseloadService, Depends(_caseload)]
+
+
 @router.post(
     "/cases",
     status_code=status.HTTP_201_CREATED,
@@ -75,9 +92,37 @@ def list_cases(viewer: CurrentViewer, cases: Intake) -> list[CaseOut]:
     return cases.list_for(viewer)
 
 
+@router.get(
+    "/caseload",
+    response_model=CaseloadOut,
+    summary="Your caseload (mijn casussen): every case you work on (Purpose: case_management)",
+)
+def caseload(
+    viewer: CurrentViewer,
+    cases: Caseload,
+    query: Annotated[CaseloadQuery, Query()],
+) -> CaseloadOut:
+    return cases.caseload(viewer, query, today=date.today())
+
+
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="Case metadata")
 def get_case(case_id: str, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     return cases.get(viewer, case_id)
+
+
+@router.put(
+    "/cases/{case_id}/subjects/{subject_id}",
+    response_model=SubjectVersionOut,
+    summary="Correct a subject's identifying data (registering partner only)",
+)
+def correct_subject(
+    case_id: str,
+    subject_id: str,
+    body: SubjectCorrectionIn,
+    viewer: CurrentViewer,
+    cases: Intake,
+) -> SubjectVersionOut:
+    return cases.correct_subject(viewer, case_id, subject_id, body)
 
 
 @router.post(
@@ -176,3 +221,35 @@ def agenda(
     since: Annotated[BoundedDate | None, Query()] = None,
 ) -> list[AgendaItemOut]:
     return cases.agenda(viewer, table, since)
+
+
+def _notices(ctx: Hub) -> NoticeService:
+    return ctx.notices
+
+
+Notices = Annotated[NoticeService, Depends(_notices)]
+
+
+@router.post(
+    "/cases/{case_id}/subjects/{subject_id}/notices",
+    response_model=NoticeOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record that a subject was informed, or that informing is postponed",
+)
+def record_notice(
+    case_id: str,
+    subject_id: str,
+    body: NoticeIn,
+    viewer: CurrentViewer,
+    notices: Notices,
+) -> NoticeOut:
+    return notices.record(viewer, case_id, subject_id, body)
+
+
+@router.get(
+    "/cases/{case_id}/notices",
+    response_model=CaseNoticesOut,
+    summary="Per subject: informed, postponed or missing, with the history",
+)
+def read_notices(case_id: str, viewer: CurrentViewer, notices: Notices) -> CaseNoticesOut:
+    return notices.read(viewer, case_id)

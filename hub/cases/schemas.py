@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +25,9 @@ class SubjectIn(Strict):
     bsn: str | None = Field(default=None, max_length=20)
     name: str | None = Field(default=None, max_length=200)
     date_of_birth: date | None = None
+    address: str | None = Field(
+        default=None, max_length=300, description="Woonadres: straat, huisnummer, postcode, plaats."
+    )
 
 
 class CaseIn(Strict):
@@ -31,9 +37,45 @@ class CaseIn(Strict):
     subjects: list[SubjectIn] = Field(default_factory=list, max_length=50)
 
 
+class SubjectCorrectionIn(Strict):
+    """The corrected identifying data of one subject, as a whole (what is left out is
+    cleared), with the version it corrects: a correction of a stale version is a 409."""
+
+    version: int = Field(ge=1, le=1_000_000, description="The subject version you corrected.")
+    role_in_case: str = Field(pattern=r"^[a-z_]{1,32}$", examples=["parent", "child"])
+    bsn: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+    address: str | None = Field(default=None, max_length=300)
+
+
+class SubjectVersionOut(BaseModel):
+    id: str
+    version: int
+
+
 class SubjectOut(BaseModel):
+    """A betrokkene as far as the policy's identity decision releases it to this viewer: a
+    field is null when it is withheld or was not registered (`withheld` says which)."""
+
     id: str
     role_in_case: str
+    version: int = 1
+    name: str | None = None
+    date_of_birth: date | None = None
+    address: str | None = None
+    bsn: str | None = None
+    #: identifying fields the policy withheld from this viewer (name, date_of_birth, ...)
+    withheld: list[str] = Field(default_factory=list)
+
+
+class IdentityOut(BaseModel):
+    """The policy's identity decision for this viewer: what it shows of who the case is
+    about, and why."""
+
+    released: list[str]
+    rule: str
+    reason: str
 
 
 class ParticipantOut(BaseModel):
@@ -66,6 +108,10 @@ class CaseOut(BaseModel):
     outcome: str | None
     closed_at: datetime | None
     retention_until: datetime | None
+    #: the registration reason (reden van aanmelding), when the policy releases it
+    reason: str | None = None
+    #: the identity decision, on a read of one case (absent on lists and on acts)
+    identity: IdentityOut | None = None
 
 
 class ScreeningIn(Strict):
@@ -131,3 +177,179 @@ class AgendaItemOut(BaseModel):
     table: TableId
     meeting_date: date
     phase: Phase
+
+
+# -- informing the subject (ADR 0012) ----------------------------------------------------------
+
+
+class NoticeState(StrEnum):
+    """Whether a subject was informed that their case is discussed, or informing was
+    postponed for a reason until a review date."""
+
+    INFORMED = "informed"
+    POSTPONED = "postponed"
+
+
+class NoticeChannel(StrEnum):
+    """How the subject (or their parents or guardians) was informed."""
+
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class InformedParty(StrEnum):
+    """Who was informed: the subject, their parents or guardians, or both."""
+
+    SUBJECT = "subject"
+    PARENTS_OR_GUARDIANS = "parents_or_guardians"
+    BOTH = "both"
+
+
+class AgeBand(StrEnum):
+    """The subject's age at the date they were informed, as the recorder states it: the
+    band decides who has to be informed (ADR 0012). `adult` also covers an age that is not
+    known to be under 18."""
+
+    UNDER_12 = "under_12"
+    FROM_12_TO_15 = "12_to_15"
+    FROM_16_TO_17 = "16_plus"
+    ADULT = "adult"
+
+
+#: The age rule of the Veiligheidshuis privacy protocols: under 12 the parents or guardians
+#: are informed instead of the child; from 12 to 15 the child and the parents or guardians;
+#: from 16 the young person themself (and an adult, of course).
+REQUIRED_PARTY: Final[Mapping[AgeBand, InformedParty]] = {
+    AgeBand.UNDER_12: InformedParty.PARENTS_OR_GUARDIANS,
+    AgeBand.FROM_12_TO_15: InformedParty.BOTH,
+    AgeBand.FROM_16_TO_17: InformedParty.SUBJECT,
+    AgeBand.ADULT: InformedParty.SUBJECT,
+}
+
+
+class PostponeReason(StrEnum):
+    """Why informing the subject is postponed (a closed list: no free text in clear)."""
+
+    RISK_TO_SAFETY = "risk_to_safety"
+    RISK_TO_INVESTIGATION = "risk_to_investigation"
+    SUBJECT_UNREACHABLE = "subject_unreachable"
+    OTHER = "other"
+
+
+class InformerIn(Strict):
+    """Who informed the subject: a partner, and the professional's pseudonym there."""
+
+    partner: str = Field(pattern=_ID)
+    user: str = Field(pattern=_ID)
+
+
+class InformedIn(Strict):
+    """The subject was informed: when, how, by whom, and who was informed at which age."""
+
+    state: Literal[NoticeState.INFORMED]
+    informed_on: date = Field(description="The day the subject was informed (not in the future).")
+    channel: NoticeChannel
+    informed_party: InformedParty
+    age_band: AgeBand = Field(
+        description="The subject's age at `informed_on`; decides who has to be informed."
+    )
+    informed_by: InformerIn | None = Field(
+        default=None, description="Who informed the subject; the recorder when left out."
+    )
+
+
+class PostponedIn(Strict):
+    """Informing the subject is postponed, for a reason from the list, until `review_on`."""
+
+    state: Literal[NoticeState.POSTPONED]
+    reason: PostponeReason
+    review_on: date = Field(
+        description="The day the postponement is reviewed (today up to a year ahead)."
+    )
+
+
+NoticeIn = Annotated[InformedIn | PostponedIn, Field(discriminator="state")]
+
+
+class NoticeOut(BaseModel):
+    """One recorded notice of a subject (informed or postponed), with who recorded it."""
+
+    id: str
+    subject_id: str
+    version: int
+    state: NoticeState
+    informed_on: date | None = None
+    channel: NoticeChannel | None = None
+    informed_party: InformedParty | None = None
+    age_band: AgeBand | None = None
+    informed_by: RegisseurOut | None = None
+    reason: PostponeReason | None = None
+    review_on: date | None = None
+    recorded_by: RegisseurOut
+    recorded_at: datetime
+
+
+class SubjectNoticesOut(BaseModel):
+    """Per subject: the current state (`missing`: no notice, or a postponement whose review
+    date has passed), the current notice, and every notice recorded (oldest first)."""
+
+    subject_id: str
+    role_in_case: str
+    status: Literal["informed", "postponed", "missing"]
+    current: NoticeOut | None
+    history: list[NoticeOut]
+
+
+class CaseNoticesOut(BaseModel):
+    case_id: str
+    #: subjects without a current notice: the case cannot enter the case conference
+    missing: int
+    subjects: list[SubjectNoticesOut]
+
+
+class CaseloadQuery(BaseModel):
+    """Filters and order of a caseload."""
+
+    phase: Phase | None = None
+    table: TableId | None = None
+    #: only cases where you are procesregisseur, casusregisseur or a participant
+    role: Literal["procesregisseur", "casusregisseur", "participant"] | None = None
+    #: only cases with an intervention past its deadline
+    overdue_only: bool = False
+    sort: Literal["registered_at", "next_case_conference", "next_deadline", "phase"] = (
+        "next_case_conference"
+    )
+
+
+class CaseloadSubject(BaseModel):
+    id: str
+    role_in_case: str
+    #: the name when the policy shows it for the caseload (purpose case_management)
+    name: str | None = None
+
+
+class CaseloadItem(BaseModel):
+    id: str
+    kind: CaseKind
+    table: TableId | None
+    phase: Phase
+    #: how you take part: procesregisseur, casusregisseur, participant
+    my_roles: list[str]
+    registered_at: datetime
+    next_case_conference: date | None
+    subjects: list[CaseloadSubject]
+    open_interventions: int
+    overdue_interventions: int
+    my_open_interventions: int
+    my_overdue_interventions: int
+    next_deadline: date | None
+
+
+class CaseloadOut(BaseModel):
+    cases: list[CaseloadItem]
+    #: more cases match than one answer lists (narrow the filters)
+    more: bool
+    #: the day "overdue" was measured against
+    today: date

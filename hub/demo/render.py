@@ -45,6 +45,20 @@ def _withheld(result: DemoResult, phase: str) -> list[str]:
     return lines
 
 
+def _who(result: DemoResult, phase: str) -> list[str]:
+    lines: list[str] = []
+    for partner, briefing in result.briefings[phase].items():
+        subjects = briefing["subjects"]["subjects"]
+        people = "; ".join(
+            f"{role}: {s['name']}, {s['date_of_birth']}, BSN {s['bsn']}"
+            for role, s in subjects.items()
+        )
+        lines += textwrap.wrap(
+            f"{partner}: {people}", WIDTH - 4, initial_indent="  ", subsequent_indent="    "
+        )
+    return lines
+
+
 def render(result: DemoResult) -> str:
     out = [
         "vhhub demo: het rollenspel van het Zorg- en Veiligheidshuis, via de echte API",
@@ -64,6 +78,8 @@ def render(result: DemoResult) -> str:
             "  V=volledig  S=samenvatting  B=alleen bestaan  -=niets  *=eigen feit",
         ]
         out += _matrix(result, phase)
+    out += ["", "Wie de casus betreft, zoals elke partner het in het casusoverleg ziet:"]
+    out += _who(result, "case_conference")
     out += ["", "Wat elke partner in het casusoverleg niet (volledig) krijgt, en waarom:"]
     out += _withheld(result, "case_conference")
     out += [

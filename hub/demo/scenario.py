@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from hub.audit.log import RequestInfo
+from hub.cases.notices import dutch_today
 from hub.context import HubContext
 from hub.demo.server import LoopbackHub
 from hub.facts.repository import FactRepository
@@ -61,9 +62,24 @@ FACTS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("ggz", "mental_health.involvement/1", ("moeder",), "ggz: behandeling"),
 ]
 SUBJECTS = [
-    {"role_in_case": "vader", "bsn": "111222333"},
-    {"role_in_case": "moeder", "name": "Demo Moeder", "date_of_birth": "1988-04-12"},
+    {
+        "role_in_case": "vader",
+        "bsn": "111222333",
+        "name": "Demo Vader",
+        "date_of_birth": "1985-07-01",
+        "address": "Voorbeeldstraat 1, 1234 AB Voorbeeldstad",
+    },
+    {
+        "role_in_case": "moeder",
+        "name": "Demo Moeder",
+        "date_of_birth": "1988-04-12",
+        "address": "Voorbeeldstraat 1, 1234 AB Voorbeeldstad",
+    },
 ]
+#: how the demo prints an identifying field the policy did not release to a partner
+NOT_SHARED = "[niet gedeeld]"
+#: ... and one the registering partner did not register (the policy may release it)
+NOT_REGISTERED = "[niet geregistreerd]"
 #: how the auditor names each parent when asking for their access report (AVG art. 15)
 REPORT_IDENTIFIERS = {
     "vader": {"bsn": "111222333"},
@@ -185,6 +201,17 @@ def play(ctx: HubContext) -> DemoResult:
             "versleuteld en alleen als blinde index doorzoekbaar)"
         )
         zvh.call("POST", f"/cases/{cid}/procesregie", "intake")
+        taken = zvh.call("GET", f"/cases/{cid}", "intake")
+        names = ", ".join(
+            f"{s['role_in_case']} {s['name'] or NOT_SHARED} "
+            f"(BSN {NOT_SHARED if 'bsn' in s['withheld'] else s['bsn'] or NOT_REGISTERED})"
+            for s in taken["subjects"]
+        )
+        step(
+            f"intake: de procesregisseur neemt de casus op zich en ziet wie het betreft: {names}, "
+            "met de reden van aanmelding; het BSN niet, daarvoor heeft het Veiligheidshuis "
+            "geen grondslag"
+        )
         zvh.call("POST", f"/cases/{cid}/phase-changes", "intake", {"to": "screening"})
         screening = zvh.call("POST", f"/cases/{cid}/screenings", "screening", {})
         known = sum(r["known"] for r in screening["results"])
@@ -241,6 +268,26 @@ def play(ctx: HubContext) -> DemoResult:
         )
 
         result.briefings["preparation"] = _briefings(ctx, actors, cid, "preparation", result)
+        today = dutch_today().isoformat()
+        for role in ("vader", "moeder"):
+            zvh.call(
+                "POST",
+                f"/cases/{cid}/subjects/{subjects[role]}/notices",
+                "preparation",
+                {
+                    "state": "informed",
+                    "informed_on": today,
+                    "channel": "in_person",
+                    "informed_party": "subject",
+                    "age_band": "adult",
+                },
+                expect=201,
+            )
+        step(
+            "informeren: de procesregisseur legt vast dat vader en moeder vandaag in een "
+            "persoonlijk gesprek zijn geïnformeerd dat hun casus wordt besproken; zonder dat "
+            "kan de casus niet naar het casusoverleg"
+        )
         zvh.call("POST", f"/cases/{cid}/phase-changes", "preparation", {"to": "case_conference"})
         zvh.call(
             "PUT",
@@ -427,12 +474,31 @@ def _briefings(
             for e in d["existence"]
         ]
         out[partner] = {
+            "subjects": _who(actor, cid, purpose),
             "log_seq": briefing["log_seq"],
             "facts": rows,
             "existence": existence,
             "policy_version": briefing["policy_version"],
         }
     return out
+
+
+def _who(actor: Actor, cid: str, purpose: str) -> dict[str, Any]:
+    """Who the case is about as this partner may see it: per subject the name, date of birth
+    and BSN, or NOT_SHARED where the policy's identity decision withholds them."""
+    case = actor.call("GET", f"/cases/{cid}", purpose)
+    return {
+        "subjects": {
+            s["role_in_case"]: {
+                field: NOT_SHARED
+                if field in s["withheld"]
+                else (s[field] if s[field] is not None else NOT_REGISTERED)
+                for field in ("name", "date_of_birth", "bsn")
+            }
+            for s in case["subjects"]
+        },
+        "reason": case["identity"]["reason"],
+    }
 
 
 def _why_not(

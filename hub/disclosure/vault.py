@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.cases.errors import CaseShredded
+from hub.cases.models import Case, Subject
 from hub.crypto.envelope import Aad, DataKey, WrappedKey, new_data_key, open_sealed, seal
 from hub.crypto.errors import DecryptionError
 from hub.crypto.keys import KeyProvider
@@ -24,7 +25,10 @@ from hub.disclosure.models import CaseKey
 from hub.errors import HubError, Refusal
 from hub.facts.catalog import project_fields
 from hub.facts.models import Fact
-from hub.gate.permits import FactPermit, Permit, PlanPermit
+from hub.gate.permits import FactPermit, IdentityPermit, Permit, PlanPermit
+
+#: what a subject's sealed identifiers document may hold, in this order
+SUBJECT_FIELDS = ("name", "date_of_birth", "address", "bsn")
 
 
 class IntegrityFailure(HubError):
@@ -135,6 +139,45 @@ class CaseVault:
             ciphertext=fact.content_ct,
         )
         return project_fields(content, permit.fields)
+
+    def open_subject(
+        self, session: Session, subject: Subject, permit: IdentityPermit
+    ) -> dict[str, Any]:
+        """The released identifying fields of one subject of the permit's case, and nothing
+        else; an empty dict (nothing decrypted) when the permit releases none."""
+        _demand(permit, IdentityPermit)
+        if permit.case_id != subject.case_id:
+            raise ValueError("the permit is for another case")
+        fields = permit.subject_fields
+        if not fields or subject.identifiers_ct is None:
+            return {}
+        document = self._open(
+            session,
+            case_id=subject.case_id,
+            record="subject",
+            row_id=subject.id,
+            schema_id="subject.identifiers/1",
+            ciphertext=subject.identifiers_ct,
+        )
+        return {f: document[f] for f in SUBJECT_FIELDS if f in fields and document.get(f)}
+
+    def open_reason(self, session: Session, case: Case, permit: IdentityPermit) -> str | None:
+        """The registration reason of the permit's case, when the permit releases it."""
+        _demand(permit, IdentityPermit)
+        if permit.case_id != case.id:
+            raise ValueError("the permit is for another case")
+        if not permit.releases_reason or case.reason_ct is None:
+            return None
+        document = self._open(
+            session,
+            case_id=case.id,
+            record="case",
+            row_id=case.id,
+            schema_id="case.reason/1",
+            ciphertext=case.reason_ct,
+        )
+        reason = document.get("reason")
+        return reason if isinstance(reason, str) else None
 
     def open_document(
         self,

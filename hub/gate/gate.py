@@ -28,7 +28,14 @@ from hub.facts.catalog import FactTypeCatalog, UnknownFactType
 from hub.facts.models import Fact
 from hub.gate import inputs
 from hub.gate.inputs import CaseInput
-from hub.gate.permits import ActionPermit, FactPermit, PlanPartPermit, PlanPermit, _mint
+from hub.gate.permits import (
+    ActionPermit,
+    FactPermit,
+    IdentityPermit,
+    PlanPartPermit,
+    PlanPermit,
+    _mint,
+)
 from hub.identity.models import Partner
 from hub.identity.viewer import Viewer
 from hub.logging import get_logger
@@ -54,7 +61,12 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "change_phase": Action.CASE_CHANGE_PHASE,
     "close": Action.CASE_CLOSE,
     "read_case": Action.CASE_READ,
+    "correct_subject": Action.CASE_CORRECT_SUBJECT,
+    "record_notice": Action.CASE_RECORD_NOTICE,
+    "record_notice_as_registrant": Action.CASE_RECORD_NOTICE,
+    "read_notices": Action.CASE_READ_NOTICES,
     "list_intake_queue": Action.CASE_READ,
+    "list_caseload": Action.CASE_READ,
     "record_plan": Action.PLAN_RECORD,
     "monitor_plan": Action.PLAN_RECORD,
     "read_plan": Action.PLAN_READ,
@@ -326,6 +338,25 @@ class Gate:
         except PolicyError as exc:
             self._failed(session, viewer, engine, exc, case_id=case["id"])
         return {f.id: _fact_permit(case["id"], f.id, decisions[f.id]) for f in facts}
+
+    def release_identity(self, session: Session, viewer: Viewer, case: CaseInput) -> IdentityPermit:
+        """What `viewer` may see of who `case` is about (its subjects' identifying data and
+        the registration reason), for the viewer's purpose in the case's phase. Level "nothing"
+        is a permit with no classes; an engine failure is a logged 503."""
+        policy_input = inputs.identity_input(inputs.of_viewer(viewer), viewer.purpose.value, case)
+        engine = self._serving.current
+        try:
+            decision = engine.release_identity(policy_input)
+        except PolicyError as exc:
+            self._failed(session, viewer, engine, exc, case_id=case["id"])
+        return _mint(
+            IdentityPermit,
+            case_id=case["id"],
+            classes=decision.classes,
+            reason=decision.reason,
+            rule=decision.rule,
+            policy_version=decision.policy_version,
+        )
 
     def release_plan(self, session: Session, viewer: Viewer, case: CaseInput) -> PlanPermit:
         """Ask the policy for ``read_plan``: 404 for a viewer who may not read the case, 403

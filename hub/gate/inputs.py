@@ -278,6 +278,19 @@ def decisions_input(
     return {"viewer": viewer, "purpose": purpose, "case": case, "facts": facts}
 
 
+class IdentityInput(TypedDict):
+    viewer: ViewerInput
+    purpose: str
+    case: CaseInput | Mapping[str, Any]
+
+
+def identity_input(
+    viewer: ViewerInput, purpose: str, case: CaseInput | Mapping[str, Any]
+) -> IdentityInput:
+    """The identity question: who the case is about, for this viewer and purpose (no facts)."""
+    return {"viewer": viewer, "purpose": purpose, "case": case}
+
+
 def regisseur(partner: str | None, user: str | None) -> RegisseurInput | None:
     if partner is None or user is None:
         return None

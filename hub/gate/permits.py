@@ -14,7 +14,14 @@ from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 from hub.vocabulary import DisclosureLevel
 
-__all__ = ["ActionPermit", "FactPermit", "Permit", "PlanPartPermit", "PlanPermit"]
+__all__ = [
+    "ActionPermit",
+    "FactPermit",
+    "IdentityPermit",
+    "Permit",
+    "PlanPartPermit",
+    "PlanPermit",
+]
 
 _P = TypeVar("_P", bound="Permit")
 
@@ -98,6 +105,27 @@ class FactPermit(Permit):
             rule=self.rule,
             policy_version=self.policy_version,
         )
+
+
+class IdentityPermit(Permit):
+    """What one viewer may see of who one case is about: the identity classes released (of
+    name, date_of_birth, address, bsn; ``reason`` for the registration reason)."""
+
+    __slots__ = ("case_id", "classes", "policy_version", "reason", "rule")
+    case_id: str
+    classes: tuple[str, ...]
+    reason: str
+    rule: str
+    policy_version: str
+
+    @property
+    def subject_fields(self) -> tuple[str, ...]:
+        """The released identifying fields of a subject (the classes but the reason)."""
+        return tuple(c for c in self.classes if c != "reason")
+
+    @property
+    def releases_reason(self) -> bool:
+        return "reason" in self.classes
 
 
 class PlanPermit(Permit):

@@ -8,9 +8,19 @@ and monitoring notes live only in ``content_ct``, sealed with the case's data ke
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, func, select
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
@@ -54,6 +64,25 @@ class PlanNote(Base):
     recorded_by_partner: Mapped[str] = mapped_column(String(64))
     recorded_by_user: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InterventionIndex(Base):
+    """What the caseload and the closing check need of each intervention of a case's current
+    plan, in clear: who owns it, its deadline and its status. No text, goal or life domain:
+    those stay sealed in the plan (ADR 0007, amended by ADR 0011). Rewritten with every plan
+    version; a monitoring note updates the status."""
+
+    __tablename__ = "intervention_index"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    intervention_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_partner: Mapped[str] = mapped_column(String(64), index=True)
+    owner_user: Mapped[str | None] = mapped_column(String(64))
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class PlanRepository:
@@ -124,3 +153,45 @@ class PlanRepository:
             select(func.count()).select_from(PlanNote).where(PlanNote.case_id == case_id)
         )
         return int(versions or 0) + int(notes or 0)
+
+    # -- the intervention index (clear metadata for caseloads and closing) --------------------
+
+    @staticmethod
+    def index_interventions(
+        session: Session,
+        case_id: str,
+        interventions: Iterable[tuple[str, str, str | None, date, str]],
+    ) -> None:
+        """Replace the case's index with the interventions of its new current version:
+        (id, owner partner, owner user, deadline, status)."""
+        session.execute(delete(InterventionIndex).where(InterventionIndex.case_id == case_id))
+        for intervention_id, owner, owner_user, deadline, status in interventions:
+            session.add(
+                InterventionIndex(
+                    case_id=case_id,
+                    intervention_id=intervention_id,
+                    owner_partner=owner,
+                    owner_user=owner_user,
+                    deadline=deadline,
+                    status=status,
+                )
+            )
+
+    @staticmethod
+    def set_status(session: Session, case_id: str, intervention_id: str, status: str) -> None:
+        row = session.get(InterventionIndex, (case_id, intervention_id))
+        if row is not None:
+            row.status = status
+
+    @staticmethod
+    def interventions(session: Session, case_ids: Iterable[str]) -> list[InterventionIndex]:
+        ids = sorted(set(case_ids))
+        if not ids:
+            return []
+        return list(
+            session.scalars(
+                select(InterventionIndex)
+                .where(InterventionIndex.case_id.in_(ids))
+                .order_by(InterventionIndex.case_id, InterventionIndex.deadline)
+            )
+        )

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hub.vocabulary import LifeDomain, Sensitivity
 
@@ -31,6 +31,7 @@ NOTE_SCHEMA = "plan_note/1"
 LocalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 FactId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$")]
 PartnerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
 # stripped, non-empty and bounded: a 422 names the bound, never the value
@@ -60,6 +61,16 @@ class InterventionStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     STOPPED = "stopped"
+    #: handed over to another organisation or chain outside this case (with a note why)
+    HANDED_OVER = "handed_over"
+
+
+#: statuses that end an intervention: a case closes only when all its interventions have one
+ENDED_STATUSES = frozenset(
+    {InterventionStatus.DONE, InterventionStatus.STOPPED, InterventionStatus.HANDED_OVER}
+)
+#: statuses a monitoring note must explain (why it stopped, to whom it was handed over)
+EXPLAINED_STATUSES = frozenset({InterventionStatus.STOPPED, InterventionStatus.HANDED_OVER})
 
 
 class Strict(BaseModel):
@@ -114,6 +125,12 @@ class Intervention(Strict):
         description="Partner id responsible for the intervention: a participant partner of "
         "the case or the casusregisseur's partner. The owner always reads its intervention, "
         "the intervention's goal and its monitoring notes."
+    )
+    owner_user: UserId | None = Field(
+        default=None,
+        description="The named professional of the owner partner who carries it out (their "
+        "pseudonymous user id, as in invitations); the intervention then shows in their "
+        "caseload.",
     )
     deadline: date
     status: InterventionStatus = InterventionStatus.PLANNED
@@ -189,6 +206,14 @@ class StatusChangeIn(Strict):
         description="The note's sensitivity; default the intervention's. "
         + SENSITIVITY_DESCRIPTION,
     )
+
+    @model_validator(mode="after")
+    def _explained(self) -> StatusChangeIn:
+        # a stopped or handed-over intervention ends without being done: the table must be
+        # able to read why (and to whom it went), so the note is required
+        if self.status in EXPLAINED_STATUSES and not (self.note and self.note.strip()):
+            raise ValueError("a stopped or handed-over intervention needs a note saying why")
+        return self
 
 
 # -- answers ---------------------------------------------------------------------------------

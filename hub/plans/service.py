@@ -145,6 +145,14 @@ class PlanService:
                 recorded_by_user=viewer.user,
             )
             session.add(row)
+            PlanRepository.index_interventions(
+                session,
+                case.id,
+                (
+                    (i.id, i.owner, i.owner_user, i.deadline, i.status.value)
+                    for i in document.interventions
+                ),
+            )
             session.flush()
             self._log_record(
                 session,
@@ -215,6 +223,7 @@ class PlanService:
                 recorded_by_user=viewer.user,
             )
             session.add(note)
+            PlanRepository.set_status(session, case.id, ref.id, body.status.value)
             session.flush()
             self._log_record(
                 session,
@@ -257,7 +266,9 @@ class PlanService:
                             "problem": "not a current fact of this case",
                         }
                     )
-        owners = _possible_owners(case, CaseRepository(session).participants(case.id))
+        participants = CaseRepository(session).participants(case.id)
+        owners = _possible_owners(case, participants)
+        named = _named_only(case, participants)
         for i, intervention in enumerate(document.interventions):
             if intervention.owner not in owners:
                 errors.append(
@@ -265,6 +276,17 @@ class PlanService:
                         "pointer": f"/interventions/{i}/owner",
                         "problem": "not a participant partner of this case "
                         "nor the casusregisseur's partner",
+                    }
+                )
+            elif (
+                intervention.owner_user is not None
+                and intervention.owner in named
+                and intervention.owner_user not in named[intervention.owner]
+            ):
+                errors.append(
+                    {
+                        "pointer": f"/interventions/{i}/owner_user",
+                        "problem": "not a professional of the owner invited to this case",
                     }
                 )
         return errors[:100]
@@ -362,6 +384,23 @@ def _possible_owners(case: Case, participants: Iterable[Participant]) -> set[str
     if case.casusregisseur_partner is not None:
         owners.add(case.casusregisseur_partner)
     return owners
+
+
+def _named_only(case: Case, participants: Iterable[Participant]) -> dict[str, set[str]]:
+    """Owner partners that take part only through named professionals -> those users (a
+    partner invited as a whole, or the casusregisseur's, may name any of its people)."""
+    named: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    for p in participants:
+        if p.withdrawn_at is not None:
+            continue
+        if p.user:
+            named.setdefault(p.partner_id, set()).add(p.user)
+        else:
+            whole.add(p.partner_id)
+    if case.casusregisseur_partner is not None:
+        whole.add(case.casusregisseur_partner)
+    return {partner: users for partner, users in named.items() if partner not in whole}
 
 
 def _lock(session: Session, case: Case) -> None:

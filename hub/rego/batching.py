@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.decisions import FactDecision, IdentityDecision, Verdict
 from hub.rego.errors import PolicyError
 from hub.vocabulary import DisclosureClass, DisclosureLevel
 
@@ -153,6 +153,26 @@ def _fact_decision(
     if not own and any(known[f] == _NEVER for f in fields):
         raise PolicyError("policy decision releases a never-shared field to a non-publisher")
     return FactDecision(level, tuple(sorted(fields)), reason, rule, policy_version)
+
+
+#: the identity classes the hub knows how to open; anything else in an answer fails closed
+IDENTITY_CLASSES = frozenset({"name", "date_of_birth", "address", "bsn", "reason"})
+
+
+def parse_identity(answer: Any, policy_version: str) -> IdentityDecision:
+    """Check an identity answer: classes (known ones, sorted, unique), a reason and a rule."""
+    if not isinstance(answer, Mapping):
+        raise PolicyError("policy answer for identity is not an object")
+    classes, reason, rule = answer.get("classes"), answer.get("reason"), answer.get("rule")
+    if (
+        not isinstance(classes, list)
+        or not all(isinstance(c, str) and c in IDENTITY_CLASSES for c in classes)
+        or len(set(classes)) != len(classes)
+        or not isinstance(reason, str)
+        or not isinstance(rule, str)
+    ):
+        raise PolicyError("policy answer for identity is malformed")
+    return IdentityDecision(tuple(sorted(classes)), reason, rule, policy_version)
 
 
 def parse_verdict(answer: Any, policy_version: str, what: str) -> Verdict:

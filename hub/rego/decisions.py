@@ -33,6 +33,17 @@ class FactDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityDecision:
+    """What one viewer may see of who a case is about: the identity classes released (of
+    name, date_of_birth, address, bsn and the registration reason), sorted, and why."""
+
+    classes: tuple[str, ...]
+    reason: str
+    rule: str
+    policy_version: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """An allow/deny answer for a publish or a case action, with its reason."""
 

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import hub.rego.batching as batching
-from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.decisions import FactDecision, IdentityDecision, Verdict
 from hub.rego.errors import PolicyError
 
-#: Rule paths of the three questions the hub asks.
+#: Rule paths of the four questions the hub asks.
 DECISIONS_RULE = "data.vhhub.disclosure.decisions"
+IDENTITY_RULE = "data.vhhub.disclosure.identity_decision"
 PUBLISH_RULE = "data.vhhub.publish.decision"
 ACTIONS_RULE = "data.vhhub.actions.decision"
 
@@ -35,6 +36,11 @@ class PolicyEngine(Protocol):
         self, input: Mapping[str, Any], *, deduplicate: bool = True
     ) -> dict[str, FactDecision]:
         """A decision for every fact id in input["facts"] (see ADR 0102 for the shape)."""
+        ...
+
+    def release_identity(self, input: Mapping[str, Any]) -> IdentityDecision:
+        """What this viewer may see of the case's subjects and registration reason (input:
+        viewer, purpose, case; no facts)."""
         ...
 
     def allow_publish(self, input: Mapping[str, Any]) -> Verdict:
@@ -78,6 +84,10 @@ class BatchingEngine(ABC):
             return {}
         answer = self._evaluate(DECISIONS_RULE, classes.engine_input)
         return batching.parse_decisions(answer, classes, self._version)
+
+    def release_identity(self, input: Mapping[str, Any]) -> IdentityDecision:
+        answer = self._evaluate(IDENTITY_RULE, input)
+        return batching.parse_identity(answer, self._version)
 
     def allow_publish(self, input: Mapping[str, Any]) -> Verdict:
         answer = self._evaluate(PUBLISH_RULE, input)

@@ -22,12 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from hub.rego.bundle import DEFAULT_POLICY_DIR, PolicyBundle, load_bundle
-from hub.rego.engine import ACTIONS_RULE, DECISIONS_RULE, PUBLISH_RULE, BatchingEngine
+from hub.rego.engine import (
+    ACTIONS_RULE,
+    DECISIONS_RULE,
+    IDENTITY_RULE,
+    PUBLISH_RULE,
+    BatchingEngine,
+)
 from hub.rego.errors import PolicyError
 
 _ENTRY_POINTS = {
     rule: rule.removeprefix("data.").replace(".", "/")
-    for rule in (DECISIONS_RULE, PUBLISH_RULE, ACTIONS_RULE)
+    for rule in (DECISIONS_RULE, IDENTITY_RULE, PUBLISH_RULE, ACTIONS_RULE)
 }
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from hub.logging import get_logger
-from hub.rego.decisions import FactDecision, Verdict
+from hub.rego.decisions import FactDecision, IdentityDecision, Verdict
 from hub.rego.engine import PolicyEngine
 from hub.rego.errors import PolicyError
 
@@ -63,6 +63,9 @@ class FailingEngine:
     def decide_batch(
         self, input: Mapping[str, Any], *, deduplicate: bool = True
     ) -> dict[str, FactDecision]:
+        raise PolicyError("the active policy version could not be loaded on this replica")
+
+    def release_identity(self, input: Mapping[str, Any]) -> IdentityDecision:
         raise PolicyError("the active policy version could not be loaded on this replica")
 
     def allow_publish(self, input: Mapping[str, Any]) -> Verdict:

@@ -112,3 +112,39 @@ def test_a_plan_read_says_how_much_of_the_plan_was_shown() -> None:
     assert level(()) == "niets uit het plan getoond"
     # entries from before plan parts named the sections they showed
     assert level(("analysis", "goals", "interventions")) == "opzet en gedeelde teksten van het plan"
+
+
+def test_a_notice_says_when_and_how_the_person_was_informed_but_not_why_it_waits() -> None:
+    """ADR 0012: the person reads when, how and by whom they (or their parents or guardians)
+    were informed, or that informing was postponed and until when -- never the reason of a
+    postponement, which could do the harm the postponement prevents."""
+    wording = Wording(CATALOG, {"x": "Woonstichting Demo", "politie-zaanstad": "Politie Zaanstad"})
+
+    def text(reason: str) -> str:
+        act = wording.describe(_act(Action.CASE_RECORD_NOTICE, reason=reason), None)
+        assert act is not None and len(act.lines) == 1
+        assert act.lines[0].level == "geen informatie getoond"
+        assert not CODE.search(act.lines[0].text), act.lines[0].text
+        return act.lines[0].text
+
+    assert text("informed:in_person:subject:2026-12-03:politie-zaanstad") == (
+        "De woningcorporatie heeft vastgelegd dat u op 3 december 2026 in een persoonlijk "
+        "gesprek door Politie Zaanstad bent geïnformeerd dat uw situatie in het Zorg- en "
+        "Veiligheidshuis wordt besproken."
+    )
+    assert "dat uw ouders of verzorgers op 1 juli 2026 per brief door Woonstichting Demo zijn" in (
+        text("informed:letter:parents_or_guardians:2026-07-01:x")
+    )
+    assert "dat u en uw ouders of verzorgers op" in text("informed:phone:both:2026-07-01:x")
+    for reason in ("risk_to_safety", "risk_to_investigation", "subject_unreachable", "other"):
+        postponed = text(f"postponed:{reason}:2027-01-15")
+        assert postponed == (
+            "De woningcorporatie heeft vastgelegd dat het informeren van u over de bespreking "
+            "van uw situatie in het Zorg- en Veiligheidshuis is uitgesteld; uiterlijk op 15 "
+            "januari 2027 wordt opnieuw bekeken of u kunt worden geïnformeerd."
+        )
+    # an entry whose codes this hub does not know still reads as a sentence
+    assert text("informed:carrier_pigeon:subject:2026-12-03:x") == (
+        "De woningcorporatie heeft vastgelegd of en hoe u bent geïnformeerd dat uw casus wordt "
+        "besproken."
+    )

@@ -40,7 +40,7 @@ from hub.settings import Settings
 from hub.vocabulary import PartnerKind, Purpose, Role
 from tests.conftest import RunningHub
 from tests.disclosure.scenario import example, log_size, log_snapshot
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -217,6 +217,7 @@ def household(hub: RunningHub) -> Iterator[Household]:
         world.facts["debt"] = corrected["id"]
 
         zvh = zvh.with_purpose("preparation")
+        inform_all(zvh, cid)
         ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "case_conference"}))
         ok(
             zvh.with_purpose("case_conference").put(

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from hub.audit.models import LogEntry
 from hub.settings import PROJECT_ROOT, Settings
 from tests.conftest import RunningHub
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 EXAMPLES = PROJECT_ROOT / "schemas" / "examples"
 CRITERIA = {
@@ -265,6 +265,7 @@ def test_phases_move_one_step_and_only_by_a_regisseur(http: httpx.Client, hub: R
         403,
         409,
     )
+    inform_all(zvh, cid)
     moved = ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "case_conference"}))
     assert moved["phase"] == "case_conference"
     changes = [

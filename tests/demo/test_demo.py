@@ -61,6 +61,18 @@ def test_demo_json_says_what_each_partner_sees_and_serve_continues(
     assert levels["ggz"]["ggz: behandeling"] == "full"
     assert report["log"]["verification"]["ok"] is True
     assert report["plan"]["interventions"]
+    # names reach the partners that may see them; the BSN only those with a legal basis
+    father = {p: b["subjects"]["subjects"]["vader"] for p, b in conference.items()}
+    assert father["politie"] == {
+        "name": "Demo Vader",
+        "date_of_birth": "1985-07-01",
+        "bsn": "111222333",
+    }
+    assert father["woningcorporatie"]["name"] == "Demo Vader"
+    assert father["woningcorporatie"]["bsn"] == "[niet gedeeld]"
+    assert father["maatschappelijk-werk"]["bsn"] == "[niet gedeeld]"
+    preparation = report["briefings"]["preparation"]
+    assert preparation["ggz"]["subjects"]["subjects"]["vader"]["bsn"] == "[niet gedeeld]"
 
     port = free_port()
     server = subprocess.Popen(

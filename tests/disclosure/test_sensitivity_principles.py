@@ -18,7 +18,7 @@ import pytest
 from hub.settings import Settings
 from tests.conftest import RunningHub
 from tests.disclosure.scenario import World, case_in_preparation, example, rows
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +33,8 @@ def invite_and_act(world: World, partner: str, user: str) -> As:
 
 def move_to(world: World, phase: str, current: str) -> None:
     path = f"/api/v1/cases/{world.case_id}/phase-changes"
+    if phase == "case_conference":
+        inform_all(world.zvh.with_purpose(current), world.case_id)
     ok(world.zvh.post(path, purpose=current, json={"to": phase}))
 
 

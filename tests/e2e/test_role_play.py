@@ -29,7 +29,7 @@ from hub.facts.catalog import FactTypeCatalog
 from hub.settings import PROJECT_ROOT, Settings
 from hub.vocabulary import DisclosureLevel
 from tests.conftest import RunningHub
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 EXAMPLES = PROJECT_ROOT / "schemas" / "examples"
 CATALOG = FactTypeCatalog.load(PROJECT_ROOT / "schemas")
@@ -216,6 +216,7 @@ def run_scenario(hub: RunningHub) -> dict[str, Any]:
 
         preparation = briefings("preparation")
         zvh = zvh.with_purpose("preparation")
+        inform_all(zvh, cid)
         ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "case_conference"}))
         conference = briefings("case_conference")
     return {"case": cid, "ids": ids, "preparation": preparation, "conference": conference}

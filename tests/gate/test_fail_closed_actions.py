@@ -40,7 +40,7 @@ from tests.plans.conftest import PlanCase, _build
 from tests.policy_review.conftest import bundle_of, officer
 from tests.policy_review.test_approval import candidate, digest_for, loaded_by
 from tests.rego.opa_test_double import OpaTestDouble
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 CATALOGUE: dict[str, Any] = json.loads(
     (PROJECT_ROOT / "policies" / "data" / "action_rules.json").read_text()
@@ -177,7 +177,9 @@ def nothing(g: Ground) -> Stage:
 def at_intake(g: Ground) -> Stage:
     """A case registered by the police, not yet taken on."""
     stage = nothing(g)
-    stage.case_id = ok(stage.police("intake").post("/api/v1/cases", json=REGISTRATION), 201)["id"]
+    case = ok(stage.police("intake").post("/api/v1/cases", json=REGISTRATION), 201)
+    stage.case_id = case["id"]
+    stage.ids["subject"] = case["subjects"][0]["id"]
     return stage
 
 
@@ -196,6 +198,20 @@ def in_preparation(g: Ground) -> Stage:
     stage, _ = _preparation(g)
     participants = ok(stage.procesregisseur("preparation").get(stage.case))["participants"]
     stage.ids = {p["partner"]: p["id"] for p in participants}
+    return stage
+
+
+def with_subject(g: Ground) -> Stage:
+    """In preparation, with the case's subject id at hand."""
+    stage, world = _preparation(g)
+    stage.ids["subject"] = world.subject_id
+    return stage
+
+
+def ready_for_conference(g: Ground) -> Stage:
+    """In preparation, every subject informed (what the case conference needs)."""
+    stage = in_preparation(g)
+    inform_all(stage.procesregisseur("preparation"), stage.case_id)
     return stage
 
 
@@ -320,6 +336,19 @@ def _load_policy(s: Stage) -> Call:
     )
 
 
+INFORMED = {
+    "state": "informed",
+    "informed_on": "2025-06-02",
+    "channel": "letter",
+    "informed_party": "subject",
+    "age_band": "adult",
+}
+
+
+def _notices(s: Stage) -> str:
+    return f"{s.case}/subjects/{s.ids['subject']}/notices"
+
+
 SIMULATION = {
     "viewer": {"partner_kind": "housing", "roles": ["participant"]},
     "table": "multi_problem",
@@ -375,7 +404,7 @@ ACTIONS: dict[str, Probe] = {
     ),
     "schedule": Probe(in_preparation, _schedule, 201),
     "change_phase": Probe(
-        in_preparation,
+        ready_for_conference,
         lambda s: Call(
             s.procesregisseur("preparation"),
             "POST",
@@ -393,6 +422,36 @@ ACTIONS: dict[str, Probe] = {
         ),
     ),
     "read_case": Probe(in_preparation, lambda s: Call(s.housing, "GET", s.case)),
+    "list_caseload": Probe(
+        in_preparation,
+        lambda s: Call(
+            s.as_("woningcorporatie", "w-1", ["publisher", "participant"], "case_management"),
+            "GET",
+            "/api/v1/caseload",
+        ),
+    ),
+    "correct_subject": Probe(
+        at_intake,
+        lambda s: Call(
+            s.police("intake"),
+            "PUT",
+            f"{s.case}/subjects/{s.ids['subject']}",
+            {"version": 1, "role_in_case": "resident", "bsn": BSN},
+        ),
+    ),
+    "record_notice": Probe(
+        with_subject,
+        lambda s: Call(s.procesregisseur("preparation"), "POST", _notices(s), INFORMED),
+        201,
+    ),
+    # the registering partner: record_notice is asked first (no), then this one fails
+    "record_notice_as_registrant": Probe(
+        with_subject,
+        lambda s: Call(s.police("preparation"), "POST", _notices(s), INFORMED),
+        201,
+        action="record_notice_as_registrant",
+    ),
+    "read_notices": Probe(in_preparation, lambda s: Call(s.housing, "GET", f"{s.case}/notices")),
     "record_plan": Probe(
         in_plan,
         lambda s: Call(s.plan.casusregisseur, "PUT", s.plan.plan_path, s.plan.plan_body()),

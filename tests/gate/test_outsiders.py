@@ -47,6 +47,7 @@ class Ids:
     fact: str
     participant: str
     intervention: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,25 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("delete", "/api/v1/cases/{case_id}/participants/{participant_id}"): lambda i: Request(
         "DELETE", f"/api/v1/cases/{i.case}/participants/{i.participant}"
+    ),
+    ("put", "/api/v1/cases/{case_id}/subjects/{subject_id}"): lambda i: Request(
+        "PUT",
+        f"/api/v1/cases/{i.case}/subjects/{i.subject}",
+        {"version": 1, "role_in_case": "resident", "bsn": "111222333"},
+    ),
+    ("post", "/api/v1/cases/{case_id}/subjects/{subject_id}/notices"): lambda i: Request(
+        "POST",
+        f"/api/v1/cases/{i.case}/subjects/{i.subject}/notices",
+        {
+            "state": "informed",
+            "informed_on": "2025-06-02",
+            "channel": "in_person",
+            "informed_party": "subject",
+            "age_band": "adult",
+        },
+    ),
+    ("get", "/api/v1/cases/{case_id}/notices"): lambda i: Request(
+        "GET", f"/api/v1/cases/{i.case}/notices"
     ),
     ("put", "/api/v1/cases/{case_id}/casusregisseur"): lambda i: Request(
         "PUT", f"/api/v1/cases/{i.case}/casusregisseur", {"partner": "ggz", "user": "g-1"}
@@ -186,10 +206,11 @@ def world(hub: RunningHub, db_url: str) -> Iterator[World]:
 def _real_ids(world: World, case_id: str) -> Ids:
     members = ok(world.plan.procesregisseur.get(f"/api/v1/cases/{world.plan.case_id}"))
     participant = next(p["id"] for p in members["participants"] if p["partner"] == "om")
-    return Ids(case_id, world.plan.fact_ids["police"], participant, "i1")
+    subject = members["subjects"][0]["id"]
+    return Ids(case_id, world.plan.fact_ids["police"], participant, "i1", subject)
 
 
-UNKNOWN_IDS = Ids(UNKNOWN, UNKNOWN, UNKNOWN, "i1")
+UNKNOWN_IDS = Ids(UNKNOWN, UNKNOWN, UNKNOWN, "i1", UNKNOWN)
 
 
 def _outsiders(world: World) -> list[As]:
@@ -265,7 +286,7 @@ def test_at_intake_only_a_procesregisseur_sees_that_a_case_waits(world: World) -
     """The intake queue is open to the Veiligheidshuis's procesregisseurs (the policy's
     list_intake_queue); to any other partner the waiting case does not exist."""
     s, http = world.hub.settings, world.http
-    ids = Ids(world.intake_case, world.plan.fact_ids["police"], UNKNOWN, "i1")
+    ids = Ids(world.intake_case, world.plan.fact_ids["police"], UNKNOWN, "i1", UNKNOWN)
     leaks: list[str] = []
     for who in [As(http, s, "ggz", "g-1", ["participant", "publisher"], p) for p in CASE_WORK]:
         for (method, path), probe in PROBES.items():

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine
 
 from hub.settings import Settings
 from tests.conftest import RunningHub
-from tests.support import As, ok
+from tests.support import As, inform_all, ok
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 
@@ -178,6 +178,7 @@ def _build(
         "housing": _publish(woning, cid, subject_id, "housing.rent_arrears/1", "avg_6_1_e"),
     }
     zvh = zvh.with_purpose("preparation")
+    inform_all(zvh, cid)
     ok(zvh.post(f"/api/v1/cases/{cid}/phase-changes", json={"to": "case_conference"}))
     zvh = zvh.with_purpose("case_conference")
     ok(

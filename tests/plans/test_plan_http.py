@@ -298,9 +298,9 @@ def test_another_participant_cannot_change_an_intervention_it_does_not_own(
 
 def test_the_casusregisseur_may_change_any_interventions_status(plan_case: PlanCase) -> None:
     ok(plan_case.casusregisseur.put(plan_case.plan_path, json=plan_case.plan_body()), 201)
-    ok(plan_case.casusregisseur.post(plan_case.status_path("i1"), json={"status": "stopped"}), 201)
+    ok(plan_case.casusregisseur.post(plan_case.status_path("i1"), json={"status": "done"}), 201)
     plan = ok(plan_case.om.get(plan_case.plan_path))
-    assert plan["interventions"][0]["status"] == "stopped"
+    assert plan["interventions"][0]["status"] == "done"
     assert plan["interventions"][0]["monitoring"][0]["note"] is None
 
 

@@ -127,8 +127,10 @@ def test_the_grid_covers_every_kind_role_family_phase_and_catalog_type() -> None
         "closed",
     }
     purposes_at_conference = {c[2] for c in grid.contexts if c[1] == "case_conference"}
-    # the phase's own purpose, audit, and one sentinel for the purposes neither names
+    # the phase's own purpose, audit, the caseload's overview purpose, and one sentinel for
+    # the purposes none of them names
     sentinel = grid.sentinels[("multi_problem", "case_conference")]
-    assert purposes_at_conference == {"case_conference", "audit", sentinel}
+    assert purposes_at_conference == {"case_conference", "audit", "case_management", sentinel}
     exhaustive = diffing.build_grid(CATALOG, [shipped], table="youth", exhaustive=True)
-    assert len({c[2] for c in exhaustive.contexts}) == 9
+    # every purpose some phase admits, and the sentinels
+    assert len({c[2] for c in exhaustive.contexts}) == 10

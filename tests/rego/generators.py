@@ -195,6 +195,16 @@ def decision_input(rng: random.Random, *, max_facts: int = 12) -> dict[str, Any]
     }
 
 
+def identity_input(rng: random.Random) -> dict[str, Any]:
+    """Who-is-the-case-about questions: any viewer, purpose and case, sometimes registered
+    by the viewer's own partner."""
+    the_case = case(rng)
+    the_viewer = viewer(rng, the_case)
+    if rng.random() < 0.2:
+        the_case["registered_by"] = the_viewer["partner"]
+    return {"viewer": the_viewer, "purpose": purpose(rng, the_case), "case": the_case}
+
+
 def publish_input(rng: random.Random) -> dict[str, Any]:
     """Half of the time a fact type the viewer's kind publishes at that table, as a publisher."""
     the_case = case(rng)

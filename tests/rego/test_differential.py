@@ -92,6 +92,22 @@ def test_engines_give_identical_action_verdicts(
         assert other_engine.allow_action(action_input) == expected, f"action #{number}"
 
 
+def test_engines_give_identical_identity_decisions(
+    embedded: RegorusEngine, other_engine: PolicyEngine
+) -> None:
+    rng = random.Random(SEED + 3)
+    rules: Counter[str] = Counter()
+    for number in range(N_ACTIONS):
+        identity_input = generators.identity_input(rng)
+        expected = embedded.release_identity(identity_input)
+        rules[expected.rule] += 1
+        assert other_engine.release_identity(identity_input) == expected, f"identity #{number}"
+    # the generated questions reach the grant, the BSN cap, nothing and the registrant
+    assert {"identity_grant", "identity_grants_nothing", "registrant_sees_own_registration"} <= set(
+        rules
+    ), rules
+
+
 def test_deciding_per_class_equals_deciding_per_fact(embedded: RegorusEngine) -> None:
     for number, decision_input in enumerate(briefings()):
         per_class = embedded.decide_batch(decision_input)

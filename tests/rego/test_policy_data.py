@@ -346,6 +346,7 @@ def test_data_paths_follow_the_file_layout(tmp_path: Path) -> None:
         "fact_types",
         "publishing",
         "action_rules",
+        "subject_identity",
     }
     assert set(DATA["matrix"]) == {
         p.stem for p in (DEFAULT_POLICY_DIR / "data" / "matrix").glob("*.json")

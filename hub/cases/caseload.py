@@ -1,0 +1,208 @@
+"""A person's caseload (mijn casussen): every case they work on, whatever its phase.
+
+An overview has its own purpose, ``case_management`` (ADR 0011): the policy's
+``list_caseload`` action decides per case whether it is listed, and the identity decision
+for that purpose releases at most the subjects' names. No fact content, no plan text: the
+interventions come from their clear index (owner, deadline, status), the next case
+conference from the agenda. One access-log entry names the cases listed and, per subject,
+what left of its identity.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.audit.entry import Action, Outcome
+from hub.audit.log import AccessLog, Event
+from hub.cases.models import AgendaItem, Case, Participant
+from hub.cases.repository import CaseRepository
+from hub.cases.schemas import CaseloadItem, CaseloadOut, CaseloadQuery, CaseloadSubject
+from hub.cases.usecase import CaseUseCase
+from hub.db.session import UnitOfWork
+from hub.disclosure.identity import IdentityReader, subject_pseudonyms_by_id
+from hub.disclosure.vault import CaseVault
+from hub.errors import ValidationFailed
+from hub.gate.gate import Gate
+from hub.identity.registry import NetworkRegistry
+from hub.identity.viewer import Viewer
+from hub.plans.models import InterventionIndex, PlanRepository
+from hub.plans.schemas import ENDED_STATUSES
+from hub.vocabulary import PHASE_ORDER, Phase, Purpose
+
+#: the most cases one caseload answer lists (and its log entry names)
+MAX_CASELOAD = 200
+
+
+class CaseloadNeedsItsPurpose(ValidationFailed):
+    slug = "caseload-purpose"
+    title = "The caseload has its own purpose"
+    default_detail = (
+        "The caseload is an overview of your cases: send it with Purpose: case_management. "
+        "Work on one case with the purpose of its phase."
+    )
+
+
+class CaseloadService(CaseUseCase):
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork,
+        gate: Gate,
+        access_log: AccessLog,
+        registry: NetworkRegistry,
+        vault: CaseVault,
+    ) -> None:
+        super().__init__(unit_of_work, gate, access_log, registry)
+        self._identity = IdentityReader(gate, vault)
+
+    def caseload(self, viewer: Viewer, query: CaseloadQuery, *, today: date) -> CaseloadOut:
+        if viewer.purpose is not Purpose.CASE_MANAGEMENT:
+            raise CaseloadNeedsItsPurpose()
+        with self._unit_of_work() as session:
+            repo = CaseRepository(session)
+            candidates = repo.cases_by_ids(
+                repo.candidate_ids_for(viewer.partner, viewer.user, intake_queue=False)
+            )
+            listed: list[tuple[Case, list[str]]] = []
+            for case in candidates:
+                roles = _roles(session, viewer, case)
+                if query.role is not None and query.role not in roles:
+                    continue
+                if query.phase is not None and case.phase != query.phase.value:
+                    continue
+                if query.table is not None and case.table_id != query.table.value:
+                    continue
+                policy_case = self._gate.case_input(session, case)
+                if self._gate.allows(session, viewer, "list_caseload", policy_case):
+                    listed.append((case, roles))
+            interventions = _by_case(
+                PlanRepository.interventions(session, [c.id for c, _ in listed])
+            )
+            meetings = _next_meetings(session, [c.id for c, _ in listed], today)
+            items: list[CaseloadItem] = []
+            disclosed: dict[str, tuple[str, ...]] = {}
+            subject_ids: dict[str, list[str]] = {}
+            for case, roles in listed:
+                mine = [i for i in interventions.get(case.id, []) if _owned_by(i, viewer)]
+                open_ = [
+                    i for i in interventions.get(case.id, []) if i.status not in ENDED_STATUSES
+                ]
+                overdue = [i for i in open_ if i.deadline < today]
+                if query.overdue_only and not overdue:
+                    continue
+                view = self._identity.read(
+                    session, viewer, case, self._gate.case_input(session, case)
+                )
+                disclosed.update({k: v for k, v in view.disclosed(case.id).items() if k != case.id})
+                subject_ids[case.id] = [v.subject.id for v in view.subjects]
+                items.append(
+                    CaseloadItem(
+                        id=case.id,
+                        kind=case.kind,
+                        table=case.table_id,
+                        phase=case.phase,
+                        my_roles=roles,
+                        registered_at=case.registered_at,
+                        next_case_conference=meetings.get(case.id),
+                        subjects=[
+                            CaseloadSubject(
+                                id=v.subject.id,
+                                role_in_case=v.subject.role_in_case,
+                                name=v.released.get("name"),
+                            )
+                            for v in view.subjects
+                        ],
+                        open_interventions=len(open_),
+                        overdue_interventions=len(overdue),
+                        my_open_interventions=sum(1 for i in mine if i in open_),
+                        my_overdue_interventions=sum(1 for i in mine if i in overdue),
+                        next_deadline=min((i.deadline for i in open_), default=None),
+                    )
+                )
+            items.sort(key=_sort_key(query.sort))
+            more = len(items) > MAX_CASELOAD
+            items = items[:MAX_CASELOAD]
+            kept = {item.id for item in items}
+            kept_subjects = {s for cid in kept for s in subject_ids.get(cid, [])}
+            logged = {k: v for k, v in disclosed.items() if k in kept_subjects}
+            pseudonyms = {}
+            for cid in kept:
+                names = subject_pseudonyms_by_id(session, subject_ids.get(cid, []), cid)
+                pseudonyms.update({k: v for k, v in names.items() if k in logged})
+            self._log.append(
+                session,
+                Event(
+                    action=Action.CASE_READ,
+                    outcome=Outcome.ALLOWED,
+                    object_ids=[item.id for item in items],
+                    disclosed=logged,
+                    fact_subjects=pseudonyms,
+                    reason="caseload",
+                    policy_version=self._gate.version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return CaseloadOut(cases=items, more=more, today=today)
+
+
+def _roles(session: Session, viewer: Viewer, case: Case) -> list[str]:
+    """How the viewer takes part: procesregisseur, casusregisseur, participant."""
+    roles: list[str] = []
+    if (case.procesregisseur_partner, case.procesregisseur_user) == (viewer.partner, viewer.user):
+        roles.append("procesregisseur")
+    if (case.casusregisseur_partner, case.casusregisseur_user) == (viewer.partner, viewer.user):
+        roles.append("casusregisseur")
+    invited = session.scalar(
+        select(Participant.id)
+        .where(
+            Participant.case_id == case.id,
+            Participant.partner_id == viewer.partner,
+            Participant.withdrawn_at.is_(None),
+            Participant.user.in_(["", viewer.user]),
+        )
+        .limit(1)
+    )
+    if invited is not None:
+        roles.append("participant")
+    return roles
+
+
+def _owned_by(intervention: InterventionIndex, viewer: Viewer) -> bool:
+    return intervention.owner_partner == viewer.partner and intervention.owner_user in (
+        None,
+        viewer.user,
+    )
+
+
+def _by_case(rows: Sequence[InterventionIndex]) -> dict[str, list[InterventionIndex]]:
+    out: dict[str, list[InterventionIndex]] = defaultdict(list)
+    for row in rows:
+        out[row.case_id].append(row)
+    return out
+
+
+def _next_meetings(session: Session, case_ids: Sequence[str], today: date) -> dict[str, date]:
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(AgendaItem.case_id, func.min(AgendaItem.meeting_date))
+        .where(AgendaItem.case_id.in_(sorted(set(case_ids))), AgendaItem.meeting_date >= today)
+        .group_by(AgendaItem.case_id)
+    )
+    return {case_id: meeting for case_id, meeting in rows}
+
+
+def _sort_key(sort: str) -> Callable[[CaseloadItem], tuple[object, ...]]:
+    far = date.max
+    if sort == "next_case_conference":
+        return lambda i: (i.next_case_conference or far, i.id)
+    if sort == "next_deadline":
+        return lambda i: (i.next_deadline or far, i.id)
+    if sort == "phase":
+        return lambda i: (PHASE_ORDER.index(Phase(i.phase)), i.id)
+    return lambda i: (i.registered_at, i.id)  # "registered_at"

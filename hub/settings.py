@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "minute's allowance.",
     )
     refusals_logged_per_source_per_minute: int = Field(
-        default=100,
+        default=1,
         ge=0,
         description="Refused anonymous or rate-limited requests from one address in one minute "
         "that get an access-log entry each; further ones are counted and logged as one entry "

@@ -60,6 +60,8 @@ def hub_env(settings: Settings) -> dict[str, str]:
     env["VHHUB_CHECKPOINT_EVERY"] = str(CHECKPOINT_EVERY)
     env["VHHUB_CHECKPOINT_INTERVAL_S"] = "1"
     env["VHHUB_LOG_LEVEL"] = "WARNING"
+    # this test counts one entry per request, refusals included
+    env["VHHUB_REFUSALS_LOGGED_PER_SOURCE_PER_MINUTE"] = "100000"
     return env
 
 

@@ -55,6 +55,8 @@ def corpus_hub(world: CorpusWorld, db_url: str, tmp_path: Path) -> Iterator[Runn
         audience=world.audience,
         # the corpus holds a 100 KB token: it must reach authentication, not the header cap
         max_header_bytes=256 * 1024,
+        # every refusal of the corpus is checked by its own entry, not counted in one
+        refusals_logged_per_source_per_minute=1000,
     )
     initialise(settings)
     with RunningHub(settings) as hub:

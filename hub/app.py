@@ -21,6 +21,7 @@ from hub.http import RequestContextMiddleware, SafeJSONResponse, install_error_h
 from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
 from hub.logging import configure_logging, get_logger
+from hub.meetings.router import router as meetings_router
 from hub.plans.router import router as plans_router
 from hub.policy_review.router import router as policy_review_router
 from hub.settings import Settings
@@ -108,5 +109,6 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.include_router(briefing_router, prefix=API_PREFIX)
     app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(plans_router, prefix=API_PREFIX)
+    app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(policy_review_router, prefix=API_PREFIX)
     return app

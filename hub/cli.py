@@ -198,6 +198,49 @@ def demo(
     typer.echo(json.dumps(result.to_json(), indent=2) if as_json else render(result))
 
 
+@app.command("stats")
+def stats(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First registration day, YYYY-MM-DD (default 1 January)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last registration day, YYYY-MM-DD (default today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Management information: cases per table, phase, intake partner kind and month, outcomes
+    and lead times; no case ids, counts below 5 suppressed. The read is logged."""
+    import json
+    from datetime import date
+
+    from hub.cases.statistics import InvalidPeriod, Period, read_as_operator, render_text
+    from hub.context import HubContext
+
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+        if first is not None or last is not None:
+            Period.of(first, last, date.today())
+    except (ValueError, InvalidPeriod):
+        typer.echo(
+            "vhhub: --from and --to are days (YYYY-MM-DD), --from not after --to, "
+            "at most ten years apart",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    ctx = HubContext.open(settings())
+    try:
+        out = read_as_operator(ctx.db.unit_of_work, ctx.log, first, last)
+    finally:
+        ctx.close()
+    if as_json:
+        typer.echo(json.dumps(out.model_dump(mode="json"), indent=2))
+    else:
+        for line in render_text(out):
+            typer.echo(line)
+
+
 @partners_app.command("list")
 def partners_list() -> None:
     """Show partners, kinds, key ids and the roles each may claim."""

@@ -19,14 +19,17 @@ from hub.audit.log import AccessLog, LogSigner
 from hub.audit.service import AuditService, ReportSettings
 from hub.cases.agenda import AgendaService
 from hub.cases.caseload import CaseloadService
+from hub.cases.coordination import CoordinationService
 from hub.cases.intake import IntakeService
 from hub.cases.notices import NoticeService
 from hub.cases.participants import ParticipantService
 from hub.cases.phases import PhaseService
 from hub.cases.screening import ScreeningService
+from hub.cases.statistics import StatisticsService
 from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from hub.db.session import Database
 from hub.disclosure.briefing import BriefingService
+from hub.disclosure.minutes import MinutesDisclosure
 from hub.disclosure.vault import CaseVault
 from hub.facts.catalog import FactTypeCatalog
 from hub.facts.service import FactService
@@ -35,6 +38,7 @@ from hub.identity.registry import NetworkRegistry, load_registry
 from hub.identity.service import Authenticator, build_key_resolver
 from hub.identity.throttle import Throttle
 from hub.logging import get_logger
+from hub.meetings.service import MeetingService
 from hub.plans.service import PlanService
 from hub.policy_review.service import PolicyReviewService
 from hub.policy_review.simulation import SimulationService
@@ -66,12 +70,16 @@ class HubContext:
     phases: PhaseService = field(init=False)
     agenda: AgendaService = field(init=False)
     notices: NoticeService = field(init=False)
+    coordination: CoordinationService = field(init=False)
+    statistics: StatisticsService = field(init=False)
     facts: FactService = field(init=False)
     briefing: BriefingService = field(init=False)
     audit: AuditService = field(init=False)
     plans: PlanService = field(init=False)
     policy_review: PolicyReviewService = field(init=False)
     simulation: SimulationService = field(init=False)
+    meetings: MeetingService = field(init=False)
+    minutes: MinutesDisclosure = field(init=False)
 
     def __post_init__(self) -> None:
         uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
@@ -92,6 +100,8 @@ class HubContext:
         )
         self.agenda = AgendaService(uow, gate, log, registry)
         self.notices = NoticeService(uow, gate, log, registry)
+        self.coordination = CoordinationService(uow, gate, log, registry)
+        self.statistics = StatisticsService(uow, gate, log)
         self.facts = FactService(uow, gate, self.vault, log, self.catalog)
         self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
         self.audit = AuditService(
@@ -110,6 +120,8 @@ class HubContext:
         reviewed = ReviewedVersions()
         self.policy_review = PolicyReviewService(uow, gate, log, self.catalog, registry, reviewed)
         self.simulation = SimulationService(uow, gate, log, self.catalog, registry, reviewed)
+        self.meetings = MeetingService(uow, gate, self.vault, log, registry)
+        self.minutes = MinutesDisclosure(uow, gate, self.vault, log)
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""

@@ -10,6 +10,7 @@ from hub.db.base import Base
 from hub.disclosure.models import CaseKey
 from hub.facts.models import Fact, FactSubject
 from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership, UsedToken
+from hub.meetings.models import Meeting, MeetingInvitee, MeetingItem, MeetingMinutes
 from hub.plans.models import PlanNote, PlanVersion
 from hub.policy_review.models import (
     PolicyApproval,
@@ -30,6 +31,10 @@ __all__ = [
     "LogEntry",
     "LogHead",
     "LogSubject",
+    "Meeting",
+    "MeetingInvitee",
+    "MeetingItem",
+    "MeetingMinutes",
     "NetworkTable",
     "Participant",
     "Partner",

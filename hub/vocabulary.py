@@ -73,6 +73,8 @@ class Purpose(StrEnum):
     SUBJECT_ACCESS = "subject_access"
     #: the caseload: an overview of one's own cases, never fact content (ADR 0011)
     CASE_MANAGEMENT = "case_management"
+    #: management information: counts for the annual report, no case ids (ADR 0014)
+    MANAGEMENT_INFORMATION = "management_information"
 
 
 class LifeDomain(StrEnum):

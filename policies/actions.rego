@@ -57,6 +57,9 @@ denial := "Unknown action; only actions in the action catalogue can be allowed."
 } else := "The viewer does not stand in the relation to this case that the action needs." if {
 	case_is_checked
 	not relation_holds
+} else := "Only the meeting's chair or the person who scheduled it stands in this relation to it." if {
+	action_rule.relation == "meeting_holder"
+	not viewer_holds_the_meeting
 } else := "A phase moves one step forward only, by a regisseur allowed to move it from the current phase." if {
 	input.action == "change_phase"
 	not phase_change_is_one_step_forward
@@ -189,6 +192,19 @@ partner_takes_part if input.case.procesregisseur.partner == input.viewer.partner
 partner_takes_part if input.case.casusregisseur.partner == input.viewer.partner
 
 partner_takes_part if data.vhhub.network.kind_sets.zvh_staff[input.viewer.partner_kind]
+
+# METADATA
+# title: Viewer chairs or scheduled the meeting
+# description: >-
+#   The target meeting names the viewer (partner and user) as its chair or as the one who
+#   scheduled it: they see the meeting's frame (table, time, place) before any case is on it.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (procesregie, het casusoverleg voorbereiden en voorzitten)
+viewer_holds_the_meeting if {
+	some holder in ["chair", "scheduled_by"]
+	input.target[holder].partner == input.viewer.partner
+	input.target[holder].user == input.viewer.user
+}
 
 # METADATA
 # title: The target is owned by the viewer's partner

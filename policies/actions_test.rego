@@ -446,3 +446,112 @@ test_members_read_the_notices_outsiders_and_auditors_do_not if {
 	not notice_allowed(fx.participant("buiten"), "preparation", "read_notices", "preparation")
 	not notice_allowed(fx.auditor, "audit", "read_notices", "preparation")
 }
+
+# -- case conferences (ADR 0013) ------------------------------------------------------------
+
+meeting_allowed(viewer, purpose, action, phase) if {
+	d := actions.decision with input as fx.action_input(viewer, purpose, action, "multi_problem", phase, fx.case_at("multi_problem", phase))
+	d.allowed == true
+}
+
+test_veiligheidshuis_procesregisseurs_schedule_case_conferences if {
+	d := actions.decision with input as {"viewer": fx.procesregisseur, "purpose": "case_conference", "action": "schedule_meeting", "case": null}
+	d.allowed == true
+	e := actions.decision with input as {"viewer": fx.casusregisseur, "purpose": "case_conference", "action": "schedule_meeting", "case": null}
+	e.allowed == false
+	f := actions.decision with input as {"viewer": fx.procesregisseur, "purpose": "plan", "action": "schedule_meeting", "case": null}
+	f.allowed == false
+}
+
+test_only_the_case_procesregisseur_puts_it_on_a_case_conference if {
+	meeting_allowed(fx.procesregisseur, "case_conference", "add_meeting_item", "case_conference")
+	meeting_allowed(fx.procesregisseur, "case_conference", "add_meeting_item", "execution")
+	not meeting_allowed(object.union(fx.procesregisseur, {"user": "u-3"}), "case_conference", "add_meeting_item", "case_conference")
+	not meeting_allowed(fx.casusregisseur, "case_conference", "add_meeting_item", "case_conference")
+	not meeting_allowed(fx.procesregisseur, "case_conference", "add_meeting_item", "preparation")
+	not meeting_allowed(fx.procesregisseur, "case_conference", "add_meeting_item", "closed")
+}
+
+test_members_read_the_meeting_and_minutes_outsiders_do_not if {
+	meeting_allowed(fx.participant("om"), "case_conference", "read_meeting", "case_conference")
+	meeting_allowed(fx.participant("om"), "case_conference", "read_minutes", "plan")
+	meeting_allowed(fx.participant("om"), "plan", "read_minutes", "plan")
+	not meeting_allowed(fx.participant("buiten"), "case_conference", "read_meeting", "case_conference")
+	not meeting_allowed(fx.participant("buiten"), "case_conference", "read_minutes", "case_conference")
+	not meeting_allowed(fx.auditor, "audit", "read_minutes", "case_conference")
+	not meeting_allowed(fx.participant("om"), "preparation", "read_meeting", "case_conference")
+}
+
+test_the_regisseurs_record_minutes_and_attendance if {
+	meeting_allowed(fx.casusregisseur, "case_conference", "record_minutes", "case_conference")
+	meeting_allowed(fx.procesregisseur, "case_conference", "record_attendance", "case_conference")
+	not meeting_allowed(fx.participant("om"), "case_conference", "record_minutes", "case_conference")
+	not meeting_allowed(fx.participant("om"), "case_conference", "record_attendance", "case_conference")
+	not meeting_allowed(fx.casusregisseur, "case_conference", "record_minutes", "preparation")
+}
+
+# --- coordination with another house or chain, management information (ADR 0014) -------------
+
+test_the_case_procesregisseur_records_coordination_from_screening_on if {
+	allowed(fx.procesregisseur, "screening", "record_coordination", "multi_problem", "screening", null)
+	allowed(fx.procesregisseur, "execution", "record_coordination", "multi_problem", "execution", null)
+	not allowed(object.union(fx.procesregisseur, {"user": "u-3"}), "screening", "record_coordination", "multi_problem", "screening", null)
+	not allowed(fx.casusregisseur, "plan", "record_coordination", "multi_problem", "plan", null)
+	not allowed(fx.participant("politie"), "preparation", "record_coordination", "multi_problem", "preparation", null)
+	not allowed(fx.procesregisseur, "intake", "record_coordination", "multi_problem", "intake", null)
+	not allowed(fx.procesregisseur, "audit", "record_coordination", "multi_problem", "closed", null)
+}
+
+test_members_read_the_coordination_outsiders_do_not if {
+	allowed(fx.participant("om"), "preparation", "read_coordination", "multi_problem", "preparation", null)
+	allowed(fx.casusregisseur, "plan", "read_coordination", "multi_problem", "plan", null)
+	not allowed(fx.participant("buiten"), "preparation", "read_coordination", "multi_problem", "preparation", null)
+	not allowed(fx.auditor, "audit", "read_coordination", "multi_problem", "preparation", null)
+}
+
+test_procesregisseurs_privacy_officers_and_auditors_read_the_statistics if {
+	no_case(fx.procesregisseur, "management_information", "read_statistics").allowed == true
+	no_case(fx.privacy_officer, "management_information", "read_statistics").allowed == true
+	no_case(fx.auditor, "management_information", "read_statistics").allowed == true
+}
+
+test_the_statistics_need_their_purpose_and_are_not_for_participants if {
+	no_case(fx.auditor, "audit", "read_statistics").allowed == false
+	no_case(fx.procesregisseur, "case_management", "read_statistics").allowed == false
+	no_case(fx.participant("politie"), "management_information", "read_statistics").allowed == false
+	no_case(fx.casusregisseur, "management_information", "read_statistics").allowed == false
+}
+
+test_the_management_information_purpose_opens_no_case_work if {
+	not allowed(fx.procesregisseur, "management_information", "read_case", "multi_problem", "screening", null)
+	not allowed(fx.participant("politie"), "management_information", "list_caseload", "multi_problem", "plan", null)
+}
+
+# --- a meeting's frame: its chair and its scheduler, nobody else ---------------------------------
+
+frame_input(viewer, target) := {"viewer": viewer, "purpose": "case_conference", "action": "read_meeting_frame", "case": null, "target": target}
+
+meeting_held_by(partner, user) := {"chair": {"partner": partner, "user": user}, "scheduled_by": {"partner": "zvh", "user": "u-9"}}
+
+test_the_chair_sees_the_frame_of_an_empty_meeting if {
+	d := actions.decision with input as frame_input(fx.procesregisseur, meeting_held_by("zvh", "u-1"))
+	d.allowed == true
+}
+
+test_the_scheduler_sees_the_frame_of_an_empty_meeting if {
+	viewer := object.union(fx.procesregisseur, {"user": "u-9"})
+	d := actions.decision with input as frame_input(viewer, meeting_held_by("gemeente-wi", "u-4"))
+	d.allowed == true
+}
+
+test_another_procesregisseur_does_not_see_the_frame if {
+	viewer := object.union(fx.procesregisseur, {"user": "u-2"})
+	d := actions.decision with input as frame_input(viewer, meeting_held_by("zvh", "u-1"))
+	d.allowed == false
+	contains(d.reason, "chair")
+}
+
+test_a_meeting_frame_without_a_target_names_nobody if {
+	d := actions.decision with input as frame_input(fx.procesregisseur, null)
+	d.allowed == false
+}

@@ -160,6 +160,22 @@ class Action(StrEnum):
     CASE_RECORD_NOTICE = "case.record_notice"
     #: a member read whether and how the case's subjects were informed
     CASE_READ_NOTICES = "case.read_notices"
+    #: a case conference was scheduled (ADR 0013); no case
+    MEETING_SCHEDULE = "meeting.schedule"
+    #: a case was put on a case conference, or partners were invited to discuss it
+    MEETING_PLAN = "meeting.plan"
+    #: a case conference (or its calendar file) was read: the items of cases the viewer may read
+    MEETING_READ = "meeting.read"
+    #: who attended the discussion of a case was recorded
+    MEETING_ATTENDANCE = "meeting.attendance"
+    #: minutes parts or decisions of a case's discussion were recorded (sealed)
+    MINUTES_RECORD = "minutes.record"
+    #: the minutes of a case's discussion were read; `disclosed` names per part what left
+    MINUTES_READ = "minutes.read"
+    #: who coordinates a case with another house or chain, and the status (ADR 0014)
+    CASE_RECORD_COORDINATION = "case.record_coordination"
+    #: management information was read: counts only, no case ids (ADR 0014)
+    STATISTICS_READ = "statistics.read"
 
 
 class Outcome(StrEnum):

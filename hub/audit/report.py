@@ -124,6 +124,7 @@ PURPOSE_NL: Final[Mapping[Purpose, str]] = {
     Purpose.POLICY_REVIEW: "voor een toetsing van de privacyregels",
     Purpose.SUBJECT_ACCESS: "voor een inzageverzoek",
     Purpose.CASE_MANAGEMENT: "voor het overzicht van de eigen casussen",
+    Purpose.MANAGEMENT_INFORMATION: "voor de cijfers over het werk van het Veiligheidshuis",
 }
 NO_PURPOSE: Final = "zonder dat een doel is opgegeven"
 
@@ -178,6 +179,20 @@ ACTION_NL: Final[Mapping[Action, str]] = {
     Action.CASE_READ_NOTICES: (
         "bekeken of en hoe de betrokkenen zijn geïnformeerd dat hun casus wordt besproken"
     ),
+    Action.MEETING_SCHEDULE: "een casusoverleg gepland",
+    Action.MEETING_PLAN: "uw casus op een casusoverleg gezet of partners daarvoor uitgenodigd",
+    Action.MEETING_READ: "bekeken op welk casusoverleg uw casus wordt besproken",
+    Action.MEETING_ATTENDANCE: (
+        "vastgelegd wie aanwezig was bij de bespreking van uw casus in het casusoverleg"
+    ),
+    Action.MINUTES_RECORD: (
+        "het verslag en de besluiten van het casusoverleg over uw casus vastgelegd"
+    ),
+    Action.MINUTES_READ: "het verslag van het casusoverleg over uw casus ingezien",
+    Action.CASE_RECORD_COORDINATION: (
+        "vastgelegd wie uw casus afstemt met een ander Zorg- en Veiligheidshuis of een andere keten"
+    ),
+    Action.STATISTICS_READ: "cijfers over het werk van het Zorg- en Veiligheidshuis opgevraagd",
 }
 
 #: How a subject was informed (ADR 0012), after "is/zijn ... geïnformeerd".

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,8 +21,15 @@ from sqlalchemy.orm import Session
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.cases.models import AgendaItem, Case, Participant
+from hub.cases.notices import ZONE
 from hub.cases.repository import CaseRepository
-from hub.cases.schemas import CaseloadItem, CaseloadOut, CaseloadQuery, CaseloadSubject
+from hub.cases.schemas import (
+    CaseloadItem,
+    CaseloadOut,
+    CaseloadQuery,
+    CaseloadSubject,
+    DueStep,
+)
 from hub.cases.usecase import CaseUseCase
 from hub.db.session import UnitOfWork
 from hub.disclosure.identity import IdentityReader, subject_pseudonyms_by_id
@@ -30,6 +38,7 @@ from hub.errors import ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
+from hub.meetings.models import MeetingRepository
 from hub.plans.models import InterventionIndex, PlanRepository
 from hub.plans.schemas import ENDED_STATUSES
 from hub.vocabulary import PHASE_ORDER, Phase, Purpose
@@ -99,6 +108,7 @@ class CaseloadService(CaseUseCase):
                 )
                 disclosed.update({k: v for k, v in view.disclosed(case.id).items() if k != case.id})
                 subject_ids[case.id] = [v.subject.id for v in view.subjects]
+                due = due_steps(case, today)
                 items.append(
                     CaseloadItem(
                         id=case.id,
@@ -121,6 +131,10 @@ class CaseloadService(CaseUseCase):
                         my_open_interventions=sum(1 for i in mine if i in open_),
                         my_overdue_interventions=sum(1 for i in mine if i in overdue),
                         next_deadline=min((i.deadline for i in open_), default=None),
+                        urgency=case.urgency,
+                        review_on=case.review_on,
+                        due=due,
+                        overdue_steps=sum(1 for d in due if d.overdue),
                     )
                 )
             items.sort(key=_sort_key(query.sort))
@@ -148,6 +162,28 @@ class CaseloadService(CaseUseCase):
                 request=viewer.request,
             )
             return CaseloadOut(cases=items, more=more, today=today)
+
+
+def due_steps(case: Case, today: date) -> list[DueStep]:
+    """The steps triage set a date for that the case has not taken yet (ADR 0014): the
+    review while the case is open, preparation and the case conference until it reaches
+    them; overdue when the date has passed."""
+    reached = PHASE_ORDER.index(Phase(case.phase))
+    steps: list[
+        tuple[Literal["review", "preparation", "case_conference"], date | None, Phase | None]
+    ] = [
+        ("review", case.review_on, None),
+        ("preparation", case.preparation_due, Phase.PREPARATION),
+        ("case_conference", case.case_conference_due, Phase.CASE_CONFERENCE),
+    ]
+    out: list[DueStep] = []
+    for step, day, phase in steps:
+        if day is None or case.phase == Phase.CLOSED.value:
+            continue
+        if phase is not None and reached >= PHASE_ORDER.index(phase):
+            continue
+        out.append(DueStep(step=step, due_on=day, overdue=day < today))
+    return sorted(out, key=lambda d: (d.due_on, d.step))
 
 
 def _roles(session: Session, viewer: Viewer, case: Case) -> list[str]:
@@ -194,7 +230,13 @@ def _next_meetings(session: Session, case_ids: Sequence[str], today: date) -> di
         .where(AgendaItem.case_id.in_(sorted(set(case_ids))), AgendaItem.meeting_date >= today)
         .group_by(AgendaItem.case_id)
     )
-    return {case_id: meeting for case_id, meeting in rows}
+    found: dict[str, date] = {case_id: meeting for case_id, meeting in rows}
+    # case conferences (ADR 0013) count as well as the old agenda items, on the Dutch date
+    since = datetime.combine(today, time.min, ZONE)
+    for case_id, starts_at in MeetingRepository.next_starts(session, case_ids, since).items():
+        day = starts_at.astimezone(ZONE).date()
+        found[case_id] = min(found.get(case_id, day), day)
+    return found
 
 
 def _sort_key(sort: str) -> Callable[[CaseloadItem], tuple[object, ...]]:

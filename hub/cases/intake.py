@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
+from hub.cases.history import record_phase
 from hub.cases.models import Case, Participant, Subject, SubjectIndex, SubjectVersion
 from hub.cases.presenters import with_identity
 from hub.cases.repository import CaseRepository
@@ -101,6 +102,7 @@ class IntakeService(CaseUseCase):
             )
             session.add(case)
             session.flush()
+            record_phase(session, case, Phase.INTAKE, viewer.partner, at=case.registered_at)
             vault = self._vault
             vault.create_case_key(session, case.id)
             case.reason_ct = vault.seal_document(

@@ -40,6 +40,14 @@ class Case(Base):
     retention_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     legal_hold: Mapped[bool] = mapped_column(default=False)
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: triage (ADR 0014): red | amber | green, the review date and the due dates of the next
+    #: steps; metadata only, no personal data
+    urgency: Mapped[str | None] = mapped_column(String(8))
+    review_on: Mapped[date | None] = mapped_column(Date)
+    preparation_due: Mapped[date | None] = mapped_column(Date)
+    case_conference_due: Mapped[date | None] = mapped_column(Date)
+    #: when triage decided (accept or reject): the first lead time of the statistics
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def end(self, *, status: str, outcome: str, keep_for: timedelta) -> None:
         """Close the case (rejected at triage or closed after the work) with an outcome, and
@@ -160,6 +168,41 @@ class SubjectNotice(Base):
     #: risk_to_safety | risk_to_investigation | subject_unreachable | other
     postpone_reason: Mapped[str | None] = mapped_column(String(32))
     review_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_partner: Mapped[str] = mapped_column(String(64))
+    recorded_by_user: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CasePhaseHistory(Base):
+    """When a case entered each phase, and which partner moved it there (ADR 0014): written
+    at registration (intake), at every phase change, and at closing or a rejected triage
+    (closed). The statistics compute lead times from it; metadata only."""
+
+    __tablename__ = "case_phase_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    entered_by_partner: Mapped[str] = mapped_column(String(64))
+
+
+class CaseCoordination(Base):
+    """Who coordinates a case with another house or chain (the regievoerder) and whether that
+    is done (ADR 0014): one row per case and counterpart, changed in place by the
+    procesregisseur (the access log keeps every change). Codes and pseudonyms only."""
+
+    __tablename__ = "case_coordination"
+    __table_args__ = (UniqueConstraint("case_id", "counterpart"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: a chain code (other_zvh, zsm, youth_protection, domestic_violence) or a partner kind
+    counterpart: Mapped[str] = mapped_column(String(32))
+    regievoerder_partner: Mapped[str] = mapped_column(String(64))
+    regievoerder_user: Mapped[str] = mapped_column(String(64))
+    #: to_coordinate | coordinated | not_needed
+    status: Mapped[str] = mapped_column(String(16))
     recorded_by_partner: Mapped[str] = mapped_column(String(64))
     recorded_by_user: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

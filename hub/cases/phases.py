@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from hub.audit.entry import Action
 from hub.audit.log import AccessLog
+from hub.cases.history import record_phase
 from hub.cases.notices import dutch_today, missing_notices, notices_missing_error
 from hub.cases.schemas import CaseOut
 from hub.cases.usecase import CaseUseCase
@@ -63,6 +64,7 @@ class PhaseService(CaseUseCase):
                 if missing:
                     raise notices_missing_error(missing, total)
             case.phase = to.value
+            record_phase(session, case, to, viewer.partner)
             self._log_act(
                 session,
                 viewer,
@@ -88,6 +90,7 @@ class PhaseService(CaseUseCase):
             case.end(
                 status=CaseStatus.CLOSED.value, outcome=outcome, keep_for=self._retention_closed
             )
+            record_phase(session, case, Phase.CLOSED, viewer.partner, at=case.closed_at)
             self._log_act(
                 session,
                 viewer,

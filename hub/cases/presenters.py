@@ -41,6 +41,10 @@ def case_out(session: Session, registry: NetworkRegistry, case: Case) -> CaseOut
         outcome=case.outcome,
         closed_at=case.closed_at,
         retention_until=case.retention_until,
+        urgency=case.urgency,
+        review_on=case.review_on,
+        preparation_due=case.preparation_due,
+        case_conference_due=case.case_conference_due,
     )
 
 

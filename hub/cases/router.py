@@ -9,19 +9,22 @@ from fastapi import APIRouter, Depends, Query, status
 
 from hub.cases.agenda import AgendaService
 from hub.cases.caseload import CaseloadService
+from hub.cases.coordination import CoordinationService
 from hub.cases.intake import IntakeService
-from hub.cases.notices import NoticeService
+from hub.cases.notices import NoticeService, dutch_today
 from hub.cases.participants import ParticipantService
 from hub.cases.phases import PhaseService
 from hub.cases.schemas import (
     AgendaIn,
     AgendaItemOut,
+    CaseCoordinationOut,
     CaseIn,
     CaseloadOut,
     CaseloadQuery,
     CaseNoticesOut,
     CaseOut,
     ClosureIn,
+    CoordinationIn,
     InvitationIn,
     NoticeIn,
     NoticeOut,
@@ -29,11 +32,13 @@ from hub.cases.schemas import (
     RegisseurIn,
     ScreeningIn,
     ScreeningOut,
+    StatisticsOut,
     SubjectCorrectionIn,
     SubjectVersionOut,
     TriageIn,
 )
 from hub.cases.screening import ScreeningService
+from hub.cases.statistics import StatisticsService
 from hub.context import HubContext, get_context
 from hub.http import BoundedDate
 from hub.identity.dependencies import CurrentViewer
@@ -253,3 +258,55 @@ def record_notice(
 )
 def read_notices(case_id: str, viewer: CurrentViewer, notices: Notices) -> CaseNoticesOut:
     return notices.read(viewer, case_id)
+
+
+def _coordination(ctx: Hub) -> CoordinationService:
+    return ctx.coordination
+
+
+Coordination = Annotated[CoordinationService, Depends(_coordination)]
+
+
+@router.put(
+    "/cases/{case_id}/coordination",
+    response_model=CaseCoordinationOut,
+    summary="Record who coordinates the case with another house or chain, and the status",
+)
+def record_coordination(
+    case_id: str, body: CoordinationIn, viewer: CurrentViewer, coordination: Coordination
+) -> CaseCoordinationOut:
+    return coordination.record(viewer, case_id, body)
+
+
+@router.get(
+    "/cases/{case_id}/coordination",
+    response_model=CaseCoordinationOut,
+    summary="Who coordinates the case with which other house or chain",
+)
+def read_coordination(
+    case_id: str, viewer: CurrentViewer, coordination: Coordination
+) -> CaseCoordinationOut:
+    return coordination.read(viewer, case_id)
+
+
+def _statistics(ctx: Hub) -> StatisticsService:
+    return ctx.statistics
+
+
+Statistics = Annotated[StatisticsService, Depends(_statistics)]
+
+
+@router.get(
+    "/statistics",
+    response_model=StatisticsOut,
+    tags=["statistics"],
+    summary="Management information: counts and lead times, small counts suppressed "
+    "(Purpose: management_information)",
+)
+def read_statistics(
+    viewer: CurrentViewer,
+    statistics: Statistics,
+    from_: Annotated[BoundedDate | None, Query(alias="from")] = None,
+    to: Annotated[BoundedDate | None, Query()] = None,
+) -> StatisticsOut:
+    return statistics.read(viewer, from_, to, today=dutch_today())

@@ -9,13 +9,21 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.vocabulary import CaseKind, Phase, TableId
+from hub.vocabulary import CaseKind, PartnerKind, Phase, TableId
 
 _ID = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Urgency(StrEnum):
+    """How urgent triage judges an accepted case (ADR 0014)."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
 
 
 class SubjectIn(Strict):
@@ -112,6 +120,11 @@ class CaseOut(BaseModel):
     reason: str | None = None
     #: the identity decision, on a read of one case (absent on lists and on acts)
     identity: IdentityOut | None = None
+    #: set at triage (ADR 0014)
+    urgency: Urgency | None = None
+    review_on: date | None = None
+    preparation_due: date | None = None
+    case_conference_due: date | None = None
 
 
 class ScreeningIn(Strict):
@@ -147,6 +160,16 @@ class TriageIn(Strict):
     decision: str = Field(pattern="^(accept|reject)$")
     table: TableId | None = None
     reason_code: str | None = Field(default=None, pattern=r"^[a-z_]{1,48}$")
+    #: an accepted case's urgency, the day triage is reviewed and the due dates of the next
+    #: steps (ADR 0014): from today up to a year ahead; a rejection takes none of them
+    urgency: Urgency | None = None
+    review_on: date | None = Field(default=None, description="When the triage is reviewed.")
+    preparation_due: date | None = Field(
+        default=None, description="When the case should be in preparation."
+    )
+    case_conference_due: date | None = Field(
+        default=None, description="When the case should be discussed at its table."
+    )
 
 
 class InvitationIn(Strict):
@@ -330,6 +353,15 @@ class CaseloadSubject(BaseModel):
     name: str | None = None
 
 
+class DueStep(BaseModel):
+    """A step triage set a date for that the case has not taken yet: the triage review, or
+    reaching preparation or the case conference."""
+
+    step: Literal["review", "preparation", "case_conference"]
+    due_on: date
+    overdue: bool
+
+
 class CaseloadItem(BaseModel):
     id: str
     kind: CaseKind
@@ -345,6 +377,12 @@ class CaseloadItem(BaseModel):
     my_open_interventions: int
     my_overdue_interventions: int
     next_deadline: date | None
+    #: triage's urgency and review date, and the steps due (ADR 0014)
+    urgency: Urgency | None = None
+    review_on: date | None = None
+    due: list[DueStep] = Field(default_factory=list)
+    #: how many of `due` are past their date
+    overdue_steps: int = 0
 
 
 class CaseloadOut(BaseModel):
@@ -353,3 +391,81 @@ class CaseloadOut(BaseModel):
     more: bool
     #: the day "overdue" was measured against
     today: date
+
+
+# -- coordination with another house or chain (ADR 0014) ------------------------------------------
+
+
+class CoordinationChain(StrEnum):
+    """The houses and chains outside this Veiligheidshuis a case may be coordinated with
+    (a partner kind may be named instead)."""
+
+    OTHER_ZVH = "other_zvh"  # another Zorg- en Veiligheidshuis
+    ZSM = "zsm"  # the justice chain's ZSM table
+    YOUTH_PROTECTION = "youth_protection"  # the youth protection chain
+    DOMESTIC_VIOLENCE = "domestic_violence"  # the domestic violence and child abuse chain
+
+
+class CoordinationStatus(StrEnum):
+    """Whether the coordination is done: te afstemmen, afgestemd, niet nodig."""
+
+    TO_COORDINATE = "to_coordinate"
+    COORDINATED = "coordinated"
+    NOT_NEEDED = "not_needed"
+
+
+class CoordinationIn(Strict):
+    """Who coordinates the case with a counterpart (the regievoerder), and the status."""
+
+    counterpart: CoordinationChain | PartnerKind
+    regievoerder: RegisseurIn
+    status: CoordinationStatus
+
+
+class CoordinationOut(BaseModel):
+    counterpart: str
+    regievoerder: RegisseurOut
+    status: CoordinationStatus
+    recorded_by: RegisseurOut
+    recorded_at: datetime
+
+
+class CaseCoordinationOut(BaseModel):
+    case_id: str
+    coordination: list[CoordinationOut]
+
+
+# -- management information (ADR 0014) ----------------------------------------------------------
+
+
+class Cell(BaseModel):
+    """One count; null with marker "<5" when it is suppressed (a small cell, or one that
+    would let a small cell be derived from the total)."""
+
+    key: str
+    count: int | None
+    marker: str | None = None
+
+
+class LeadTime(BaseModel):
+    """Days from registration to a step, over the cases of the period that took it."""
+
+    step: Literal["triage", "case_conference", "closed"]
+    cases: int | None
+    median_days: float | None
+    p90_days: float | None
+    marker: str | None = None
+
+
+class StatisticsOut(BaseModel):
+    period_from: date
+    period_to: date
+    #: counts below this are suppressed
+    min_cell: int
+    registered: Cell
+    per_table: list[Cell]
+    per_phase: list[Cell]
+    per_intake_partner_kind: list[Cell]
+    per_month: list[Cell]
+    outcomes: list[Cell]
+    lead_times: list[LeadTime]

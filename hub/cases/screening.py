@@ -7,7 +7,7 @@ and whether an open case exists elsewhere. Never content; every hit is logged.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action
 from hub.audit.log import AccessLog
+from hub.cases.history import record_phase
 from hub.cases.intake import subject_pseudonyms
 from hub.cases.models import Case, Subject, SubjectIndex
+from hub.cases.notices import dutch_today
 from hub.cases.repository import CaseRepository
 from hub.cases.schemas import CaseOut, ScreeningHit, ScreeningIn, ScreeningOut, TriageIn
 from hub.cases.usecase import CaseUseCase
@@ -27,7 +29,42 @@ from hub.facts.repository import FactRepository
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
-from hub.vocabulary import CaseStatus, TableId
+from hub.vocabulary import CaseStatus, Phase, TableId
+
+#: how far ahead triage may set a review or due date
+MAX_AHEAD = timedelta(days=366)
+
+
+class InvalidTriagePlanning(ValidationFailed):
+    slug = "invalid-triage-planning"
+    title = "Invalid urgency or due dates"
+
+
+def check_planning(body: TriageIn, today: date) -> None:
+    """The urgency and dates of a triage (ADR 0014): only on an acceptance, dates need an
+    urgency, every date from today up to a year ahead, preparation not after the case
+    conference. Checked before the case is looked at, so an outsider learns nothing."""
+    dates = {
+        "review_on": body.review_on,
+        "preparation_due": body.preparation_due,
+        "case_conference_due": body.case_conference_due,
+    }
+    given = {k: v for k, v in dates.items() if v is not None}
+    if body.decision == "reject":
+        if body.urgency is not None or given:
+            raise InvalidTriagePlanning("A rejected case takes no urgency, review or due dates.")
+        return
+    if given and body.urgency is None:
+        raise InvalidTriagePlanning("Review and due dates need an urgency (red, amber, green).")
+    for name, day in given.items():
+        if not today <= day <= today + MAX_AHEAD:
+            raise InvalidTriagePlanning(f"{name} must be from today up to a year ahead.")
+    if (
+        body.preparation_due is not None
+        and body.case_conference_due is not None
+        and body.preparation_due > body.case_conference_due
+    ):
+        raise InvalidTriagePlanning("preparation_due may not be after case_conference_due.")
 
 
 class ScreeningService(CaseUseCase):
@@ -114,6 +151,7 @@ class ScreeningService(CaseUseCase):
             return ScreeningOut(case_id=case.id, results=results)
 
     def triage(self, viewer: Viewer, case_id: str, body: TriageIn) -> CaseOut:
+        check_planning(body, dutch_today())
         with self._unit_of_work() as session:
             opened = self._gate.open_case(session, viewer, case_id, "triage")
             case = opened.case
@@ -140,23 +178,42 @@ class ScreeningService(CaseUseCase):
                 "reason_code": body.reason_code,
                 "complex_problems": complex_problems,
             }
+            case.triaged_at = datetime.now(UTC)
             if rejection is None:
                 case.table_id = (body.table or TableId(case.proposed_table)).value
+                case.urgency = body.urgency.value if body.urgency is not None else None
+                case.review_on = body.review_on
+                case.preparation_due = body.preparation_due
+                case.case_conference_due = body.case_conference_due
             else:
                 case.end(
                     status=CaseStatus.REJECTED.value,
                     outcome=rejection,
                     keep_for=self._retention_rejected,
                 )
+                record_phase(session, case, Phase.CLOSED, viewer.partner, at=case.closed_at)
             self._log_act(
                 session,
                 viewer,
                 Action.CASE_TRIAGE,
                 case,
                 policy_version=opened.permit.policy_version,
-                reason=f"{body.decision}: {body.reason_code or case.table_id}",
+                reason=_triage_reason(body, case.table_id),
             )
             return self._out(session, case)
+
+
+def _triage_reason(body: TriageIn, table: str | None) -> str:
+    """The triage entry's reason: the decision, the table or rejection code, and on an
+    acceptance the urgency and dates (codes and dates only)."""
+    reason = f"{body.decision}: {body.reason_code or table}"
+    if body.urgency is not None:
+        reason += f"; urgency {body.urgency.value}"
+    for name in ("review_on", "preparation_due", "case_conference_due"):
+        day = getattr(body, name)
+        if day is not None:
+            reason += f"; {name} {day.isoformat()}"
+    return reason
 
 
 def _screen_one(session: Session, case: Case, values: list[str]) -> dict[str, Any]:

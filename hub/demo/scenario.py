@@ -101,6 +101,9 @@ class DemoResult:
     plan: dict[str, Any] = field(default_factory=dict)
     log: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, Any] = field(default_factory=dict)
+    #: the case conference: per partner, per minutes part's life domain, whether its text
+    #: was released to it (ADR 0013)
+    meeting: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -112,6 +115,7 @@ class DemoResult:
             "plan": self.plan,
             "log": self.log,
             "reports": self.reports,
+            "meeting": self.meeting,
             "seconds": round(self.seconds, 2),
         }
 
@@ -299,6 +303,16 @@ def play(ctx: HubContext) -> DemoResult:
         result.briefings["case_conference"] = _briefings(
             ctx, actors, cid, "case_conference", result
         )
+        result.meeting = _case_conference(zvh, actors, cid)
+        housing = result.meeting["released"]["woningcorporatie"]
+        step(
+            "casusoverleg: de procesregisseur plant het overleg van de O3-tafel en zet de casus "
+            "erop; woningcorporatie, ggz en gemeente zijn aanwezig; de casusregisseur legt het "
+            "verslag vast op de leefgebieden huisvesting en geestelijke gezondheid; de "
+            "woningcorporatie leest het verslag over huisvesting "
+            f"{'wel' if housing.get('housing') else 'niet'}, dat over geestelijke gezondheid "
+            f"{'wel' if housing.get('mental_health') else 'niet'}"
+        )
 
         regisseur = actors["gemeente-wi"]
         regisseur.call("POST", f"/cases/{cid}/phase-changes", "case_conference", {"to": "plan"})
@@ -434,6 +448,67 @@ def play(ctx: HubContext) -> DemoResult:
         result.log = _log_summary(ctx, auditor, cid)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _case_conference(zvh: Actor, actors: dict[str, Actor], cid: str) -> dict[str, Any]:
+    """One case conference with minutes (ADR 0013): the procesregisseur schedules it and puts
+    the case on it, the invitees attend, the casusregisseur records minutes on two life
+    domains and a decision; then each invitee reads the minutes as the policy releases them."""
+    purpose = "case_conference"
+    meeting = zvh.call(
+        "POST",
+        "/meetings",
+        purpose,
+        {
+            "table": "multi_problem",
+            "starts_at": "2027-01-12T09:00:00+01:00",
+            "ends_at": "2027-01-12T10:30:00+01:00",
+            "location": "Veiligheidshuis, zaal 2",
+            "chair": {"partner": ZVH, "user": zvh.user, "role": "procesregisseur"},
+        },
+        expect=201,
+    )
+    base = f"/meetings/{meeting['id']}"
+    item = zvh.call("POST", f"{base}/items", purpose, {"case_id": cid}, expect=201)
+    items = f"{base}/items/{item['id']}"
+    invitees = ("woningcorporatie", "ggz", "gemeente-wi")
+    for partner in invitees:
+        zvh.call("POST", f"{items}/invitees", purpose, {"partner": partner})
+    regisseur = actors["gemeente-wi"]
+    regisseur.call(
+        "PUT",
+        f"{items}/attendance",
+        purpose,
+        {"attendance": [{"partner": p, "status": "present"} for p in invitees]},
+    )
+    regisseur.call(
+        "POST",
+        f"{items}/minutes",
+        purpose,
+        {
+            "parts": [
+                {
+                    "life_domain": "housing",
+                    "text": "Huurachterstand besproken; de woningcorporatie biedt een "
+                    "betalingsregeling aan.",
+                },
+                {
+                    "life_domain": "mental_health",
+                    "sensitivity": "special",
+                    "text": "Moeder is in behandeling; de behandelaar sluit bij het plan aan.",
+                },
+            ],
+            "decisions": [{"code": "draw_up_plan"}],
+        },
+        expect=201,
+    )
+    released: dict[str, dict[str, bool]] = {}
+    for partner in invitees:
+        minutes = actors[partner].call("GET", f"{items}/minutes", purpose)
+        released[partner] = {
+            p["life_domain"]: p["released"] for p in minutes["parts"] if p["kind"] == "minutes"
+        }
+    return {"id": meeting["id"], "item": item["id"], "released": released}
 
 
 def _briefings(

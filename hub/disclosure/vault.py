@@ -25,7 +25,8 @@ from hub.disclosure.models import CaseKey
 from hub.errors import HubError, Refusal
 from hub.facts.catalog import project_fields
 from hub.facts.models import Fact
-from hub.gate.permits import FactPermit, IdentityPermit, Permit, PlanPermit
+from hub.gate.permits import FactPermit, IdentityPermit, MinutesPartPermit, Permit, PlanPermit
+from hub.meetings.models import MINUTES_SCHEMA, MeetingMinutes
 
 #: what a subject's sealed identifiers document may hold, in this order
 SUBJECT_FIELDS = ("name", "date_of_birth", "address", "bsn")
@@ -202,6 +203,29 @@ class CaseVault:
             schema_id=schema_id,
             ciphertext=ciphertext,
         )
+
+    def open_minutes(
+        self, session: Session, part: MeetingMinutes, permit: MinutesPartPermit
+    ) -> str:
+        """The text of one minutes part, only under the permit for exactly that part that
+        releases its text (ADR 0013)."""
+        _demand(permit, MinutesPartPermit)
+        if permit.part != part.id or permit.case_id != part.case_id:
+            raise ValueError("the permit is for another minutes part")
+        if not permit.releases_text or part.text_ct is None:
+            raise ValueError("this permit releases no text")
+        document = self._open(
+            session,
+            case_id=part.case_id,
+            record="meeting_minutes",
+            row_id=part.id,
+            schema_id=MINUTES_SCHEMA,
+            ciphertext=part.text_ct,
+        )
+        text = document.get("text")
+        if not isinstance(text, str):
+            raise IntegrityFailure(case_id=part.case_id, row_id=part.id)
+        return text
 
 
 def _demand(permit: Permit, kind: type[Permit]) -> None:

@@ -12,7 +12,7 @@ because they are `hub.errors.Refusal`s (ADR 0003).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -32,6 +32,7 @@ from hub.gate.permits import (
     ActionPermit,
     FactPermit,
     IdentityPermit,
+    MinutesPartPermit,
     PlanPartPermit,
     PlanPermit,
     _mint,
@@ -61,6 +62,7 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "change_phase": Action.CASE_CHANGE_PHASE,
     "close": Action.CASE_CLOSE,
     "read_case": Action.CASE_READ,
+    "read_meeting_frame": Action.MEETING_READ,
     "correct_subject": Action.CASE_CORRECT_SUBJECT,
     "record_notice": Action.CASE_RECORD_NOTICE,
     "record_notice_as_registrant": Action.CASE_RECORD_NOTICE,
@@ -78,6 +80,15 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "simulate_on_case": Action.POLICY_SIMULATE,
     "load_policy": Action.POLICY_LOAD,
     "approve_policy": Action.POLICY_APPROVE,
+    "schedule_meeting": Action.MEETING_SCHEDULE,
+    "add_meeting_item": Action.MEETING_PLAN,
+    "read_meeting": Action.MEETING_READ,
+    "record_attendance": Action.MEETING_ATTENDANCE,
+    "record_minutes": Action.MINUTES_RECORD,
+    "read_minutes": Action.MINUTES_READ,
+    "record_coordination": Action.CASE_RECORD_COORDINATION,
+    "read_coordination": Action.CASE_READ,
+    "read_statistics": Action.STATISTICS_READ,
 }
 
 
@@ -123,6 +134,9 @@ class PlanPart:
 #: Why a part the matrix would not release is read in full anyway (ADR 0007).
 _WHOLE_PLAN_REASON: Final = (
     "The casusregisseur records the plan (the policy's record_plan) and reads all of it."
+)
+_RECORDER_REASON: Final = (
+    "You recorded this part of the minutes (the policy's record_minutes), so you read its text."
 )
 _OWNER_REASON: Final = (
     "Your organisation owns this intervention and reports on it (the policy's monitor_plan), "
@@ -201,6 +215,13 @@ class Gate:
         """Whether the viewer may know the case exists: it may read it, or it stands in the
         intake queue the viewer takes cases from. Anyone else gets what an unknown id gets."""
         return any(self.allows(session, viewer, action, case) for action in SEEING_ACTIONS)
+
+    def allows_without_case(
+        self, session: Session, viewer: Viewer, action: str, target: Mapping[str, Any]
+    ) -> bool:
+        """Whether the policy allows an action on no case with this target, without logging a
+        "no" (a filter, like `allows`); an engine failure is still a logged 503."""
+        return self._ask_action(session, viewer, action, None, target).allowed
 
     def allows(self, session: Session, viewer: Viewer, action: str, case: CaseInput) -> bool:
         """Whether the policy allows `action`, for filtering a list: a "no" is not logged
@@ -387,9 +408,49 @@ class Gate:
             raise ValueError("the plan permit is for another case")
         if not parts:
             return {}
+        fields, decisions = self._decide_notes(session, viewer, case, parts)
+        permits = {p.key: _part_permit(case["id"], p.key, decisions[p.key]) for p in parts}
+        withheld = [p for p in parts if not permits[p.key].releases_text]
+        if not withheld:
+            return permits
+        whole = self._ask_action(session, viewer, "record_plan", case, None)
+        owned: dict[str, Verdict] = {}
+        if not whole.allowed:
+            for owner in sorted({o for p in withheld for o in p.owners}):
+                verdict = self._ask_action(session, viewer, "monitor_plan", case, {"owner": owner})
+                if verdict.allowed:
+                    owned[owner] = verdict
+        for part in withheld:
+            if whole.allowed:
+                verdict, rule, reason = whole, "record_plan", _WHOLE_PLAN_REASON
+            else:
+                owning = next((o for o in part.owners if o in owned), None)
+                if owning is None:
+                    continue
+                verdict, rule, reason = owned[owning], "monitor_plan", _OWNER_REASON
+            permits[part.key] = _mint(
+                PlanPartPermit,
+                case_id=case["id"],
+                part=part.key,
+                level=DisclosureLevel.FULL,
+                fields=tuple(
+                    sorted(n for n, c in fields[part.sensitivity].items() if c != "never")
+                ),
+                reason=reason,
+                rule=rule,
+                policy_version=verdict.policy_version,
+            )
+        return permits
+
+    def _decide_notes(
+        self, session: Session, viewer: Viewer, case: CaseInput, parts: Sequence[PlanPart]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, FactDecision]]:
+        """One batch decision for text-bearing parts, each as a plan-note fact of its life
+        domain and sensitivity written by its author (ADR 0007): the plan-note types' field
+        classes per sensitivity, and the policy's decision per part key."""
         try:
             fields = {
-                sensitivity: self._catalog.get(type_id).disclosure_classes()
+                sensitivity: dict(self._catalog.get(type_id).disclosure_classes())
                 for sensitivity, type_id in inputs.PLAN_NOTE_TYPES.items()
             }
         except UnknownFactType:
@@ -425,35 +486,62 @@ class Gate:
             decisions = engine.decide_batch(policy_input)
         except PolicyError as exc:
             self._failed(session, viewer, engine, exc, case_id=case["id"])
-        permits = {p.key: _part_permit(case["id"], p.key, decisions[p.key]) for p in parts}
-        withheld = [p for p in parts if not permits[p.key].releases_text]
-        if not withheld:
+        return fields, decisions
+
+    def release_minutes(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: CaseInput,
+        read: ActionPermit,
+        parts: Sequence[PlanPart],
+        *,
+        recorded_by_viewer: Collection[str] = (),
+    ) -> dict[str, MinutesPartPermit]:
+        """What `viewer` may read of each part of a case conference's minutes on `case`,
+        given its ``read_minutes`` permit `read` (ADR 0013): exactly like plan parts, each
+        part is a plan-note fact of its life domain and sensitivity written by its recorder's
+        partner, decided in one batch (the matrix, the caps, ``publisher_sees_own``, so the
+        recorder's organisation reads it as publisher). One catalogue action widens it, for
+        the parts in `recorded_by_viewer` only (the viewer wrote them): a viewer the policy
+        allows ``record_minutes`` on the case reads the text it recorded itself, also when it
+        acts only as a regisseur. Recording minutes does not entitle reading anyone else's
+        part. A "no" is not logged; an engine failure is a logged 503."""
+        if read.action != "read_minutes" or read.case_id != case["id"]:
+            raise ValueError("the permit is not read_minutes on this case")
+        if not parts:
+            return {}
+        fields, decisions = self._decide_notes(session, viewer, case, parts)
+        permits = {
+            p.key: _mint(
+                MinutesPartPermit,
+                case_id=case["id"],
+                part=p.key,
+                level=decisions[p.key].level,
+                fields=decisions[p.key].fields,
+                reason=decisions[p.key].reason,
+                rule=decisions[p.key].rule,
+                policy_version=decisions[p.key].policy_version,
+            )
+            for p in parts
+        }
+        own = [p for p in parts if p.key in recorded_by_viewer and not permits[p.key].releases_text]
+        if not own:
             return permits
-        whole = self._ask_action(session, viewer, "record_plan", case, None)
-        owned: dict[str, Verdict] = {}
-        if not whole.allowed:
-            for owner in sorted({o for p in withheld for o in p.owners}):
-                verdict = self._ask_action(session, viewer, "monitor_plan", case, {"owner": owner})
-                if verdict.allowed:
-                    owned[owner] = verdict
-        for part in withheld:
-            if whole.allowed:
-                verdict, rule, reason = whole, "record_plan", _WHOLE_PLAN_REASON
-            else:
-                owning = next((o for o in part.owners if o in owned), None)
-                if owning is None:
-                    continue
-                verdict, rule, reason = owned[owning], "monitor_plan", _OWNER_REASON
+        verdict = self._ask_action(session, viewer, "record_minutes", case, None)
+        if not verdict.allowed:
+            return permits
+        for part in own:
             permits[part.key] = _mint(
-                PlanPartPermit,
+                MinutesPartPermit,
                 case_id=case["id"],
                 part=part.key,
                 level=DisclosureLevel.FULL,
                 fields=tuple(
                     sorted(n for n, c in fields[part.sensitivity].items() if c != "never")
                 ),
-                reason=reason,
-                rule=rule,
+                reason=_RECORDER_REASON,
+                rule="record_minutes",
                 policy_version=verdict.policy_version,
             )
         return permits

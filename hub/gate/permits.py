@@ -18,6 +18,7 @@ __all__ = [
     "ActionPermit",
     "FactPermit",
     "IdentityPermit",
+    "MinutesPartPermit",
     "Permit",
     "PlanPartPermit",
     "PlanPermit",
@@ -140,6 +141,26 @@ class PlanPartPermit(Permit):
     """What one viewer may read of one text-bearing part of a plan (an analysis, the risk
     assessment, a goal, an intervention, a monitoring note): the policy's level for it and the
     released field names of its plan-note fact type (``text`` only at full)."""
+
+    __slots__ = ("case_id", "fields", "level", "part", "policy_version", "reason", "rule")
+    case_id: str
+    part: str
+    level: DisclosureLevel
+    fields: tuple[str, ...]
+    reason: str
+    rule: str
+    policy_version: str
+
+    @property
+    def releases_text(self) -> bool:
+        return self.level in CONTENT_LEVELS and "text" in self.fields
+
+
+class MinutesPartPermit(Permit):
+    """What one viewer may read of one part of a case conference's minutes (a minutes part
+    or a decision's text, ADR 0013): the policy's level for it as a plan-note fact and the
+    released field names (``text`` only at full). Minted only under a ``read_minutes``
+    verdict on the part's case."""
 
     __slots__ = ("case_id", "fields", "level", "part", "policy_version", "reason", "rule")
     case_id: str

@@ -289,3 +289,72 @@ def test_an_outsider_learns_nothing_not_even_that_the_case_exists(hub: RunningHu
 def test_examples_exist_for_every_role_play_fact() -> None:
     for _, type_id in FACTS.values():
         assert Path(EXAMPLES / f"{type_id.replace('/', '.')}.json").is_file()
+
+
+def test_the_case_conference_minutes_are_released_per_life_domain(hub: RunningHub) -> None:
+    """The procesregisseur puts the case on a case conference and records its minutes on two
+    life domains (ADR 0013): the housing corporation reads the housing part and not the
+    mental-health part, the recorder reads what it wrote, and the log names per part whether
+    its text left."""
+    result = run_scenario(hub)
+    cid = result["case"]
+    with hub.client() as http:
+        zvh = As(
+            http, hub.settings, "zvh", "procesregisseur-1", ["procesregisseur"], "case_conference"
+        )
+        meeting = ok(
+            zvh.post(
+                "/api/v1/meetings",
+                json={
+                    "table": "multi_problem",
+                    "starts_at": "2027-01-12T09:00:00+01:00",
+                    "ends_at": "2027-01-12T10:30:00+01:00",
+                    "video_link": "https://overleg.example.nl/o3",
+                    "chair": {
+                        "partner": "zvh",
+                        "user": "procesregisseur-1",
+                        "role": "procesregisseur",
+                    },
+                },
+            ),
+            201,
+        )
+        base = f"/api/v1/meetings/{meeting['id']}"
+        item = ok(zvh.post(f"{base}/items", json={"case_id": cid}), 201)
+        minutes_path = f"{base}/items/{item['id']}/minutes"
+        recorded = ok(
+            zvh.post(
+                minutes_path,
+                json={
+                    "parts": [
+                        {"life_domain": "housing", "text": "Betalingsregeling afgesproken."},
+                        {
+                            "life_domain": "mental_health",
+                            "sensitivity": "special",
+                            "text": "Behandeling loopt; behandelaar sluit aan.",
+                        },
+                    ]
+                },
+            ),
+            201,
+        )
+        housing_id, health_id = recorded["part_ids"]
+
+        def released(partner: str) -> dict[str, bool]:
+            who = As(
+                http, hub.settings, partner, f"{partner}-user", PARTNERS[partner], "case_conference"
+            )
+            return {p["id"]: p["released"] for p in ok(who.get(minutes_path))["parts"]}
+
+        assert released("woningcorporatie") == {housing_id: True, health_id: False}
+        own = {p["id"]: p["released"] for p in ok(zvh.get(minutes_path))["parts"]}
+        assert own == {housing_id: True, health_id: True}
+    engine = create_engine(hub.settings.effective_database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(LogEntry).where(
+                LogEntry.action == "minutes.read", LogEntry.actor_partner == "woningcorporatie"
+            )
+        ).all()
+    engine.dispose()
+    assert [(r.disclosed[housing_id], r.disclosed[health_id]) for r in rows] == [(["text"], [])]

@@ -24,6 +24,12 @@ EXPECTED_TABLES = {
     "subject_index",
     "participants",
     "agenda_items",
+    "meetings",
+    "meeting_items",
+    "meeting_invitees",
+    "meeting_minutes",
+    "case_phase_history",
+    "case_coordination",
     "facts",
     "case_keys",
     "plan_versions",
@@ -87,5 +93,42 @@ def test_0004_carries_the_newest_entry_time_into_the_head_and_downgrades(tmp_pat
         assert "time_us" not in {c["name"] for c in inspect(engine).get_columns("access_log_head")}
         command.upgrade(config, "head")
         assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_0012_backfills_the_intake_of_every_case_and_downgrades(tmp_path: Path) -> None:
+    """Migration 0012 (ADR 0014): every existing case gets its intake row in the phase
+    history, from its registration; nothing else is backfilled."""
+    url = sqlite_url(tmp_path / "backfill.db")
+    config = alembic_config(url)
+    command.upgrade(config, "0011")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO partners (id, name, kind, key_partner, key_source, active, "
+                    "registered_at) VALUES ('politie', 'P', 'police', 1, 'dev', 1, "
+                    "'2026-01-02 10:00:00.000000')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, kind, proposed_table, phase, status, "
+                    "registered_by_partner, registered_by_user, registered_at, updated_at, "
+                    "legal_hold) VALUES ('c-1', 'person', 'adults', 'plan', 'open', 'politie', "
+                    "'u', '2026-03-04 10:00:00.000000', '2026-03-04 10:00:00.000000', 0)"
+                )
+            )
+        command.upgrade(config, "0012")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT case_id, phase, entered_by_partner FROM case_phase_history")
+            ).all()
+        assert [tuple(r) for r in rows] == [("c-1", "intake", "politie")]
+        command.downgrade(config, "0011")
+        assert "case_phase_history" not in inspect(engine).get_table_names()
+        assert "urgency" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     finally:
         engine.dispose()

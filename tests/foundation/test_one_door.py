@@ -32,7 +32,7 @@ HUB = PROJECT_ROOT / "hub"
 #: viewers and metadata and open nothing.
 ENGINE_CALLS = {"decide_batch", "allow_action", "allow_publish"}
 REVIEW_ENGINE_MODULES = {"policy_review/simulate.py", "policy_review/diff.py"}
-OPEN_CALLS = {"open_fact", "open_document", "open_subject"}
+OPEN_CALLS = {"open_fact", "open_document", "open_subject", "open_minutes"}
 
 
 def _modules() -> Iterator[tuple[str, ast.Module]]:

@@ -242,6 +242,47 @@ def plan_recorded(g: Ground) -> Stage:
     return stage
 
 
+def in_conference(g: Ground) -> Stage:
+    """tests/plans' case in the case conference, gemeente-wi's cr-1 casusregisseur."""
+    builder = _build(g.hub, g.http, g.hub.settings.effective_database_url, to_plan=False)
+    plan_case = next(builder)
+    g.stack.callback(next, builder, None)
+    return Stage(g.http, g.hub.settings, g.tmp_path, case_id=plan_case.case_id, plan_case=plan_case)
+
+
+MEETING = {
+    "table": "multi_problem",
+    "starts_at": "2027-01-12T09:00:00+01:00",
+    "ends_at": "2027-01-12T10:30:00+01:00",
+    "location": "Veiligheidshuis, zaal 2",
+    "chair": {"partner": "zvh", "user": "pr-1", "role": "procesregisseur"},
+}
+
+
+def meeting_scheduled(g: Ground) -> Stage:
+    """A case conference scheduled for the table of a case in the case conference."""
+    stage = in_conference(g)
+    meeting = ok(stage.plan.procesregisseur.post("/api/v1/meetings", json=MEETING), 201)
+    stage.ids["meeting"] = f"/api/v1/meetings/{meeting['id']}"
+    return stage
+
+
+def on_a_meeting(g: Ground) -> Stage:
+    """The case on a case conference, the housing corporation invited, minutes recorded."""
+    stage = meeting_scheduled(g)
+    p = stage.plan
+    meeting = stage.ids["meeting"]
+    item = ok(p.procesregisseur.post(f"{meeting}/items", json={"case_id": p.case_id}), 201)
+    stage.ids["item"] = f"{meeting}/items/{item['id']}"
+    invitee = {"partner": "woningcorporatie"}
+    ok(p.procesregisseur.post(f"{stage.ids['item']}/invitees", json=invitee))
+    ok(p.casusregisseur.post(f"{stage.ids['item']}/minutes", json=MINUTES), 201)
+    return stage
+
+
+MINUTES = {"parts": [{"life_domain": "housing", "text": "Huurachterstand besproken."}]}
+
+
 def policy_loaded(g: Ground) -> Stage:
     """A candidate policy version loaded by one privacy officer, not yet approved, and the
     digest of its diff against the active version (what an approval quotes)."""
@@ -349,6 +390,11 @@ def _notices(s: Stage) -> str:
     return f"{s.case}/subjects/{s.ids['subject']}/notices"
 
 
+COORD = {
+    "counterpart": "other_zvh",
+    "regievoerder": {"partner": "zvh", "user": "pr-1"},
+    "status": "to_coordinate",
+}
 SIMULATION = {
     "viewer": {"partner_kind": "housing", "roles": ["participant"]},
     "table": "multi_problem",
@@ -499,6 +545,44 @@ ACTIONS: dict[str, Probe] = {
         ),
         action="simulate_on_case",
     ),
+    "schedule_meeting": Probe(
+        nothing,
+        lambda s: Call(s.procesregisseur("case_conference"), "POST", "/api/v1/meetings", MEETING),
+        201,
+    ),
+    "add_meeting_item": Probe(
+        meeting_scheduled,
+        lambda s: Call(
+            s.plan.procesregisseur, "POST", f"{s.ids['meeting']}/items", {"case_id": s.case_id}
+        ),
+        201,
+    ),
+    "read_meeting": Probe(
+        on_a_meeting, lambda s: Call(s.plan.woningcorporatie, "GET", s.ids["meeting"])
+    ),
+    # the chair reads its meeting before any case is on it
+    "read_meeting_frame": Probe(
+        meeting_scheduled,
+        lambda s: Call(s.procesregisseur("case_conference"), "GET", s.ids["meeting"]),
+    ),
+    "record_attendance": Probe(
+        on_a_meeting,
+        lambda s: Call(
+            s.plan.casusregisseur,
+            "PUT",
+            f"{s.ids['item']}/attendance",
+            {"attendance": [{"partner": "woningcorporatie", "status": "present"}]},
+        ),
+    ),
+    "record_minutes": Probe(
+        on_a_meeting,
+        lambda s: Call(s.plan.casusregisseur, "POST", f"{s.ids['item']}/minutes", MINUTES),
+        201,
+    ),
+    "read_minutes": Probe(
+        on_a_meeting,
+        lambda s: Call(s.plan.woningcorporatie, "GET", f"{s.ids['item']}/minutes"),
+    ),
     "load_policy": Probe(nothing, _load_policy, 201),
     "approve_policy": Probe(
         policy_loaded,
@@ -509,6 +593,21 @@ ACTIONS: dict[str, Probe] = {
             {"diff_digest": s.ids["digest"]},
         ),
         201,
+    ),
+    "record_coordination": Probe(
+        in_preparation,
+        lambda s: Call(s.procesregisseur("preparation"), "PUT", f"{s.case}/coordination", COORD),
+    ),
+    "read_coordination": Probe(
+        in_preparation, lambda s: Call(s.housing, "GET", f"{s.case}/coordination")
+    ),
+    "read_statistics": Probe(
+        in_preparation,
+        lambda s: Call(
+            s.as_("zvh", "pr-1", ["procesregisseur"], "management_information"),
+            "GET",
+            "/api/v1/statistics",
+        ),
     ),
 }
 

@@ -108,6 +108,18 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("get", "/api/v1/cases/{case_id}/notices"): lambda i: Request(
         "GET", f"/api/v1/cases/{i.case}/notices"
     ),
+    ("put", "/api/v1/cases/{case_id}/coordination"): lambda i: Request(
+        "PUT",
+        f"/api/v1/cases/{i.case}/coordination",
+        {
+            "counterpart": "other_zvh",
+            "regievoerder": {"partner": "zvh", "user": "pr-1"},
+            "status": "to_coordinate",
+        },
+    ),
+    ("get", "/api/v1/cases/{case_id}/coordination"): lambda i: Request(
+        "GET", f"/api/v1/cases/{i.case}/coordination"
+    ),
     ("put", "/api/v1/cases/{case_id}/casusregisseur"): lambda i: Request(
         "PUT", f"/api/v1/cases/{i.case}/casusregisseur", {"partner": "ggz", "user": "g-1"}
     ),
@@ -163,7 +175,17 @@ PROBES: dict[tuple[str, str], Probe] = {
 #: Path parameters that name a case or one of its records.
 CASE_PARAMETERS = ("{case_id}", "{fact_id}", "{participant_id}", "{intervention_id}")
 #: Operations that take the case in the body.
-CASE_IN_BODY = {("post", "/api/v1/tables/{table}/agenda"), ("post", "/api/v1/policies/simulations")}
+CASE_IN_BODY = {
+    ("post", "/api/v1/tables/{table}/agenda"),
+    ("post", "/api/v1/policies/simulations"),
+    ("post", "/api/v1/meetings/{meeting_id}/items"),
+}
+#: the case conference the world schedules (ADR 0013): an outsider putting the real case on
+#: it gets what an unknown case gets
+MEETING: dict[str, str] = {}
+PROBES[("post", "/api/v1/meetings/{meeting_id}/items")] = lambda i: Request(
+    "POST", f"/api/v1/meetings/{MEETING['id']}/items", {"case_id": i.case}
+)
 
 
 # -- the world ------------------------------------------------------------------------------------
@@ -185,6 +207,21 @@ def world(hub: RunningHub, db_url: str) -> Iterator[World]:
         plan = next(builder)
         try:
             ok(plan.casusregisseur.put(plan.plan_path, json=plan.plan_body()), 201)
+            meeting = ok(
+                plan.procesregisseur.post(
+                    "/api/v1/meetings",
+                    purpose="case_conference",
+                    json={
+                        "table": "multi_problem",
+                        "starts_at": "2027-01-12T09:00:00+01:00",
+                        "ends_at": "2027-01-12T10:30:00+01:00",
+                        "location": "Veiligheidshuis, zaal 2",
+                        "chair": {"partner": "zvh", "user": "pr-1", "role": "procesregisseur"},
+                    },
+                ),
+                201,
+            )
+            MEETING["id"] = meeting["id"]
             police = As(http, hub.settings, "politie", "agent-2", ["publisher"], "intake")
             intake = ok(
                 police.post(

@@ -133,4 +133,5 @@ def test_the_grid_covers_every_kind_role_family_phase_and_catalog_type() -> None
     assert purposes_at_conference == {"case_conference", "audit", "case_management", sentinel}
     exhaustive = diffing.build_grid(CATALOG, [shipped], table="youth", exhaustive=True)
     # every purpose some phase admits, and the sentinels
-    assert len({c[2] for c in exhaustive.contexts}) == 10
+    # (11 since management_information, ADR 0014)
+    assert len({c[2] for c in exhaustive.contexts}) == 11

@@ -1,0 +1,1 @@
+"""Case conferences (casusoverleg): meetings of a table, their cases, attendance and minutes."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
-from hub.cases.models import AgendaItem, Case, Participant
+from hub.cases.models import AgendaItem, Case
 from hub.cases.notices import ZONE
 from hub.cases.repository import CaseRepository
 from hub.cases.schemas import (
@@ -36,6 +36,7 @@ from hub.disclosure.identity import IdentityReader, subject_pseudonyms_by_id
 from hub.disclosure.vault import CaseVault
 from hub.errors import ValidationFailed
 from hub.gate.gate import Gate
+from hub.gate.inputs import CaseInput
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
 from hub.meetings.models import MeetingRepository
@@ -76,26 +77,26 @@ class CaseloadService(CaseUseCase):
             candidates = repo.cases_by_ids(
                 repo.candidate_ids_for(viewer.partner, viewer.user, intake_queue=False)
             )
-            listed: list[tuple[Case, list[str]]] = []
+            listed: list[tuple[Case, CaseInput, list[str]]] = []
             for case in candidates:
-                roles = _roles(session, viewer, case)
-                if query.role is not None and query.role not in roles:
-                    continue
                 if query.phase is not None and case.phase != query.phase.value:
                     continue
                 if query.table is not None and case.table_id != query.table.value:
                     continue
                 policy_case = self._gate.case_input(session, case)
+                roles = _roles(viewer, policy_case)
+                if query.role is not None and query.role not in roles:
+                    continue
                 if self._gate.allows(session, viewer, "list_caseload", policy_case):
-                    listed.append((case, roles))
+                    listed.append((case, policy_case, roles))
             interventions = _by_case(
-                PlanRepository.interventions(session, [c.id for c, _ in listed])
+                PlanRepository.interventions(session, [c.id for c, _, _ in listed])
             )
-            meetings = _next_meetings(session, [c.id for c, _ in listed], today)
+            meetings = _next_meetings(session, [c.id for c, _, _ in listed], today)
             items: list[CaseloadItem] = []
             disclosed: dict[str, tuple[str, ...]] = {}
             subject_ids: dict[str, list[str]] = {}
-            for case, roles in listed:
+            for case, policy_case, roles in listed:
                 mine = [i for i in interventions.get(case.id, []) if _owned_by(i, viewer)]
                 open_ = [
                     i for i in interventions.get(case.id, []) if i.status not in ENDED_STATUSES
@@ -103,9 +104,7 @@ class CaseloadService(CaseUseCase):
                 overdue = [i for i in open_ if i.deadline < today]
                 if query.overdue_only and not overdue:
                     continue
-                view = self._identity.read(
-                    session, viewer, case, self._gate.case_input(session, case)
-                )
+                view = self._identity.read(session, viewer, case, policy_case)
                 disclosed.update({k: v for k, v in view.disclosed(case.id).items() if k != case.id})
                 subject_ids[case.id] = [v.subject.id for v in view.subjects]
                 due = due_steps(case, today)
@@ -186,24 +185,14 @@ def due_steps(case: Case, today: date) -> list[DueStep]:
     return sorted(out, key=lambda d: (d.due_on, d.step))
 
 
-def _roles(session: Session, viewer: Viewer, case: Case) -> list[str]:
-    """How the viewer takes part: procesregisseur, casusregisseur, participant."""
-    roles: list[str] = []
-    if (case.procesregisseur_partner, case.procesregisseur_user) == (viewer.partner, viewer.user):
-        roles.append("procesregisseur")
-    if (case.casusregisseur_partner, case.casusregisseur_user) == (viewer.partner, viewer.user):
-        roles.append("casusregisseur")
-    invited = session.scalar(
-        select(Participant.id)
-        .where(
-            Participant.case_id == case.id,
-            Participant.partner_id == viewer.partner,
-            Participant.withdrawn_at.is_(None),
-            Participant.user.in_(["", viewer.user]),
-        )
-        .limit(1)
-    )
-    if invited is not None:
+def _roles(viewer: Viewer, case: CaseInput) -> list[str]:
+    """How the viewer takes part, read from the case as the policy sees it (the same
+    invitations, withdrawn ones left out): procesregisseur, casusregisseur, participant."""
+    me = {"partner": viewer.partner, "user": viewer.user}
+    roles = [r for r in ("procesregisseur", "casusregisseur") if case[r] == me]
+    invitation = case["participants"].get(viewer.partner)
+    # an invitation without users is one of the whole partner
+    if invitation is not None and (not invitation["users"] or viewer.user in invitation["users"]):
         roles.append("participant")
     return roles
 

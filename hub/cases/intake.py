@@ -13,12 +13,20 @@ from sqlalchemy import delete, select, update
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.cases.history import record_phase
-from hub.cases.models import Case, Participant, Subject, SubjectIndex, SubjectVersion
+from hub.cases.models import (
+    Case,
+    CasePhaseHistory,
+    Participant,
+    Subject,
+    SubjectIndex,
+    SubjectVersion,
+)
 from hub.cases.presenters import with_identity
 from hub.cases.repository import CaseRepository
 from hub.cases.schemas import (
     CaseIn,
     CaseOut,
+    PhaseStepOut,
     SubjectCorrectionIn,
     SubjectIn,
     SubjectVersionOut,
@@ -179,7 +187,18 @@ class IntakeService(CaseUseCase):
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            return with_identity(self._out(session, opened.case), view)
+            history = [
+                PhaseStepOut(
+                    phase=h.phase, entered_at=h.entered_at, entered_by=h.entered_by_partner
+                )
+                for h in session.scalars(
+                    select(CasePhaseHistory)
+                    .where(CasePhaseHistory.case_id == opened.case.id)
+                    .order_by(CasePhaseHistory.entered_at, CasePhaseHistory.id)
+                )
+            ]
+            out = with_identity(self._out(session, opened.case), view)
+            return out.model_copy(update={"phase_history": history})
 
     def correct_subject(
         self, viewer: Viewer, case_id: str, subject_id: str, body: SubjectCorrectionIn

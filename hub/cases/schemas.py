@@ -99,6 +99,14 @@ class RegisseurOut(BaseModel):
     user: str
 
 
+class PhaseStepOut(BaseModel):
+    """When the case entered a phase, and which partner moved it there (ADR 0014)."""
+
+    phase: Phase
+    entered_at: datetime
+    entered_by: str
+
+
 class CaseOut(BaseModel):
     id: str
     kind: CaseKind
@@ -125,6 +133,8 @@ class CaseOut(BaseModel):
     review_on: date | None = None
     preparation_due: date | None = None
     case_conference_due: date | None = None
+    #: on a read of one case: every phase it entered, oldest first (absent on lists and acts)
+    phase_history: list[PhaseStepOut] | None = None
 
 
 class ScreeningIn(Strict):

@@ -310,6 +310,7 @@ class PlanDisclosure:
                     id=item.id,
                     text=_text(item.text, permit, "intervention", item.life_domain),
                     owner=item.owner,
+                    owner_user=item.owner_user,
                     deadline=item.deadline,
                     goal_id=item.goal_id,
                     status=monitoring[-1].status if monitoring else item.status,

@@ -140,6 +140,16 @@ class MeetingRepository:
         ).all()
 
     @staticmethod
+    def scheduled_from(session: Session, since: datetime, limit: int) -> Sequence[Meeting]:
+        """The scheduled meetings starting from `since` on, earliest first (at most `limit`)."""
+        return session.scalars(
+            select(Meeting)
+            .where(Meeting.status == "scheduled", Meeting.starts_at >= since)
+            .order_by(Meeting.starts_at, Meeting.id)
+            .limit(limit)
+        ).all()
+
+    @staticmethod
     def next_starts(
         session: Session, case_ids: Sequence[str], since: datetime
     ) -> dict[str, datetime]:

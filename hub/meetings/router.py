@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import AwareDatetime
 
 from hub.context import HubContext, get_context
 from hub.disclosure.minutes import MinutesDisclosure
@@ -47,6 +48,17 @@ ItemId = Annotated[str, Path(min_length=1, max_length=36)]
 )
 def schedule_meeting(body: MeetingIn, viewer: CurrentViewer, meetings: Meetings) -> MeetingOut:
     return meetings.schedule(viewer, body)
+
+
+@router.get(
+    "/meetings",
+    response_model=list[MeetingOut],
+    summary="The scheduled case conferences from `since` on that you may see, earliest first",
+)
+def list_meetings(
+    viewer: CurrentViewer, meetings: Meetings, since: Annotated[AwareDatetime, Query()]
+) -> list[MeetingOut]:
+    return meetings.upcoming(viewer, since)
 
 
 @router.get(

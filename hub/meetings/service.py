@@ -61,6 +61,8 @@ from hub.vocabulary import LifeDomain, Role, Sensitivity, TableId
 MAX_ITEMS = 40
 #: the most invitees one item holds
 MAX_INVITEES = 50
+#: the most meetings one list looks at (a house holds a few case conferences a week)
+MAX_LISTED = 200
 
 
 class InvalidMeeting(ValidationFailed):
@@ -307,6 +309,44 @@ class MeetingService:
             self._log_read(session, viewer, meeting, visible, "meeting")
             return _meeting_out(meeting, items)
 
+    def upcoming(self, viewer: Viewer, since: datetime) -> list[MeetingOut]:
+        """The scheduled meetings from `since` on, earliest first, that `viewer` may see: each
+        with only the items of cases it may read (``read_meeting``), and a meeting with none
+        of them only when the policy lets it see the frame (``read_meeting_frame``). The
+        others are left out, uncounted, as a read of each would answer 404."""
+        with self._unit_of_work() as session:
+            listed: list[MeetingOut] = []
+            seen: list[tuple[MeetingItem, Case]] = []
+            for meeting in MeetingRepository.scheduled_from(
+                session, since.astimezone(UTC), MAX_LISTED
+            ):
+                visible = self._readable_items(session, viewer, meeting)
+                if not visible and not self._sees_frame(session, viewer, meeting):
+                    continue
+                listed.append(
+                    _meeting_out(meeting, [self._item(session, item) for item, _c in visible])
+                )
+                seen.extend(visible)
+            repo = CaseRepository(session)
+            pseudonyms = sorted({p for _i, case in seen for p in repo.pseudonyms_of_case(case.id)})
+            self._log.append(
+                session,
+                Event(
+                    action=Action.MEETING_READ,
+                    outcome=Outcome.ALLOWED,
+                    object_ids=[
+                        *(m.id for m in listed),
+                        *sorted({case.id for _i, case in seen}),
+                    ],
+                    subject_pseudonyms=pseudonyms,
+                    reason=f"list: {len(listed)} meetings, {len(seen)} cases",
+                    policy_version=self._gate.version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return listed
+
     def calendar(self, viewer: Viewer, meeting_id: str) -> bytes:
         """The meeting as an iCalendar file holding only the references of the cases this
         viewer may read (ADR 0013)."""
@@ -335,6 +375,14 @@ class MeetingService:
         see the meeting's frame (``read_meeting_frame``: its chair or the one who scheduled
         it). Other cases' items are left out, uncounted."""
         meeting = load_meeting(session, self._log, viewer, meeting_id)
+        visible = self._readable_items(session, viewer, meeting)
+        if not visible and not self._sees_frame(session, viewer, meeting):
+            unknown_meeting(session, self._log, viewer)
+        return meeting, visible
+
+    def _readable_items(
+        self, session: Session, viewer: Viewer, meeting: Meeting
+    ) -> list[tuple[MeetingItem, Case]]:
         visible: list[tuple[MeetingItem, Case]] = []
         for item in MeetingRepository.items(session, meeting.id):
             case = CaseRepository(session).get(item.case_id)
@@ -343,7 +391,10 @@ class MeetingService:
             policy_case = self._gate.case_input(session, case)
             if self._gate.allows(session, viewer, "read_meeting", policy_case):
                 visible.append((item, case))
-        if not visible and not self._gate.allows_without_case(
+        return visible
+
+    def _sees_frame(self, session: Session, viewer: Viewer, meeting: Meeting) -> bool:
+        return self._gate.allows_without_case(
             session,
             viewer,
             "read_meeting_frame",
@@ -354,9 +405,7 @@ class MeetingService:
                     "user": meeting.scheduled_by_user,
                 },
             },
-        ):
-            unknown_meeting(session, self._log, viewer)
-        return meeting, visible
+        )
 
     def _log_read(
         self,

@@ -273,6 +273,8 @@ class InterventionOut(PartOut):
     id: str
     text: str
     owner: str
+    #: the named professional who carries it out, when the plan names one (pseudonymous id)
+    owner_user: str | None = None
     deadline: date
     goal_id: str | None
     status: InterventionStatus = Field(

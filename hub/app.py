@@ -25,6 +25,7 @@ from hub.meetings.router import router as meetings_router
 from hub.plans.router import router as plans_router
 from hub.policy_review.router import router as policy_review_router
 from hub.settings import Settings
+from hub.web.routes import install_web
 
 API_PREFIX = "/api/v1"
 log = get_logger("hub.app")
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     )
     app.state.hub = ctx
     install_error_handlers(app)
+    # the web application at `/`: its own session login, and its page headers (ADR 0015)
+    install_web(app, ctx)
     # the last added runs first: request id, client address and limits, then authentication
     app.add_middleware(AuthenticationMiddleware, authenticator=ctx.authenticator)
     app.add_middleware(

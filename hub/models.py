@@ -19,12 +19,14 @@ from hub.policy_review.models import (
     ProtectedSuiteApproval,
     ProtectedTestSuite,
 )
+from hub.web.models import CaseVisit, PendingLogin, WebSession
 
 __all__ = [
     "AgendaItem",
     "Base",
     "Case",
     "CaseKey",
+    "CaseVisit",
     "Checkpoint",
     "Fact",
     "FactSubject",
@@ -39,6 +41,7 @@ __all__ = [
     "Participant",
     "Partner",
     "PartnerKindRole",
+    "PendingLogin",
     "PlanNote",
     "PlanVersion",
     "PolicyApproval",
@@ -50,4 +53,5 @@ __all__ = [
     "SubjectIndex",
     "TableMembership",
     "UsedToken",
+    "WebSession",
 ]

@@ -96,11 +96,31 @@ class Settings(BaseSettings):
         description="Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; "
         "from any other peer the header is ignored. JSON list in the environment.",
     )
+    # The web application (ADR 0015)
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach the hub at (https://vhhub.example.nl), for the "
+        "OpenID Connect redirect and the Origin check of forms; default http://HOST:PORT.",
+    )
+    web_session_idle_s: int = Field(
+        default=15 * 60,
+        ge=60,
+        description="A web session ends after this many seconds without a request.",
+    )
+    web_session_absolute_s: int = Field(
+        default=8 * 60 * 60,
+        ge=300,
+        description="A web session ends this many seconds after login, however active.",
+    )
     log_level: str = "INFO"
 
     @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir.resolve() / "vhhub.db")
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def keys_dir(self) -> Path:

@@ -176,6 +176,11 @@ class Action(StrEnum):
     CASE_RECORD_COORDINATION = "case.record_coordination"
     #: management information was read: counts only, no case ids (ADR 0014)
     STATISTICS_READ = "statistics.read"
+    #: a person logged in to the web application (ADR 0015); the reason says how
+    #: (`oidc`, or `demo` with the generated dev keys only)
+    SESSION_START = "session.start"
+    #: a web session ended: logged out (`logout`), or found expired (`idle`, `absolute`)
+    SESSION_END = "session.end"
 
 
 class Outcome(StrEnum):

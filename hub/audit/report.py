@@ -193,6 +193,8 @@ ACTION_NL: Final[Mapping[Action, str]] = {
         "vastgelegd wie uw casus afstemt met een ander Zorg- en Veiligheidshuis of een andere keten"
     ),
     Action.STATISTICS_READ: "cijfers over het werk van het Zorg- en Veiligheidshuis opgevraagd",
+    Action.SESSION_START: "zich aangemeld bij het systeem",
+    Action.SESSION_END: "zich afgemeld bij het systeem",
 }
 
 #: How a subject was informed (ADR 0012), after "is/zijn ... geïnformeerd".
@@ -232,7 +234,7 @@ CASE_STATUS_NL: Final[Mapping[str, str]] = {
     "closed": "afgesloten",
     "shredded": "afgesloten; de gegevens zijn vernietigd",
 }
-_MONTHS: Final = (
+MONTHS_NL: Final = (
     "januari",
     "februari",
     "maart",
@@ -254,7 +256,7 @@ FACT_ACTIONS: Final = _FACT_READS | _FACT_WRITES
 def date_nl(moment: datetime, *, with_time: bool = True) -> str:
     """ "3 december 2026 om 14:05" in Dutch time (the citizen's clock, not UTC)."""
     local = moment.astimezone(ZONE)
-    day = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    day = f"{local.day} {MONTHS_NL[local.month - 1]} {local.year}"
     return f"{day} om {local:%H:%M}" if with_time else day
 
 

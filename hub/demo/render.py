@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from hub.demo.scenario import FACTS, LEVEL_MARK, PARTNERS, DemoResult
+from hub.demo.personas import PARTNERS, PERSONAS
+from hub.demo.scenario import FACTS, LEVEL_MARK, DemoResult
 
 WIDTH = 100
 PHASE_NL = {"preparation": "de voorbereiding", "case_conference": "het casusoverleg"}
@@ -145,5 +146,9 @@ def render(result: DemoResult) -> str:
     out += [
         "",
         f"Klaar in {result.seconds:.1f} s. Ga verder met `vhhub serve` en docs/walkthrough.md.",
+        "",
+        "In de browser: start `vhhub serve` en open http://127.0.0.1:8000/aanmelden (demo-login,",
+        "alleen met de ontwikkelsleutels). Meld u aan als een van deze personen:",
+        *(f"  {p.user:<28} {p.title} ({p.partner})" for p in PERSONAS),
     ]
     return "\n".join(line.rstrip() for line in out)

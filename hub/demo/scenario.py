@@ -26,6 +26,7 @@ import httpx
 from hub.audit.log import RequestInfo
 from hub.cases.notices import dutch_today
 from hub.context import HubContext
+from hub.demo.personas import PARTNERS, ZVH
 from hub.demo.server import LoopbackHub
 from hub.facts.repository import FactRepository
 from hub.identity.partner_keys import load_private_jwk
@@ -36,17 +37,6 @@ from hub.vocabulary import Purpose, Role
 
 EXAMPLES = PROJECT_ROOT / "schemas" / "examples"
 
-#: partner id -> (short column label, roles its demo user claims)
-PARTNERS: dict[str, tuple[str, list[str]]] = {
-    "politie": ("politie", ["publisher", "participant"]),
-    "om": ("om", ["publisher", "participant"]),
-    "reclassering": ("reclass", ["publisher", "participant"]),
-    "gemeente-wi": ("gem-w&i", ["publisher", "participant", "casusregisseur"]),
-    "woningcorporatie": ("woning", ["publisher", "participant"]),
-    "maatschappelijk-werk": ("mw", ["publisher", "participant"]),
-    "ggz": ("ggz", ["publisher", "participant"]),
-}
-ZVH = "zvh"
 
 #: (publisher, fact type, the subjects it concerns (none: the whole case), short Dutch label)
 FACTS: list[tuple[str, str, tuple[str, ...], str]] = [

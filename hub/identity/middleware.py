@@ -55,7 +55,10 @@ class AuthenticationMiddleware:
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        path = scope["path"] if scope["type"] == "http" else ""
+        # the API is bearer-token only; the web application's pages (outside /api) have
+        # their own session login (hub.web), which fails closed route by route
+        if not (path == "/api" or path.startswith("/api/")) or path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

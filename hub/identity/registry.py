@@ -12,11 +12,13 @@ partner that signed it (ADR 0103). A policy version cannot lower the bar for its
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -47,6 +49,33 @@ class KindSpec:
 
 
 @dataclass(frozen=True)
+class OidcSpec:
+    """A partner's OpenID Connect identity provider, for people logging in to the web
+    application (ADR 0015): the `[partners.oidc]` sub-table of the network file.
+
+    The client secret never sits in the file: `client_secret_env` names the environment
+    variable that holds it, read when a login is finished.
+    """
+
+    issuer: str
+    client_id: str
+    client_secret_env: str
+    scopes: tuple[str, ...] = ("openid", "profile")
+    user_claim: str = "sub"
+    name_claim: str = "name"
+    roles_claim: str = "roles"
+    #: the IdP's role value -> the vhhub role it grants, in file order
+    role_map: tuple[tuple[str, Role], ...] = ()
+
+    def role_for(self, value: str) -> Role | None:
+        """The vhhub role an IdP role value maps to, if any."""
+        for idp_value, role in self.role_map:
+            if idp_value == value:
+                return role
+        return None
+
+
+@dataclass(frozen=True)
 class PartnerSpec:
     id: str
     name: str
@@ -54,6 +83,7 @@ class PartnerSpec:
     key_source: KeySource
     jwks_location: str | None
     alg: str = "ES256"
+    oidc: OidcSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +131,10 @@ class NetworkRegistry:
     def dev_partners(self) -> list[PartnerSpec]:
         return [p for p in self.partners.values() if p.key_source == "dev"]
 
+    def oidc_partners(self) -> list[PartnerSpec]:
+        """The partners whose people log in with their own identity provider."""
+        return [p for p in self.partners.values() if p.oidc is not None]
+
     def may_approve_policy(self, partner_id: str) -> bool:
         """Whether an approval by this partner can count towards the quorum at all (the
         loader's partner is excluded per change, by the caller)."""
@@ -143,6 +177,7 @@ def parse_registry(raw: dict[str, object]) -> NetworkRegistry:
         if partner.id in partners:
             raise RegistryError(f"partner {partner.id} is listed twice")
         partners[partner.id] = partner
+    _check_oidc_clients(partners)
 
     tables: dict[TableId, TableSpec] = {}
     raw_tables = raw.get("tables")
@@ -221,7 +256,147 @@ def _parse_partner(entry: object, kinds: dict[PartnerKind, KindSpec]) -> Partner
     alg = entry.get("alg", "ES256")
     if alg not in SUPPORTED_ALGS:
         raise RegistryError(f"partner {partner_id}: alg must be one of {SUPPORTED_ALGS}")
-    return PartnerSpec(partner_id, str(entry.get("name", partner_id)), kind, source, location, alg)
+    oidc = _parse_oidc(partner_id, entry.get("oidc"), kinds[kind])
+    return PartnerSpec(
+        partner_id, str(entry.get("name", partner_id)), kind, source, location, alg, oidc
+    )
+
+
+_OIDC_KEYS: Final = frozenset(
+    {
+        "issuer",
+        "client_id",
+        "client_secret_env",
+        "scopes",
+        "user_claim",
+        "name_claim",
+        "roles_claim",
+        "role_map",
+    }
+)
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}")  # RFC 6749 scope-token
+_LOOPBACK_HOSTS: Final = frozenset({"localhost"})
+
+
+def _parse_oidc(partner_id: str, raw: object, kind: KindSpec) -> OidcSpec | None:
+    """The optional [partners.oidc] sub-table. Messages name the partner and the key, never
+    a value that could be a secret (the file holds none, but a pasted one must not leak)."""
+    if raw is None:
+        return None
+    where = f"partner {partner_id} [partners.oidc]"
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{where} must be a table")
+    unknown = set(raw) - _OIDC_KEYS
+    if "client_secret" in unknown:
+        raise RegistryError(
+            f"{where}: the client secret never sits in the network file; name the environment "
+            "variable that holds it in client_secret_env"
+        )
+    if unknown:
+        raise RegistryError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(_OIDC_KEYS))}"
+        )
+    issuer = _oidc_str(raw, "issuer", where, None)
+    _check_issuer(issuer, where)
+    client_id = _oidc_str(raw, "client_id", where, None)
+    secret_env = _oidc_str(raw, "client_secret_env", where, None)
+    if not _ENV_NAME.fullmatch(secret_env):
+        raise RegistryError(
+            f"{where}: client_secret_env must be the NAME of an environment variable "
+            "(capitals, digits, underscores), not the secret itself"
+        )
+    scopes_raw = raw.get("scopes", ["openid", "profile"])
+    if not isinstance(scopes_raw, list) or not all(
+        isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes_raw
+    ):
+        raise RegistryError(f"{where}: scopes must be a list of scope names")
+    scopes = tuple(dict.fromkeys(scopes_raw))
+    if "openid" not in scopes:
+        raise RegistryError(f"{where}: scopes must include openid")
+    user_claim = _oidc_str(raw, "user_claim", where, "sub")
+    name_claim = _oidc_str(raw, "name_claim", where, "name")
+    roles_claim = _oidc_str(raw, "roles_claim", where, "roles")
+    role_map_raw = raw.get("role_map")
+    if not isinstance(role_map_raw, dict) or not role_map_raw:
+        raise RegistryError(
+            f"{where}: role_map is required: a table from the IdP's role values to vhhub roles"
+        )
+    role_map: list[tuple[str, Role]] = []
+    for idp_value, role_name in role_map_raw.items():
+        if not idp_value.strip():
+            raise RegistryError(f"{where}: role_map has an empty IdP role value")
+        role = _enum(Role, role_name, f"role in {where} role_map")
+        if role not in kind.roles:
+            raise RegistryError(
+                f"{where}: role_map grants {role} which partner kind {kind.kind} may not hold "
+                f"(allowed: {', '.join(sorted(kind.roles))})"
+            )
+        role_map.append((idp_value, role))
+    return OidcSpec(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret_env=secret_env,
+        scopes=scopes,
+        user_claim=user_claim,
+        name_claim=name_claim,
+        roles_claim=roles_claim,
+        role_map=tuple(role_map),
+    )
+
+
+def _oidc_str(raw: dict[str, object], key: str, where: str, default: str | None) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str) or not value.strip() or len(value) > 512:
+        raise RegistryError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _check_issuer(issuer: str, where: str) -> None:
+    """https, or http only for a loopback host (tests and local development)."""
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise RegistryError(f"{where}: issuer is not a URL") from None
+    if not host or parts.query or parts.fragment or "@" in parts.netloc:
+        raise RegistryError(
+            f"{where}: issuer must be an absolute URL without user info, query or fragment"
+        )
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_loopback(host):
+        return
+    raise RegistryError(f"{where}: issuer must be https (http only for a loopback host)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_oidc_clients(partners: dict[str, PartnerSpec]) -> None:
+    """One client registration, one partner: were two partners to share an issuer AND a
+    client id, an ID token issued for one would be valid for the other, and a person of the
+    one could log in as the other by choosing it. One issuer for several partners is fine
+    when each has its own client id (the token's `aud` tells them apart)."""
+    seen: dict[tuple[str, str], str] = {}
+    for partner in partners.values():
+        if partner.oidc is None:
+            continue
+        key = (partner.oidc.issuer.rstrip("/"), partner.oidc.client_id)
+        other = seen.setdefault(key, partner.id)
+        if other != partner.id:
+            raise RegistryError(
+                f"partners {other} and {partner.id} share one OIDC issuer and client_id: "
+                "give each partner its own client registration"
+            )
 
 
 E = TypeVar("E", PartnerKind, Role, TableId)

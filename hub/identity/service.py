@@ -110,6 +110,11 @@ class Authenticator:
         """Log (or count) a request refused by a rate limit: `request.rejected`, denied."""
         self._refuse_counted(Action.REQUEST_REJECTED, reason, request, actor)
 
+    def refuse_login(self, reason: str, request: RequestInfo, actor: Actor = ANONYMOUS) -> None:
+        """Log (or count) a failed web login (`auth.failure`, denied): the reason code only,
+        never what the identity provider or the browser sent (ADR 0015)."""
+        self._refuse_counted(Action.AUTH_FAILURE, reason, request, actor)
+
     def flush_refusals(self, *, final: bool = False) -> int:
         """Write the counts of ended minute windows (all counts when `final`, at shutdown) as
         one entry each; answers how many entries were written. Run periodically by every

@@ -39,6 +39,9 @@ EXPECTED_TABLES = {
     "checkpoints",
     "policy_versions",
     "policy_approvals",
+    "web_sessions",
+    "web_pending_logins",
+    "web_case_visits",
 }
 
 

@@ -146,12 +146,20 @@ def _document() -> dict[str, Any]:
     by a request, so none is opened here. `fuzzed` checks that the running app serves this
     very document."""
     from hub.app import create_app
-
-    class Unopened:
-        authenticator = None
+    from hub.identity.registry import load_registry
 
     with tempfile.TemporaryDirectory() as data_dir:
-        app = create_app(Settings(data_dir=Path(data_dir)), context=cast(Any, Unopened()))
+        settings = Settings(data_dir=Path(data_dir))
+
+        class Unopened:
+            """What wiring the app reads before its first request (the web application's
+            parts keep references only)."""
+
+            authenticator = db = log = None
+            registry = load_registry(settings.network_file)
+
+        Unopened.settings = settings  # type: ignore[attr-defined]
+        app = create_app(settings, context=cast(Any, Unopened()))
         return app.openapi()
 
 

@@ -1,0 +1,65 @@
+"""The people of `vhhub demo`, as the role play acts with them and the web application's demo
+login lists them (ADR 0015).
+
+The same partners, user ids and roles the role play acts with (hub.demo.scenario), so a
+person who logs in as one of them sees in the browser what the demo printed for them. The
+demo login exists only while the generated dev keys are in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from hub.vocabulary import Role
+
+#: partner id -> (short column label, roles its demo user claims)
+PARTNERS: dict[str, tuple[str, list[str]]] = {
+    "politie": ("politie", ["publisher", "participant"]),
+    "om": ("om", ["publisher", "participant"]),
+    "reclassering": ("reclass", ["publisher", "participant"]),
+    "gemeente-wi": ("gem-w&i", ["publisher", "participant", "casusregisseur"]),
+    "woningcorporatie": ("woning", ["publisher", "participant"]),
+    "maatschappelijk-werk": ("mw", ["publisher", "participant"]),
+    "ggz": ("ggz", ["publisher", "participant"]),
+}
+ZVH = "zvh"
+
+
+@dataclass(frozen=True)
+class Persona:
+    partner: str
+    user: str
+    roles: tuple[Role, ...]
+    #: what the login page says of this person (Dutch)
+    title: str
+
+
+def _title(roles: tuple[Role, ...]) -> str:
+    if Role.CASUSREGISSEUR in roles:
+        return "casusregisseur en deelnemer"
+    if Role.PUBLISHER in roles:
+        return "deelnemer en informatieleverancier"
+    return "deelnemer"
+
+
+PERSONAS: Final[tuple[Persona, ...]] = (
+    Persona(ZVH, "procesregisseur-1", (Role.PROCESREGISSEUR,), "procesregisseur"),
+    *(
+        Persona(
+            partner,
+            f"demo-{partner}",
+            tuple(Role(r) for r in roles),
+            _title(tuple(Role(r) for r in roles)),
+        )
+        for partner, (_, roles) in PARTNERS.items()
+    ),
+    Persona(ZVH, "auditor-1", (Role.AUDITOR,), "auditor"),
+)
+
+
+def persona(partner: str, user: str) -> Persona | None:
+    for candidate in PERSONAS:
+        if candidate.partner == partner and candidate.user == user:
+            return candidate
+    return None

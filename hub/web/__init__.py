@@ -1,0 +1,1 @@
+"""The web application for the people at the table (ADR 0015)."""

@@ -1,0 +1,54 @@
+"""Wiring of the web application into the hub's ASGI app (ADR 0015): its routers, its static
+files (htmx and the Utrecht CSS, served from the package), its page headers and its parts."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hub.context import HubContext
+from hub.web import intake, login, meetings, pages, plans, publish
+from hub.web.core import HERE, WebApp, build_templates
+from hub.web.security import PageHeadersMiddleware
+from hub.web.sessions import SessionStore
+
+
+def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
+    """Serve the web application at `/` beside the API at `/api/v1`."""
+    settings = ctx.settings
+    oidc = None
+    if ctx.registry.oidc_partners():
+        from hub.web.oidc import OidcClients
+
+        oidc = OidcClients(ctx.registry)
+    web = WebApp(
+        ctx=ctx,
+        sessions=SessionStore(
+            ctx.db,
+            ctx.log,
+            ctx.registry,
+            idle_s=settings.web_session_idle_s,
+            absolute_s=settings.web_session_absolute_s,
+        ),
+        templates=build_templates(),
+        # the demo login exists only while the generated dev keys are in use
+        demo=bool(ctx.registry.dev_partners()),
+        oidc=oidc,
+    )
+    web.templates.globals["partner_name"] = web.partner_name
+    web.templates.globals["field_label"] = web.field_label
+    app.state.web = web
+    app.include_router(login.router)
+    if web.demo:
+        app.include_router(login.demo_router)
+    # the intake form's fixed path (/casussen/nieuw) before the case page's /casussen/{id}
+    app.include_router(intake.router)
+    app.include_router(pages.router)
+    app.include_router(publish.router)
+    app.include_router(meetings.router)
+    app.include_router(plans.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(
+        PageHeadersMiddleware, https=settings.effective_public_url.startswith("https://")
+    )
+    return web

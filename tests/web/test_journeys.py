@@ -122,8 +122,12 @@ def test_the_login_page_and_the_accessibility_statement(
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
         csp = watch_csp(page)
+        failed: list[str] = []
+        page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
         page.goto(f"{demo_hub.base_url}/aanmelden")
         _check(page, csp)
+        # every resource a page asks for is there: styles, script, the icon
+        assert failed == []
         page.get_by_role("link", name="Toegankelijkheidsverklaring").click()
         page.wait_for_load_state()
         assert page.get_by_role("heading", name="Toegankelijkheidsverklaring").is_visible()

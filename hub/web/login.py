@@ -18,6 +18,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.identity.throttle import request_source
 from hub.identity.tokens import ID_PATTERN
 from hub.vocabulary import PartnerKind
 from hub.web.core import (
@@ -49,6 +50,13 @@ HOME: Final = "/casussen"
 #: the pre-login CSRF cookie lives as long as a login page may stay open
 PRELOGIN_MAX_AGE: Final = 60 * 60
 LOGIN_MAX_AGE: Final = 10 * 60
+
+
+def _within_limits(request: Request, web: WebApp) -> None:
+    """The API's per-source rate limit (ADR 0404) before anything of a login is stored: a
+    login under way is a row, and anyone may start one."""
+    if web.ctx.authenticator.throttle.by_source.acquire(request_source(request.scope)):
+        raise HubErrorPage(429)
 
 
 def _start_session(request: Request, web: WebApp, principal: Principal) -> str:
@@ -111,6 +119,7 @@ def demo_login(
     web = web_app(request)
     if not web.demo:  # the route exists only with dev keys; this guards a misconfiguration
         raise HubErrorPage(404)
+    _within_limits(request, web)
     _prelogin_checked(request, csrf_token)
     from hub.demo.personas import persona
 
@@ -137,6 +146,7 @@ def demo_login(
 def oidc_start(partner: str, request: Request, web: Web) -> Response:
     if web.oidc is None or partner not in {p.id for p in web.oidc.partners()}:
         raise HubErrorPage(404)
+    _within_limits(request, web)
     from hub.web.oidc import OidcError
 
     redirect_uri = _callback_uri(request, web)
@@ -167,6 +177,7 @@ async def oidc_callback(request: Request, web: Web) -> Response:
     from hub.web.oidc import OidcError, PendingLogin
 
     info = request_info(request)
+    _within_limits(request, web)
     under_way = await to_thread.run_sync(web.sessions.take_login, request.cookies.get(LOGIN_COOKIE))
     if under_way is None or web.oidc is None:
         await to_thread.run_sync(web.ctx.authenticator.refuse_login, "oidc:no_login", info)

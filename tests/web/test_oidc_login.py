@@ -213,3 +213,29 @@ def test_without_dev_keys_there_is_no_demo_login(
             assert "__Host-vhhub" not in b.cookies
         finally:
             b.close()
+
+
+def test_starting_logins_is_rate_limited_per_source(
+    test_database: TestDatabase, tmp_path: Path, op: LoopbackOP
+) -> None:
+    """A login under way is a stored row and anyone may start one: the API's per-source
+    limit holds here too, so a flood stores a bounded number."""
+    from hub.setup import initialise
+    from hub.web.models import PendingLogin
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=test_database.fresh(tmp_path),
+        network_file=_network_with_ggz_idp(tmp_path / "network.toml", op.issuer),
+        rate_limit_per_source_per_minute=3,
+    )
+    initialise(settings)
+    with RunningHub(settings) as running, httpx.Client(base_url=running.base_url) as http:
+        answers = [http.get("/aanmelden/via/ggz").status_code for _ in range(8)]
+    assert answers.count(303) <= 3 and answers[-1] == 429, answers
+    engine = create_engine(settings.effective_database_url)
+    try:
+        with Session(engine) as s:
+            assert len(s.scalars(select(PendingLogin)).all()) <= 3
+    finally:
+        engine.dispose()

@@ -165,6 +165,8 @@ _SHAPE_KEYWORDS: Final = frozenset(
         "uniqueItems",
     }
 )
+#: every keyword a fact-type schema may use, at its root included (forms render these)
+SCHEMA_KEYWORDS: Final = _SHAPE_KEYWORDS | _ROOT_ONLY_KEYWORDS
 _SHAPE_TYPES: Final = frozenset({"object", "array", "string", "integer", "number", "boolean"})
 
 

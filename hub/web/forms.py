@@ -35,7 +35,7 @@ from typing import Any, Final, Literal
 from pydantic import ValidationError
 
 from hub.cases.schemas import CaseIn
-from hub.facts.catalog import FactType, FactValidationError
+from hub.facts.catalog import SCHEMA_KEYWORDS, FactType, FactValidationError
 from hub.plans.parts import DOMAIN_NL
 from hub.vocabulary import CaseKind, LifeDomain, TableId
 
@@ -88,33 +88,7 @@ _FALSE: Final = frozenset({"nee", "false"})
 
 #: The JSON Schema keywords this module knows how to render (the catalog's own allowlist
 #: minus ``const``); anything else in a schema raises `UnsupportedSchema`.
-_RENDERED_KEYWORDS: Final = frozenset(
-    {
-        "$schema",
-        "$id",
-        "$comment",
-        "title",
-        "description",
-        "examples",
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "enum",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-    }
-)
+_RENDERED_KEYWORDS: Final = SCHEMA_KEYWORDS - {"const"}
 
 
 class UnsupportedSchema(Exception):

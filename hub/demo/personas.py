@@ -24,6 +24,8 @@ PARTNERS: dict[str, tuple[str, list[str]]] = {
     "ggz": ("ggz", ["publisher", "participant"]),
 }
 ZVH = "zvh"
+#: the partners whose privacy officer the demo lists
+PRIVACY_OFFICER_PARTNERS: Final = ("politie", "om", "gemeente-wi", "woningcorporatie")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ PERSONAS: Final[tuple[Persona, ...]] = (
         for partner, (_, roles) in PARTNERS.items()
     ),
     Persona(ZVH, "auditor-1", (Role.AUDITOR,), "auditor"),
+    # privacy officers (functionaris gegevensbescherming) of three key partners, who can
+    # approve a policy change between them (two of them, neither the one that loaded it),
+    # and of a housing corporation, which is not a key partner and so cannot (ADR 0103)
+    *(
+        Persona(partner, f"fg-{partner}", (Role.PRIVACY_OFFICER,), "privacy officer (FG)")
+        for partner in PRIVACY_OFFICER_PARTNERS
+    ),
 )
 
 

@@ -62,15 +62,47 @@ def nl_datetime(value: datetime | None) -> str:
     return f"{nl_date(local)}, {local:%H:%M}"
 
 
+#: the roles that work on cases (the others oversee: privacy officers and auditors)
+CASE_ROLES: Final = frozenset(
+    {Role.PARTICIPANT, Role.PUBLISHER, Role.PROCESREGISSEUR, Role.CASUSREGISSEUR}
+)
+
+
+def home_path(roles: Iterable[Role | str]) -> str:
+    """Where a person starts after login: their caseload, or the oversight screens of a
+    privacy officer or an auditor who works on no case."""
+    held = set(roles)
+    if held & CASE_ROLES:
+        return "/casussen"
+    if Role.PRIVACY_OFFICER in held:
+        return "/beleid"
+    if Role.AUDITOR in held:
+        return "/logboek"
+    return "/casussen"
+
+
 def nav_items(user: WebUser) -> list[tuple[str, str]]:
     """The main menu of a person: what their roles let them do."""
-    items = [("/casussen", "Mijn casussen")]
+    items: list[tuple[str, str]] = []
+    if user.roles_in(CASE_ROLES):
+        items.append(("/casussen", "Mijn casussen"))
     if user.has_role(Role.PROCESREGISSEUR):
         items.append(("/aanmeldingen", "Nieuwe aanmeldingen"))
     if user.has_role(Role.PUBLISHER) or user.has_role(Role.PROCESREGISSEUR):
         items.append(("/casussen/nieuw", "Casus aanmelden"))
     if user.roles_in({Role.PROCESREGISSEUR, Role.CASUSREGISSEUR, Role.PARTICIPANT}):
         items.append(("/overleggen", "Casusoverleggen"))
+    if user.has_role(Role.PRIVACY_OFFICER):
+        items.append(("/beleid", "Beleid"))
+        items.append(("/beleid/matrix", "Matrix"))
+        items.append(("/beleid/simulatie", "Wat zou X zien?"))
+        items.append(("/signalen", "Signalen"))
+    if user.has_role(Role.AUDITOR):
+        items.append(("/logboek", "Logboek"))
+        items.append(("/logboek/status", "Verificatie"))
+        items.append(("/inzage", "Inzageverzoek"))
+    if not items:
+        items.append(("/casussen", "Mijn casussen"))
     return items
 
 

@@ -28,6 +28,7 @@ from hub.web.core import (
     Web,
     WebApp,
     WebRoute,
+    home_path,
     render,
     request_info,
     web_app,
@@ -46,7 +47,6 @@ from hub.web.sessions import Principal, new_token, same_token
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 #: the demo login: included in the app only while the generated dev keys are in use
 demo_router = APIRouter(route_class=WebRoute, include_in_schema=False)
-HOME: Final = "/casussen"
 #: the pre-login CSRF cookie lives as long as a login page may stay open
 PRELOGIN_MAX_AGE: Final = 60 * 60
 LOGIN_MAX_AGE: Final = 10 * 60
@@ -137,7 +137,7 @@ def demo_login(
         method="demo",
     )
     token = _start_session(request, web, principal)
-    response = RedirectResponse(HOME, status_code=303)
+    response = RedirectResponse(home_path(principal.roles), status_code=303)
     _signed_in_cookie(response, web, token)
     return response
 
@@ -217,7 +217,9 @@ async def oidc_callback(request: Request, web: Web) -> Response:
     # The identity provider's redirect is a cross-site navigation: a SameSite=Strict cookie
     # set now is not sent with a redirect in the same chain. This page moves on to the
     # caseload as a navigation of our own, which carries it.
-    response = render(request, "signed_in.html", home=HOME, at=datetime.now(UTC))
+    response = render(
+        request, "signed_in.html", home=home_path(principal.roles), at=datetime.now(UTC)
+    )
     _signed_in_cookie(response, web, token)
     return response
 

@@ -27,6 +27,7 @@ from hub.web.core import (
     Web,
     WebApp,
     WebRoute,
+    home_path,
     nl_datetime,
     parse_purpose,
     render,
@@ -41,8 +42,8 @@ MAX_BRIEFING_PAGES: Final = 20
 
 
 @router.get("/")
-def home() -> Response:
-    return RedirectResponse("/casussen", status_code=303)
+def home(user: SignedIn) -> Response:
+    return RedirectResponse(home_path(user.principal.roles), status_code=303)
 
 
 @router.get("/casussen", response_class=HTMLResponse)

@@ -7,7 +7,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hub.context import HubContext
-from hub.web import intake, login, meetings, pages, plans, publish
+from hub.web import (
+    intake,
+    log_pages,
+    login,
+    meetings,
+    pages,
+    plans,
+    policy_pages,
+    publish,
+    signal_pages,
+)
 from hub.web.core import HERE, WebApp, build_templates
 from hub.web.security import PageHeadersMiddleware
 from hub.web.sessions import SessionStore
@@ -47,6 +57,10 @@ def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
     app.include_router(publish.router)
     app.include_router(meetings.router)
     app.include_router(plans.router)
+    # the oversight screens of privacy officers and auditors (issue 18)
+    app.include_router(policy_pages.router)
+    app.include_router(signal_pages.router)
+    app.include_router(log_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(
         PageHeadersMiddleware, https=settings.effective_public_url.startswith("https://")

@@ -1,16 +1,33 @@
 """The `vhhub` command line: set up, serve, and the operator's tools.
 
-Wiring only: each command parses its arguments and calls a service function.
+Wiring only: each command parses its arguments and calls a service function. How the
+process ends is decided once, in `main` (issue 18), not per command:
+
+- exit 0: done; exit 1: a check failed (a log that does not verify, a failing policy test,
+  drift) or the command failed; exit 2: the command line itself is unusable (an unknown
+  command or option, a missing argument, a bad value) or the data dir was never initialised;
+- every error is one line on stderr, ``vhhub: <what>``, never a traceback and never a box
+  drawn around it: the line is what a log or a CI job keeps, so it has to stand alone. An
+  unexpected exception shows its type and first line; VHHUB_DEBUG=1 shows the traceback
+  (without local variables, which could hold keys);
+- stdout holds only results; progress and summaries are on stderr (hub.console).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
+from hub import __version__
+
+try:  # typer 0.2x parses with its own copy of click, whose exceptions are not click's
+    from typer._click import exceptions as cli_errors
+except ImportError:  # pragma: no cover - typer that uses click itself
+    from click import exceptions as cli_errors  # type: ignore[no-redef]
 from hub.audit.cli import audit_app
 from hub.disclosure.cli import keys_app
 from hub.policy_review.cli import policy_app
@@ -22,6 +39,8 @@ app = typer.Typer(
     help="vhhub: informatie-uitwisseling voor het Zorg- en Veiligheidshuis.",
     no_args_is_help=True,
     add_completion=False,
+    # a traceback's local variables may hold keys or tokens; VHHUB_DEBUG=1 still shows frames
+    pretty_exceptions_show_locals=False,
 )
 partners_app = typer.Typer(help="The partners of the network registry.", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
@@ -31,12 +50,27 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"vhhub {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Data directory (default ./.vhhub or VHHUB_DATA_DIR)."),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
 ) -> None:
     if data_dir is not None:
         # one source of truth: every later Settings() in this process sees it
@@ -214,7 +248,8 @@ def stats(
     import json
     from datetime import date
 
-    from hub.cases.statistics import InvalidPeriod, Period, read_as_operator, render_text
+    from hub.cases.statistics import InvalidPeriod, Period, read_as_operator, text_report
+    from hub.console import table
     from hub.context import HubContext
 
     try:
@@ -237,30 +272,100 @@ def stats(
     if as_json:
         typer.echo(json.dumps(out.model_dump(mode="json"), indent=2))
     else:
-        for line in render_text(out):
+        heading, sections = text_report(out)
+        for line in heading:
             typer.echo(line)
+        for section in sections:
+            typer.echo(f"\n{section.heading}")
+            table(section.columns, section.rows)
 
 
 @partners_app.command("list")
 def partners_list() -> None:
     """Show partners, kinds, key ids and the roles each may claim."""
+    from hub.console import table
     from hub.identity.partner_keys import describe_partners
 
-    for row in describe_partners(settings()):
-        typer.echo(row)
+    rows = describe_partners(settings())
+    table(("partner", "kind", "key ids", "roles"), rows)
 
 
-def main() -> None:
-    """`vhhub`: an unexpected error on a data dir that was never initialised is that, in one
-    line and exit 2, not a traceback; on an initialised one the error goes up as it is."""
+#: Set to 1 to see the traceback of an unexpected error instead of its one line.
+DEBUG_ENV = "VHHUB_DEBUG"
+
+
+def main(args: list[str] | None = None) -> NoReturn:
+    """`vhhub`: run the command and turn whatever it ends with into an exit code and at most
+    one line on stderr (see the module docstring)."""
+    args = sys.argv[1:] if args is None else args
     try:
-        app(standalone_mode=True)
-    except Exception:
+        code = app(args=args, prog_name="vhhub", standalone_mode=False)
+    except cli_errors.NoArgsIsHelpError as exc:
+        # `vhhub` or `vhhub audit` alone: a person exploring; the help is the useful answer
+        typer.echo(exc.format_message(), err=True)
+        raise SystemExit(exc.exit_code) from None
+    except cli_errors.UsageError as exc:
+        _fail(_usage_line(exc, args), 2)
+    except cli_errors.ClickException as exc:  # e.g. a file argument that cannot be opened
+        _fail(_one_line(exc.format_message()), exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        # the reader went away (`vhhub audit verify | head -1`): nothing left to tell it
+        sys.stderr.close()
+        os._exit(1)
+    except Exception as exc:
         reason = _not_initialised()
-        if reason is None:
+        if reason is not None:
+            _fail(reason, 2)
+        if os.environ.get(DEBUG_ENV) == "1":
             raise
-        typer.echo(f"vhhub: {reason}", err=True)
-        raise SystemExit(2) from None
+        _fail(
+            f"unexpected error ({type(exc).__name__}): {_one_line(str(exc)) or 'no message'}"
+            f" (set {DEBUG_ENV}=1 for the traceback)",
+            1,
+        )
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """The one line: control characters from the command line or an error message (an
+    escape sequence typed as a command name) are spelt out, never sent to the terminal."""
+    from hub.console import visible
+
+    typer.echo(f"vhhub: {visible(message)}", err=True)
+    raise SystemExit(code) from None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """The first line of a message, cut to `limit` characters: a database error's later
+    lines can quote SQL and its parameters, which do not belong in a log."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def _usage_line(exc: cli_errors.UsageError, args: list[str]) -> str:
+    """`audit verify: No such option: --nope (see `vhhub audit verify --help`)`."""
+    message = _one_line(exc.format_message())
+    path = exc.ctx.command_path if exc.ctx is not None else _command_path(args)
+    sub = path.removeprefix("vhhub").strip()
+    return f"{sub + ': ' if sub else ''}{message} (see `{path} --help`)"
+
+
+def _command_path(args: list[str]) -> str:
+    """The subcommands named at the start of `args` (for an error raised without a context,
+    such as an option missing its value): `vhhub policy simulate`."""
+    command: Any = typer.main.get_command(app)
+    path = ["vhhub"]
+    for word in args:
+        if word.startswith("-"):
+            continue
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
 
 
 def _not_initialised() -> str | None:

@@ -300,23 +300,44 @@ def _shown(count: int | None, marker: str | None) -> str:
     return marker or "" if count is None else str(count)
 
 
-def render_text(out: StatisticsOut) -> list[str]:
-    """The statistics as plain text lines (Dutch headings), for the command line."""
-    lines = [
+@dataclass(frozen=True)
+class TextSection:
+    """One table of the statistics as the command line prints it."""
+
+    heading: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def text_report(out: StatisticsOut) -> tuple[list[str], list[TextSection]]:
+    """The statistics for the command line: the heading lines, then one table per section
+    (Dutch headings), which the CLI prints with rich."""
+    heading = [
         f"Managementinformatie {out.period_from.isoformat()} t/m {out.period_to.isoformat()}"
         f" (aantallen onder {out.min_cell} onderdrukt als {SUPPRESSED})",
         f"Aangemelde casussen: {_shown(out.registered.count, out.registered.marker)}",
     ]
-    for attribute, heading in _SECTIONS_NL:
-        cells: list[Cell] = getattr(out, attribute)
-        lines += ["", heading]
-        width = max((len(c.key) for c in cells), default=0)
-        lines += [f"  {c.key:<{width}}  {_shown(c.count, c.marker):>5}" for c in cells]
-    lines += ["", "Doorlooptijden in dagen (mediaan, p90, aantal casussen)"]
-    for lt in out.lead_times:
-        median = "-" if lt.median_days is None else f"{lt.median_days:.1f}"
-        p90 = "-" if lt.p90_days is None else f"{lt.p90_days:.1f}"
-        lines.append(
-            f"  {_STEPS_NL[lt.step]:<30}  {median:>7}  {p90:>7}  {_shown(lt.cases, lt.marker):>5}"
+    sections = [
+        TextSection(
+            title,
+            ("", "aantal"),
+            [(c.key, _shown(c.count, c.marker)) for c in getattr(out, attribute)],
         )
-    return lines
+        for attribute, title in _SECTIONS_NL
+    ]
+    sections.append(
+        TextSection(
+            "Doorlooptijden in dagen",
+            ("", "mediaan", "p90", "casussen"),
+            [
+                (
+                    _STEPS_NL[lt.step],
+                    "-" if lt.median_days is None else f"{lt.median_days:.1f}",
+                    "-" if lt.p90_days is None else f"{lt.p90_days:.1f}",
+                    _shown(lt.cases, lt.marker),
+                )
+                for lt in out.lead_times
+            ],
+        )
+    )
+    return heading, sections

@@ -1,16 +1,17 @@
 """`vhhub keys ...`: the operator's key tools. Parses, calls hub.disclosure.rotation, prints.
 
-Mounted by hub/cli.py as ``vhhub keys``. Progress and errors go to stderr so stdout holds
-only the result, for scripts.
+Mounted by hub/cli.py as ``vhhub keys``. Progress, the summary and errors go to stderr so
+stdout holds only the result, for scripts. Exit 1 when the run failed or left case keys it
+could not unwrap.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
+from hub.console import count, duration, progress, summary
 from hub.disclosure.rotation import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_SETTLE_S,
@@ -58,43 +59,30 @@ def rotate_command(
     from hub.settings import Settings
 
     ctx = HubContext.open(Settings())
-    counter = _Counter()
     try:
-        report = rotate(
-            ctx, force_new=force_new, batch_size=batch_size, settle_s=settle, progress=counter
-        )
+        with progress("Re-wrapping case keys") as bar:
+            report = rotate(
+                ctx, force_new=force_new, batch_size=batch_size, settle_s=settle, progress=bar
+            )
     except RotationError as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
-        counter.close()
         ctx.close()
     _print(report)
+    summary(_summary(report, bar.total or 0, bar.elapsed))
     if report.failed_cases:
-        raise typer.Exit(2)
+        raise typer.Exit(1)
 
 
-class _Counter:
-    """A progress counter on stderr: one line rewritten in place on a terminal, a line per
-    batch otherwise (logs of a scheduled job)."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._written = False
-
-    def __call__(self, done: int, total: int) -> None:
-        line = f"re-wrapped {done}/{max(total, done)} case keys"
-        if self._tty:
-            sys.stderr.write(f"\r{line}")
-        else:
-            sys.stderr.write(f"{line}\n")
-        sys.stderr.flush()
-        self._written = True
-
-    def close(self) -> None:
-        if self._tty and self._written:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+def _summary(report: RotationReport, pending: int, seconds: float) -> str:
+    unused = count(len(report.retired) + len(report.unreferenced), "old version")
+    failed = f", {count(len(report.failed_cases))} FAILED" if report.failed_cases else ""
+    return (
+        f"Key rotation: re-wrapped {report.rewrapped}/{max(pending, report.rewrapped)} case keys"
+        f" under KEK version {report.current_version}{failed}, {unused} no longer used "
+        f"({duration(seconds)})."
+    )
 
 
 def _print(report: RotationReport) -> None:

@@ -67,9 +67,11 @@ def load_partner_jwks(settings: Settings, partner: PartnerSpec) -> dict[str, Any
     return data
 
 
-def describe_partners(settings: Settings) -> list[str]:
+def describe_partners(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """Per partner of the network file: id, kind, its key ids (or where they come from) and
+    the roles it may claim, for `vhhub partners list`."""
     registry = load_registry(settings.network_file)
-    rows = [f"{'partner':<22} {'kind':<17} {'key ids':<46} roles"]
+    rows = []
     for partner in registry.partners.values():
         jwks = load_partner_jwks(settings, partner)
         if jwks is None:
@@ -77,5 +79,5 @@ def describe_partners(settings: Settings) -> list[str]:
         else:
             kids = ",".join(str(k.get("kid", "?")) for k in jwks.get("keys", [])) or "(none yet)"
         roles = ",".join(sorted(registry.allowed_roles(partner.id)))
-        rows.append(f"{partner.id:<22} {partner.kind.value:<17} {kids:<46} {roles}")
+        rows.append((partner.id, partner.kind.value, kids, roles))
     return rows

@@ -17,17 +17,21 @@ versions of the network's protected tests (ADR 0103); approving those is an API 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Final, Protocol
 
 import typer
 
+from hub.console import count, duration, progress, summary
+from hub.console import table as print_table
 from hub.rego.bundle import load_bundle, policy_version, write_opa_bundle
 from hub.rego.errors import PolicyError
 from hub.rego.policy_tests import TestReport, run_policy_tests
 
 if TYPE_CHECKING:
     from hub.facts.catalog import FactTypeCatalog
+    from hub.policy_review import diff as diffing_module
     from hub.policy_review.governance import ProtectedSuite
     from hub.policy_review.versions import ReviewedVersion
     from hub.settings import Settings
@@ -298,31 +302,59 @@ def list_versions() -> None:
         with db.transaction() as session:
             repo = PolicyVersionRepository(session)
             approvals = repo.approvals_by_version()
-            for row in repo.list_newest_first():
-                who = (
-                    f"{row.loaded_by_partner}/{row.loaded_by_user}"
-                    if row.loaded_by_partner
-                    else f"operator ({row.origin})"
+            rows = [
+                (
+                    row.version[:12],
+                    row.status,
+                    _TESTS[row.tests_passed],
+                    _checks(row.checks, "checks pass", "CHECKS FAIL"),
+                    f"loaded {row.loaded_at:%Y-%m-%d %H:%M} by {_loader(row)}",
+                    _approvers(approvals.get(row.version, [])),
                 )
-                approved = ", ".join(
-                    f"{a.approver_partner}/{a.approver_user}"
-                    for a in approvals.get(row.version, [])
-                )
-                tests = {True: "tests pass", False: "TESTS FAIL", None: "tests not run"}
-                checks = (
-                    ""
-                    if row.checks is None
-                    else "  checks pass"
-                    if row.checks.get("passed")
-                    else "  CHECKS FAIL"
-                )
-                typer.echo(
-                    f"{row.version[:12]}  {row.status:<8}  {tests[row.tests_passed]:<13}{checks}"
-                    f"  loaded {row.loaded_at:%Y-%m-%d %H:%M} by {who}"
-                    + (f"; approved by {approved}" if approved else "")
-                )
+                for row in repo.list_newest_first()
+            ]
     finally:
         db.dispose()
+    print_table(("version", "status", "tests", "checks", "loaded", "approved"), rows, header=None)
+
+
+_TESTS: Final = {True: "tests pass", False: "TESTS FAIL", None: "tests not run"}
+
+
+class _Loaded(Protocol):
+    """A stored policy version or protected suite, as far as `_loader` reads it."""
+
+    @property
+    def loaded_by_partner(self) -> str | None: ...
+    @property
+    def loaded_by_user(self) -> str | None: ...
+    @property
+    def origin(self) -> str | None: ...
+
+
+class _Approval(Protocol):
+    @property
+    def approver_partner(self) -> str: ...
+    @property
+    def approver_user(self) -> str: ...
+
+
+def _loader(row: _Loaded) -> str:
+    if row.loaded_by_partner:
+        return f"{row.loaded_by_partner}/{row.loaded_by_user}"
+    return f"operator ({row.origin})"
+
+
+def _approvers(approvals: Sequence[_Approval]) -> str:
+    if not approvals:
+        return ""
+    return "approved by " + ", ".join(f"{a.approver_partner}/{a.approver_user}" for a in approvals)
+
+
+def _checks(checks: Mapping[str, Any] | None, passed: str, failed: str) -> str:
+    if checks is None:
+        return ""
+    return passed if checks.get("passed") else failed
 
 
 @policy_app.command("load")
@@ -556,10 +588,13 @@ def diff(
 
     settings = _settings()
     before, after = _version_or_dir(old), _version_or_dir(new)
-    result = diffing.diff_versions(
-        before, after, _catalog(settings), table=table, exhaustive=exhaustive
-    )
+    with progress("Asking both policy engines") as bar:
+        result = diffing.diff_versions(
+            before, after, _catalog(settings), table=table, exhaustive=exhaustive, progress=bar
+        )
     out = diff_out(result, table=table)
+    if output_format != "json":  # JSON is for programs: complete without a line besides it
+        summary(_diff_summary(result, bar.elapsed))
     recorded = table is None and _record_digest(settings, out.digest, out.old, out.new, exhaustive)
     if output_format == "json":
         typer.echo(out.model_dump_json(indent=2))
@@ -574,6 +609,17 @@ def diff(
             f"approve {out.new[:12]} with this digest: POST /api/v1/policies/{out.new}/approvals "
             '{"diff_digest": "..."} (valid while the old version is the active one)'
         )
+
+
+def _diff_summary(result: diffing_module.DiffResult, seconds: float) -> str:
+    more = sum(c.direction == "more" for c in result.changes)
+    less = sum(c.direction == "less" for c in result.changes)
+    return (
+        f"Policy diff {result.old[:12]} -> {result.new[:12]}: "
+        f"{count(len(result.changes), 'change')} ({more} show more, {less} show less) over "
+        f"{count(result.contexts, 'context')}, {count(result.decisions, 'decision')} per "
+        f"version ({duration(seconds)})."
+    )
 
 
 def _record_digest(settings: Settings, digest: str, old: str, new: str, exhaustive: bool) -> bool:
@@ -623,32 +669,22 @@ def suite_list() -> None:
         with db.transaction() as session:
             repo = ProtectedSuiteRepository(session)
             approvals = repo.approvals_by_suite()
-            for row in repo.list_newest_first():
-                who = (
-                    f"{row.loaded_by_partner}/{row.loaded_by_user}"
-                    if row.loaded_by_partner
-                    else f"operator ({row.origin})"
+            rows = [
+                (
+                    row.suite[:12],
+                    row.status,
+                    f"{sum(1 for f in row.files if f.get('test'))} files",
+                    _checks(
+                        row.checks, "passes on the active version", "FAILS on the active version"
+                    ),
+                    f"loaded {row.loaded_at:%Y-%m-%d %H:%M} by {_loader(row)}",
+                    _approvers(approvals.get(row.suite, [])),
                 )
-                approved = ", ".join(
-                    f"{a.approver_partner}/{a.approver_user}" for a in approvals.get(row.suite, [])
-                )
-                tests = sum(1 for f in row.files if f.get("test"))
-                passes = (
-                    ""
-                    if row.checks is None
-                    else (
-                        "  passes on the active version"
-                        if row.checks.get("passed")
-                        else "  FAILS on the active version"
-                    )
-                )
-                typer.echo(
-                    f"{row.suite[:12]}  {row.status:<8}  {tests} files{passes}"
-                    f"  loaded {row.loaded_at:%Y-%m-%d %H:%M} by {who}"
-                    + (f"; approved by {approved}" if approved else "")
-                )
+                for row in repo.list_newest_first()
+            ]
     finally:
         db.dispose()
+    print_table(("suite", "status", "tests", "checks", "loaded", "approved"), rows, header=None)
 
 
 @suite_app.command("load")

@@ -29,8 +29,8 @@ import os
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -62,6 +62,15 @@ GRID_PARTNER: Final = "grid-viewer"
 Outcome = tuple[str, tuple[str, ...], str]
 #: (table, phase, purpose, viewer key)
 ContextKey = tuple[str, str, str, str]
+
+#: Told how far the engines are: (contexts answered so far, contexts to answer), counted over
+#: both versions and only for contexts not already cached. It only watches: the answers are
+#: the same with or without it.
+DiffProgress = Callable[[int, int], None]
+
+
+def no_progress(done: int, total: int) -> None:
+    """The default `DiffProgress`: nobody is watching."""
 
 
 @dataclass(frozen=True)
@@ -389,7 +398,11 @@ class GridAnswers:
         self._lock = threading.Lock()
 
     def answers(
-        self, versions: Sequence[ReviewedVersion], grid: Grid
+        self,
+        versions: Sequence[ReviewedVersion],
+        grid: Grid,
+        *,
+        progress: DiffProgress = no_progress,
     ) -> list[dict[ContextKey, dict[str, Outcome]]]:
         """Every context of `grid` for each version, evaluating only what is not cached."""
         jobs: list[tuple[ReviewedVersion, list[ContextKey]]] = []
@@ -405,7 +418,8 @@ class GridAnswers:
                     jobs.append((reviewed, missing))
             while len(self._items) > max(self._capacity, len(versions)):
                 self._items.popitem(last=False)
-        for (reviewed, _), fresh in zip(jobs, evaluate_jobs(jobs, grid), strict=True):
+        fresh_answers = evaluate_jobs(jobs, grid, progress=progress)
+        for (reviewed, _), fresh in zip(jobs, fresh_answers, strict=True):
             with self._lock:
                 self._items.setdefault((reviewed.version, grid.fingerprint), {}).update(fresh)
                 for store, version in zip(stores, versions, strict=True):
@@ -446,40 +460,63 @@ def _discard_pool() -> None:
             _POOL = None
 
 
+#: With a progress callback, each worker's share is cut into this many parts, so the count
+#: moves while the workers run (a part is a few hundred contexts, still worth a round trip).
+PROGRESS_PARTS_PER_WORKER: Final = 8
+
+
+class _Count:
+    """The running total behind a `DiffProgress` callback."""
+
+    def __init__(self, progress: DiffProgress, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        progress(0, total)
+
+    def add(self, contexts: int = 1) -> None:
+        self.done += contexts
+        self.progress(self.done, self.total)
+
+
 def evaluate_jobs(
-    jobs: Sequence[tuple[ReviewedVersion, Sequence[ContextKey]]], grid: Grid
+    jobs: Sequence[tuple[ReviewedVersion, Sequence[ContextKey]]],
+    grid: Grid,
+    *,
+    progress: DiffProgress = no_progress,
 ) -> list[dict[ContextKey, dict[str, Outcome]]]:
     """Each job's contexts under its version; in worker processes when it pays off."""
     total = sum(len(contexts) for _, contexts in jobs)
     if WORKERS < 2 or total < MIN_CONTEXTS_FOR_WORKERS:
-        return [evaluate(reviewed, grid, contexts) for reviewed, contexts in jobs]
+        return _evaluate_here(jobs, grid, _Count(progress, total))
     pieces = max(1, WORKERS // max(1, len(jobs)))
+    if progress is not no_progress:
+        pieces *= PROGRESS_PARTS_PER_WORKER
     try:
         pool = _pool()
-        futures = [
-            [
-                pool.submit(
-                    _evaluate_in_worker,
-                    reviewed.version,
-                    files_of_bundle(reviewed.bundle),
-                    grid,
-                    part,
-                )
-                for part in _split(contexts, pieces)
-            ]
-            for reviewed, contexts in jobs
-        ]
-        out: list[dict[ContextKey, dict[str, Outcome]]] = []
-        for job_futures in futures:
-            merged: dict[ContextKey, dict[str, Outcome]] = {}
-            for future in job_futures:
-                merged.update(future.result())
-            out.append(merged)
+        futures: dict[Future[dict[ContextKey, dict[str, Outcome]]], tuple[int, int]] = {}
+        for index, (reviewed, contexts) in enumerate(jobs):
+            files = files_of_bundle(reviewed.bundle)
+            for part in _split(contexts, pieces):
+                future = pool.submit(_evaluate_in_worker, reviewed.version, files, grid, part)
+                futures[future] = (index, len(part))
+        counted = _Count(progress, total)
+        out: list[dict[ContextKey, dict[str, Outcome]]] = [{} for _ in jobs]
+        for future in as_completed(futures):
+            index, size = futures[future]
+            out[index].update(future.result())
+            counted.add(size)
         return out
     except (BrokenProcessPool, OSError) as exc:
         log.warning("grid_workers_unavailable", error_type=type(exc).__name__)
         _discard_pool()
-        return [evaluate(reviewed, grid, contexts) for reviewed, contexts in jobs]
+        return _evaluate_here(jobs, grid, _Count(progress, total))
+
+
+def _evaluate_here(
+    jobs: Sequence[tuple[ReviewedVersion, Sequence[ContextKey]]], grid: Grid, counted: _Count
+) -> list[dict[ContextKey, dict[str, Outcome]]]:
+    return [evaluate(reviewed, grid, contexts, step=counted.add) for reviewed, contexts in jobs]
 
 
 def _split(items: Sequence[ContextKey], pieces: int) -> list[list[ContextKey]]:
@@ -504,10 +541,19 @@ def _evaluate_in_worker(
     return evaluate(reviewed, grid, contexts)
 
 
+def _no_step() -> None:
+    return None
+
+
 def evaluate(
-    reviewed: ReviewedVersion, grid: Grid, contexts: Sequence[ContextKey]
+    reviewed: ReviewedVersion,
+    grid: Grid,
+    contexts: Sequence[ContextKey],
+    *,
+    step: Callable[[], None] = _no_step,
 ) -> dict[ContextKey, dict[str, Outcome]]:
-    """Ask `reviewed`'s engine every context in one batch of all grid facts each."""
+    """Ask `reviewed`'s engine every context in one batch of all grid facts each; `step` is
+    called after each context (progress)."""
     viewers = {v.key: v for v in grid.viewers}
     facts = {f.key: f.meta.policy_input() for f in grid.facts}
     interned: dict[Outcome, Outcome] = {}
@@ -525,6 +571,7 @@ def evaluate(
             outcome: Outcome = (decision.level.value, decision.fields, decision.rule)
             answers[fact_key] = interned.setdefault(outcome, outcome)
         out[context] = answers
+        step()
     return out
 
 
@@ -539,10 +586,14 @@ def diff_versions(
     table: str | None = None,
     exhaustive: bool = False,
     answers: GridAnswers = GRID_ANSWERS,
+    progress: DiffProgress = no_progress,
 ) -> DiffResult:
-    """Every grid cell whose level or released fields differ between `old` and `new`."""
+    """Every grid cell whose level or released fields differ between `old` and `new`.
+
+    `progress` is told how many grid contexts the engines have answered (`DiffProgress`);
+    the comparison after that takes a fraction of the time."""
     grid = build_grid(catalog, [old, new], table=table, exhaustive=exhaustive)
-    before, after = answers.answers([old, new], grid)
+    before, after = answers.answers([old, new], grid, progress=progress)
     labels = {v.key: v.label for v in grid.viewers}
     facts = {f.key: f for f in grid.facts}
     changes: list[Change] = []

@@ -6,12 +6,13 @@ Wiring only: parse, call hub.retention.service, print. Mounted by hub/cli.py as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hub.console import count, duration, progress, summary, table
 from hub.retention.service import (
     DueCase,
     RetentionError,
@@ -57,9 +58,24 @@ def run_command(
     its facts. Follow up with `vhhub keys rotate` so copies of the deleted key in backups
     become unreadable as well.
     """
-    with _context() as ctx:
-        report = run_retention(ctx, dry_run=dry_run)
+    with _context() as ctx, progress("Examining cases past their deadline") as bar:
+        report = run_retention(ctx, dry_run=dry_run, progress=bar)
     _print(report)
+    summary(_summary(report, bar.elapsed))
+
+
+def _summary(report: RetentionReport, seconds: float) -> str:
+    held = f", {count(len(report.held))} kept on legal hold" if report.held else ""
+    if report.dry_run:
+        return (
+            f"Retention dry run: {count(len(report.due), 'case')} due{held}; "
+            f"nothing changed ({duration(seconds)})."
+        )
+    skipped = f", {count(len(report.skipped))} skipped" if report.skipped else ""
+    return (
+        f"Retention run: {count(len(report.due), 'case')} examined, "
+        f"{count(len(report.shredded))} shredded{skipped}{held} ({duration(seconds)})."
+    )
 
 
 @retention_app.command("hold")
@@ -89,16 +105,19 @@ def _set_hold(case_id: str, *, hold: bool) -> None:
     typer.echo(f"{prefix}case {result.case_id} is {state}; retention deadline {deadline}")
 
 
-def _line(item: DueCase) -> str:
-    return f"{item.case_id}  {item.status:<9} retention until {item.retention_until.isoformat()}"
+def _cases(items: Sequence[DueCase]) -> None:
+    table(
+        ("case", "status", "retention until"),
+        ((item.case_id, item.status, item.retention_until.isoformat()) for item in items),
+    )
 
 
 def _print(report: RetentionReport) -> None:
     if report.dry_run:
         typer.echo(f"dry run at {report.now.isoformat()}: nothing changed")
         typer.echo(f"would shred {len(report.due)} case(s)")
-        for item in report.due:
-            typer.echo(f"  {_line(item)}")
+        if report.due:
+            _cases(report.due)
     else:
         typer.echo(f"shredded {len(report.shredded)} case(s)")
         for case_id in report.shredded:
@@ -107,8 +126,7 @@ def _print(report: RetentionReport) -> None:
             typer.echo(f"skipped {len(report.skipped)} case(s) that changed during the run")
     if report.held:
         typer.echo(f"kept {len(report.held)} case(s) on legal hold past their deadline")
-        for item in report.held:
-            typer.echo(f"  {_line(item)}")
+        _cases(report.held)
     if report.shredded:
         typer.echo(
             "run `vhhub keys rotate` to make copies of the deleted keys in backups unreadable"

@@ -23,6 +23,7 @@ dead tuples until vacuum, and backups keep what they hold; both only ever held t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
@@ -55,6 +56,15 @@ SHRED_REASON: Final = "retention deadline passed"
 HOLD_SET_REASON: Final = "legal hold set"
 HOLD_RELEASED_REASON: Final = "legal hold released"
 SHREDDED: Final = CaseStatus.SHREDDED
+
+
+#: Told after each due case is dealt with: (due cases examined so far, due cases in the run).
+#: It only watches; the run does the same with or without it.
+RetentionProgress = Callable[[int, int], None]
+
+
+def no_progress(done: int, total: int) -> None:
+    """The default `RetentionProgress`: nobody is watching."""
 
 
 class RetentionError(Exception):
@@ -120,25 +130,33 @@ def find_due(session: Session, now: datetime) -> tuple[list[DueCase], list[DueCa
 
 
 def run_retention(
-    ctx: Operator, *, dry_run: bool = False, now: datetime | None = None
+    ctx: Operator,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: RetentionProgress = no_progress,
 ) -> RetentionReport:
     """Shred every due case not on legal hold (one transaction each) and log the run.
 
     A dry run reads only: it writes nothing, not even a log entry, so it can be run as often
-    as an operator likes to see what the next run would do.
+    as an operator likes to see what the next run would do. `progress` is told how many of
+    the due cases have been examined (shredded or skipped), after each one.
     """
     now = now or _now()
     with ctx.db.transaction() as session:
         due, held = find_due(session, now)
     if dry_run:
+        progress(len(due), len(due))
         return RetentionReport(now=now, dry_run=True, due=tuple(due), held=tuple(held))
     request = RequestInfo(request_id=uuid.uuid4().hex)
     shredded: list[str] = []
     skipped: list[str] = []
-    for item in due:
+    progress(0, len(due))
+    for examined, item in enumerate(due, start=1):
         (shredded if shred_case(ctx, item.case_id, now=now, request=request) else skipped).append(
             item.case_id
         )
+        progress(examined, len(due))
     with ctx.db.transaction() as session:
         ctx.log.append(
             session,

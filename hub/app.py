@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from hub import __version__
 from hub.audit.router import router as audit_router
+from hub.audit.signals_router import router as signals_router
 from hub.briefing.router import router as briefing_router
 from hub.cases.router import router as cases_router
 from hub.context import HubContext
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.include_router(facts_router, prefix=API_PREFIX)
     app.include_router(briefing_router, prefix=API_PREFIX)
     app.include_router(audit_router, prefix=API_PREFIX)
+    app.include_router(signals_router, prefix=API_PREFIX)
     app.include_router(plans_router, prefix=API_PREFIX)
     app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(policy_review_router, prefix=API_PREFIX)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.log import AccessLog, LogSigner
 from hub.audit.service import AuditService, ReportSettings
+from hub.audit.signals import MisuseSignals, SignalSettings
 from hub.cases.agenda import AgendaService
 from hub.cases.caseload import CaseloadService
 from hub.cases.coordination import CoordinationService
@@ -80,6 +81,7 @@ class HubContext:
     simulation: SimulationService = field(init=False)
     meetings: MeetingService = field(init=False)
     minutes: MinutesDisclosure = field(init=False)
+    signals: MisuseSignals = field(init=False)
 
     def __post_init__(self) -> None:
         uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
@@ -122,6 +124,7 @@ class HubContext:
         self.simulation = SimulationService(uow, gate, log, self.catalog, registry, reviewed)
         self.meetings = MeetingService(uow, gate, self.vault, log, registry)
         self.minutes = MinutesDisclosure(uow, gate, self.vault, log)
+        self.signals = MisuseSignals(self.db, gate, log, signal_settings(self.settings))
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""
@@ -233,6 +236,22 @@ def open_access_log(settings: Settings, keys: KeyProvider) -> AccessLog:
         signer,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_interval_s=settings.checkpoint_interval_s,
+    )
+
+
+def signal_settings(settings: Settings) -> SignalSettings:
+    """The misuse signals' thresholds and office hours (`VHHUB_SIGNAL_*`)."""
+    return SignalSettings(
+        volume_factor=settings.signal_volume_factor,
+        volume_minimum=settings.signal_volume_minimum,
+        history_periods=settings.signal_history_periods,
+        timezone=settings.signal_timezone,
+        office_days=settings.signal_office_days,
+        office_start_hour=settings.signal_office_start_hour,
+        office_end_hour=settings.signal_office_end_hour,
+        off_hours_minimum=settings.signal_off_hours_minimum,
+        outside_tables_minimum=settings.signal_outside_tables_minimum,
+        refusals_minimum=settings.signal_refusals_minimum,
     )
 
 

@@ -1,6 +1,7 @@
-"""The Dutch words of the web application for the hub's codes (UI text is Dutch; codes stay
-English, see docs/glossary.md). Organisation kinds and disclosure levels reuse the wording of
-the art. 15 report (hub.audit.report), so a citizen and a professional read the same words.
+"""The Dutch words for the hub's codes, wherever people read them: the web application and
+the command line's HTML matrix (UI text is Dutch; codes stay English, see docs/glossary.md).
+Organisation kinds and disclosure levels reuse the wording of the art. 15 report
+(hub.audit.report), so a citizen and a professional read the same words.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from hub.audit.entry import Action
 from hub.vocabulary import (
     CaseKind,
     DisclosureLevel,
@@ -146,3 +148,142 @@ def word(mapping: Mapping[str, str], code: object) -> str:
     """The Dutch word of a code; an unknown code shows as itself (never an error page)."""
     text = str(code) if code is not None else ""
     return mapping.get(text, text)
+
+
+#: the access log's actions, as an auditor or privacy officer reads them (neutral; the
+#: citizen's report speaks to the person instead, hub.audit.report)
+LOG_ACTION: Final[Mapping[str, str]] = {
+    Action.FACT_PUBLISH: "Informatie vastgelegd",
+    Action.FACT_CORRECT: "Informatie gecorrigeerd",
+    Action.FACT_WITHDRAW: "Informatie ingetrokken",
+    Action.FACT_PUBLISH_DENIED: "Vastleggen geweigerd",
+    Action.BRIEFING_READ: "Briefing ingezien",
+    Action.UPDATES_READ: "Nieuwe informatie ingezien",
+    Action.ACCESS_BREAK_GLASS: "Spoedtoegang",
+    Action.CASE_REGISTER: "Casus aangemeld",
+    Action.CASE_TAKE: "Regie op casus genomen",
+    Action.CASE_SCREEN: "Screening",
+    Action.SCREENING_HIT: "Treffer bij screening",
+    Action.CASE_TRIAGE: "Besluit over in behandeling nemen",
+    Action.CASE_INVITE: "Partner uitgenodigd",
+    Action.CASE_WITHDRAW_INVITATION: "Uitnodiging ingetrokken",
+    Action.CASE_ASSIGN_CASUSREGISSEUR: "Casusregisseur aangewezen",
+    Action.CASE_CHANGE_PHASE: "Fase van casus gewijzigd",
+    Action.CASE_SCHEDULE: "Casus geagendeerd",
+    Action.CASE_CLOSE: "Casus afgesloten",
+    Action.CASE_CORRECT_SUBJECT: "Persoonsgegevens verbeterd",
+    Action.CASE_READ: "Casus ingezien",
+    Action.CASE_DENIED: "Inzage in casus geweigerd",
+    Action.PLAN_RECORD: "Plan van aanpak vastgelegd",
+    Action.PLAN_READ: "Plan van aanpak ingezien",
+    Action.AUTH_FAILURE: "Aanmelden mislukt",
+    Action.REQUEST_REJECTED: "Verzoek afgewezen",
+    Action.POLICY_ERROR: "Storing in de privacyregels",
+    Action.POLICY_LOAD: "Privacyregels klaargezet",
+    Action.POLICY_APPROVE: "Privacyregels goedgekeurd",
+    Action.POLICY_ACTIVATE: "Privacyregels in gebruik genomen",
+    Action.POLICY_SIMULATE: "Privacyregels gesimuleerd",
+    Action.POLICY_READ: "Privacyregels bekeken",
+    Action.KEY_ROTATE: "Sleutels vervangen",
+    Action.CASE_SHRED: "Casus vernietigd",
+    Action.RETENTION_RUN: "Bewaartermijnen nagelopen",
+    Action.LOG_QUERY: "Logboek geraadpleegd",
+    Action.LOG_EXPORT: "Logboek geëxporteerd",
+    Action.LOG_VERIFY: "Logboek gecontroleerd",
+    Action.SUBJECT_ACCESS_REPORT: "Inzageoverzicht opgesteld",
+    Action.INTEGRITY_ERROR: "Integriteitsfout",
+    Action.CHECKPOINT_SIGN: "Controlepunt ondertekend",
+    Action.CASE_RECORD_NOTICE: "Informeren van betrokkene vastgelegd",
+    Action.CASE_READ_NOTICES: "Informeren van betrokkenen bekeken",
+    Action.MEETING_SCHEDULE: "Casusoverleg gepland",
+    Action.MEETING_PLAN: "Casusoverleg voorbereid",
+    Action.MEETING_READ: "Casusoverleg bekeken",
+    Action.MEETING_ATTENDANCE: "Aanwezigheid vastgelegd",
+    Action.MINUTES_RECORD: "Verslag vastgelegd",
+    Action.MINUTES_READ: "Verslag ingezien",
+    Action.CASE_RECORD_COORDINATION: "Afstemming met andere keten vastgelegd",
+    Action.STATISTICS_READ: "Cijfers opgevraagd",
+    Action.SESSION_START: "Aangemeld",
+    Action.SESSION_END: "Afgemeld",
+}
+
+#: the outcome of a logged act
+OUTCOME: Final[Mapping[str, str]] = {
+    "allowed": "toegestaan",
+    "denied": "geweigerd",
+    "error": "fout",
+}
+
+#: what the hub's check of an inclusion proof found (hub.audit.proof_check.ProofProblem)
+PROOF_PROBLEM: Final[Mapping[str, str]] = {
+    "entry_changed": (
+        "De velden van deze regel passen niet bij de vingerafdruk (hash) die in het logboek "
+        "is opgenomen: de regel is veranderd nadat hij is vastgelegd."
+    ),
+    "entry_invalid": "Deze regel is niet in de vorm die het logboek voorschrijft.",
+    "signature": (
+        "De handtekening onder het controlepunt klopt niet met de publieke sleutel van de hub: "
+        "het controlepunt is niet door de hub ondertekend of is veranderd."
+    ),
+    "other_log": "Het controlepunt hoort bij een ander logboek.",
+    "checkpoint_mismatch": (
+        "Het bewijs is gemaakt voor een ander controlepunt dan het ondertekende."
+    ),
+    "proof": (
+        "Het bewijs leidt niet naar het ondertekende controlepunt: de regel staat niet, of "
+        "niet op deze plaats, in het ondertekende logboek."
+    ),
+}
+
+#: the fields of an access-log entry, in the order the entry page shows them
+LOG_FIELD: Final[Mapping[str, str]] = {
+    "seq": "Volgnummer",
+    "time": "Tijdstip",
+    "actor_partner": "Organisatie",
+    "actor_partner_kind": "Soort organisatie",
+    "actor_user": "Gebruiker",
+    "actor_roles": "Rollen",
+    "action": "Handeling",
+    "purpose": "Doel",
+    "outcome": "Uitkomst",
+    "reason": "Reden (technisch)",
+    "case_id": "Casus",
+    "subject_pseudonyms": "Betrokkenen (pseudoniemen)",
+    "object_ids": "Objecten",
+    "disclosed": "Gedeelde velden",
+    "fact_subjects": "Betrokkenen per feit",
+    "count": "Aantal gelijke weigeringen",
+    "policy_version": "Versie van de privacyregels",
+    "request_id": "Verzoeknummer",
+    "source": "Herkomst",
+    "leaf_hash": "Vingerafdruk (leaf hash)",
+}
+
+#: a misuse signal's kind, as a short name (hub.audit.signals)
+SIGNAL_KIND: Final[Mapping[str, str]] = {
+    "volume": "Ongewoon veel gelezen",
+    "off_hours": "Buiten kantoortijd",
+    "outside_tables": "Buiten de eigen tafels",
+    "refusals": "Geweigerd",
+}
+
+#: a policy version's status (ADR 0103)
+POLICY_STATUS: Final[Mapping[str, str]] = {
+    "active": "actief",
+    "inactive": "voorgesteld",
+    "retired": "vervangen",
+}
+#: where a policy version came from
+POLICY_ORIGIN: Final[Mapping[str, str]] = {
+    "shipped": "meegeleverd (vhhub init)",
+    "cli": "geladen door de beheerder",
+    "upload": "geüpload door een privacyfunctionaris",
+}
+#: which way a policy change moves a decision
+CHANGE_DIRECTION: Final[Mapping[str, str]] = {"more": "meer", "less": "minder", "other": "anders"}
+#: what a sensitivity category is called (AVG art. 9 and 10)
+SENSITIVITY: Final[Mapping[str, str]] = {
+    "special": "bijzonder persoonsgegeven",
+    "criminal": "strafrechtelijk gegeven",
+    "ordinary": "gewoon gegeven",
+}

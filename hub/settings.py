@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.db.session import sqlite_url
@@ -112,7 +112,59 @@ class Settings(BaseSettings):
         ge=300,
         description="A web session ends this many seconds after login, however active.",
     )
+    # Misuse signals for the privacy officer (issue 18, hub/audit/signals.py)
+    signal_volume_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="A user's reads in a period are unusual at this many times the median of "
+        "their own previous periods (and at least the minimum below).",
+    )
+    signal_volume_minimum: int = Field(
+        default=20,
+        ge=1,
+        description="Fewer reads than this in a period are never an unusual volume.",
+    )
+    signal_history_periods: int = Field(
+        default=8,
+        ge=1,
+        le=52,
+        description="How many earlier periods (weeks or months) a user's volume is compared "
+        "with; they also count for the tables a user works at.",
+    )
+    signal_timezone: str = Field(
+        default="Europe/Amsterdam",
+        description="The time zone of periods and office hours (public holidays are not known).",
+    )
+    signal_office_days: tuple[int, ...] = Field(
+        default=(1, 2, 3, 4, 5),
+        description="Office days, ISO numbers (1 = Monday ... 7 = Sunday). JSON list.",
+    )
+    signal_office_start_hour: int = Field(default=7, ge=0, le=23)
+    signal_office_end_hour: int = Field(
+        default=19, ge=1, le=24, description="Office hours end at this hour (exclusive)."
+    )
+    signal_off_hours_minimum: int = Field(
+        default=1, ge=1, description="Reads outside office hours in a period that raise a signal."
+    )
+    signal_outside_tables_minimum: int = Field(
+        default=1,
+        ge=1,
+        description="Reads of cases at tables the user does not work at that raise a signal.",
+    )
+    signal_refusals_minimum: int = Field(
+        default=1, ge=1, description="Refusals of a user in a period that raise a signal."
+    )
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _office_hours_make_sense(self) -> Settings:
+        """Office days are ISO weekdays and office hours end after they start: otherwise every
+        read would silently count as a read outside office hours."""
+        if not self.signal_office_days or not set(self.signal_office_days) <= set(range(1, 8)):
+            raise ValueError("signal_office_days must hold ISO weekdays 1 (Monday) to 7")
+        if self.signal_office_end_hour <= self.signal_office_start_hour:
+            raise ValueError("signal_office_end_hour must be after signal_office_start_hour")
+        return self
 
     @cached_property
     def effective_database_url(self) -> str:

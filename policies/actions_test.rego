@@ -555,3 +555,23 @@ test_a_meeting_frame_without_a_target_names_nobody if {
 	d := actions.decision with input as frame_input(fx.procesregisseur, null)
 	d.allowed == false
 }
+
+# --- misuse signals: the privacy officer of the users' own organisation ------------------------
+
+test_a_privacy_officer_reads_the_misuse_signals_for_an_audit if {
+	no_case(fx.privacy_officer, "audit", "read_misuse_signals").allowed == true
+}
+
+test_the_misuse_signals_need_the_audit_purpose if {
+	no_case(fx.privacy_officer, "policy_review", "read_misuse_signals").allowed == false
+	no_case(fx.privacy_officer, "management_information", "read_misuse_signals").allowed == false
+}
+
+test_only_privacy_officers_read_the_misuse_signals if {
+	# the auditor reads the whole log under read_log; the per-user signals are the
+	# organisation's own officer's (AVG art. 38-39: the officer of the controller)
+	no_case(fx.auditor, "audit", "read_misuse_signals").allowed == false
+	no_case(fx.procesregisseur, "audit", "read_misuse_signals").allowed == false
+	no_case(fx.participant("politie"), "audit", "read_misuse_signals").allowed == false
+	no_case(fx.casusregisseur, "audit", "read_misuse_signals").allowed == false
+}

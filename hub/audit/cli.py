@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+from hub.console import count, duration, progress, summary
+
 if TYPE_CHECKING:
+    from hub.audit.verify import VerifyReport
     from hub.context import HubContext
 
 audit_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
@@ -43,19 +48,55 @@ def export(
         except OSError as exc:
             typer.echo(f"vhhub: cannot create {file}: {exc.strerror}", err=True)
             raise typer.Exit(2) from None
-        count = 0
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                for line in ctx.audit.export_full(None):
-                    out.write(line)
-                    count += 1
+                written = _write_export(ctx, out)
         except BaseException:
             file.unlink(missing_ok=True)  # no half export that looks like a whole one
             raise
-        typer.echo(f"exported {count} lines to {file}")
+        typer.echo(f"exported {written.lines} lines to {file}")
         typer.echo(f"verifier key: {ctx.log.signer.verifier_key}")
+        summary(
+            f"Exported {count(written.entries, 'entry', 'entries')} and "
+            f"{count(written.checkpoints, 'checkpoint')} to {file} ({duration(written.seconds)})."
+        )
     finally:
         ctx.close()
+
+
+@dataclass(frozen=True)
+class _Written:
+    lines: int
+    entries: int
+    checkpoints: int
+    seconds: float
+
+
+#: How the lines of an export begin (keys are sorted): the kind of line, without parsing it.
+_ENTRY_START = '{"entry":'
+_CHECKPOINT_START = '{"note":'
+
+
+def _write_export(ctx: HubContext, out: TextIO) -> _Written:
+    """Stream the full export into `out` under a progress bar counting entries against the
+    log's size when the export starts (the hub may append a few more meanwhile)."""
+    from hub.audit.store import log_size
+
+    with ctx.db.snapshot() as session:
+        expected = log_size(session)
+    lines = entries = checkpoints = 0
+    with progress("Exporting the access log", expected) as bar:
+        for line in ctx.audit.export_full(None):
+            out.write(line)
+            lines += 1
+            if line.startswith(_ENTRY_START):
+                entries += 1
+                if entries % 1000 == 0:
+                    bar(entries, max(expected, entries))
+            elif line.startswith(_CHECKPOINT_START):
+                checkpoints += 1
+        bar(entries, max(expected, entries))
+        return _Written(lines, entries, checkpoints, bar.elapsed)
 
 
 @audit_app.command("public-key")
@@ -105,34 +146,75 @@ def verify(
     longer than the checkpoint interval (an export is judged by its own newest entry, the
     database by the clock). Exits 0 when the log verifies, 1 when it does not, 2 when an
     argument is unusable."""
-    from hub.audit.verify import (
-        TailRule,
-        VerifyInputError,
-        read_verifier_inputs,
-        verify_export_file,
-    )
-    from hub.settings import Settings
+    from hub.audit.verify import VerifyInputError
 
+    started = time.monotonic()
     try:
         if file is not None:
             if public_key is None:
                 raise VerifyInputError("--public-key is required to verify an export offline")
-            key, notes = read_verifier_inputs(public_key, checkpoint or [])
-            tail = TailRule(interval_s=Settings().checkpoint_interval_s, allow=allow_unsigned_tail)
-            report = verify_export_file(file, key, trusted_checkpoints=notes, tail=tail)
+            report = _verify_file(file, public_key, checkpoint or [], allow_unsigned_tail)
         else:
-            ctx = _context()
-            try:
-                given = public_key or ctx.log.signer.verifier_key
-                key, notes = read_verifier_inputs(given, checkpoint or [])
-                report = ctx.audit.verify_live(key, notes, allow_unsigned_tail=allow_unsigned_tail)
-            finally:
-                ctx.close()
+            report = _verify_database(public_key, checkpoint or [], allow_unsigned_tail)
     except VerifyInputError as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(2) from None
+    took = duration(time.monotonic() - started)
     typer.echo(json.dumps(report.to_json(), indent=2))
     if not report.ok:
-        typer.echo(f"FAILED at entry {report.first_broken_seq}: {report.problem}", err=True)
+        typer.echo(
+            f"FAILED at entry {report.first_broken_seq}: {report.problem} ({took})", err=True
+        )
         raise typer.Exit(1)
     typer.echo(f"ok: {report.entries_checked} entries, {report.checkpoints_checked} checkpoints")
+    warned = f", {count(len(report.warnings), 'warning')} in the report" if report.warnings else ""
+    summary(
+        f"Access log verified: {count(report.entries_checked, 'entry', 'entries')}, "
+        f"{count(report.checkpoints_checked, 'checkpoint')}, all intact{warned} ({took})."
+    )
+
+
+def _verify_file(
+    file: Path, public_key: str, checkpoints: list[Path], allow_unsigned_tail: bool
+) -> VerifyReport:
+    from hub.audit.verify import TailRule, read_verifier_inputs, verify_export_file
+    from hub.settings import Settings
+
+    key, notes = read_verifier_inputs(public_key, checkpoints)
+    tail = TailRule(interval_s=Settings().checkpoint_interval_s, allow=allow_unsigned_tail)
+    with progress(f"Verifying {file.name}") as bar:
+        return verify_export_file(file, key, trusted_checkpoints=notes, tail=tail, progress=bar)
+
+
+def _record(ctx: HubContext, report: VerifyReport) -> None:
+    try:
+        ctx.audit.record_verification(report)
+    except Exception as exc:  # the verdict stands; only its record is missing
+        typer.echo(
+            f"vhhub: the verdict could not be recorded in the log ({type(exc).__name__})",
+            err=True,
+        )
+
+
+def _verify_database(
+    public_key: str | None, checkpoints: list[Path], allow_unsigned_tail: bool
+) -> VerifyReport:
+    """The live log. A clean verdict is itself a `log.verify` entry, so the auditor's status
+    page shows when the log was last verified. A failed one (or one that needed an allowance)
+    is not: appending would make this process sign a checkpoint over the database as found,
+    covering the very edit the check caught. The operator gets exit 1 and the log stays as
+    it was, for the investigation."""
+    from hub.audit.verify import read_verifier_inputs
+
+    ctx = _context()
+    try:
+        key, notes = read_verifier_inputs(public_key or ctx.log.signer.verifier_key, checkpoints)
+        with progress("Verifying the access log in the database") as bar:
+            report = ctx.audit.verify_live(
+                key, notes, allow_unsigned_tail=allow_unsigned_tail, progress=bar
+            )
+        if report.ok and not report.warnings:
+            _record(ctx, report)
+        return report
+    finally:
+        ctx.close()

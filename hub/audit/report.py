@@ -2,7 +2,9 @@
 
 One module holds the whole vocabulary -- partner kinds, fact types, disclosure levels,
 purposes and actions -- and the two renderings of the report: JSON Lines (with an inclusion
-proof per act, for whoever checks the report) and a printable HTML page. Both are streamed:
+proof per act, for whoever checks the report) and a printable HTML page, from the autoescaped
+Jinja2 template `templates/report.html` (which the auditor's web page and the PDF share,
+hub/audit/pdf.py). Both are streamed:
 the renderers take the acts as an iterator and write a line (or a table row) per act, so a
 report of thousands of acts never sits in memory (ADR 0403).
 
@@ -18,9 +20,11 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from html import escape
+from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hub.audit.entry import Action
 from hub.facts.catalog import FactTypeCatalog, UnknownFactType
@@ -823,93 +827,55 @@ def render_jsonl(
 
 # -- HTML ----------------------------------------------------------------------------------------
 
-_STYLE: Final = """
-body { font-family: sans-serif; margin: 2em; max-width: 60em; line-height: 1.4; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #999; padding: .3em .5em; text-align: left; vertical-align: top;
-  font-size: 10pt; }
-.mono { font-family: monospace; font-size: 8pt; word-break: break-all; }
-@media print { body { margin: 0; } }
-"""
+_HERE: Final = Path(__file__).resolve().parent / "templates"
+#: the report's stylesheet, embedded (API answer) or handed over as a string (PDF): a
+#: document that links nothing can be rendered without fetching anything
+REPORT_CSS: Final = (_HERE / "report.css").read_text(encoding="utf-8")
 
 
-def _p(text: str) -> str:
-    return f"<p>{escape(text)}</p>\n"
+def _templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(_HERE),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["split_lines"] = str.splitlines
+    return env
+
+
+_MACROS: Final = _templates().get_template("report.html").module
 
 
 def render_html(
     head: ReportHead,
     acts: Iterable[ReportAct],
     summary: Summary,
+    *,
+    standalone: bool = True,
 ) -> Iterator[str]:
-    """A printable page, written row by row: the explanation, a table of what happened (in
-    time order), the summary (who saw, where it came from, how long it is kept), the rights
-    and the seal."""
+    """A printable page, written act by act from the Jinja2 template `report.html`
+    (autoescaped): the explanation, a table of what happened (in time order), the summary
+    (who saw, where it came from, how long it is kept), the rights and the seal.
+
+    `standalone`: a whole document with the stylesheet embedded (the API's answer, the PDF);
+    otherwise a fragment for the auditor's web page, which styles it under its own CSP."""
     info = explanation(head)
-    yield (
-        '<!doctype html>\n<html lang="nl"><head><meta charset="utf-8">\n'
-        "<title>Inzageoverzicht persoonsgegevens</title>\n"
-        f"<style>{_STYLE}</style></head><body>\n"
-        "<h1>Inzageoverzicht persoonsgegevens</h1>\n"
-        + _p(info["wat"])
-        + _p(f"Opgesteld op {date_nl(head.generated_at)}.")
-        + "<h2>Wat er met informatie over u is gebeurd</h2>\n"
-        "<table><thead><tr><th>Wanneer</th><th>Organisatie</th><th>Wat er gebeurde</th>"
-        "<th>Hoeveel werd getoond</th><th>Bron</th><th>Logregel</th></tr></thead><tbody>\n"
-    )
+    m: Any = _MACROS
+    yield str(m.start(standalone, REPORT_CSS, info, date_nl(head.generated_at)))
     try:
         for act in acts:
             summary.add(act)
-            when = escape(date_nl(_micros_to_datetime(act.time_us)))
-            rows = []
-            for i, line in enumerate(act.lines):
-                rows.append(
-                    "<tr>"
-                    + (
-                        f'<td rowspan="{len(act.lines)}">{when}</td>'
-                        f'<td rowspan="{len(act.lines)}">{escape(act.organisation)}</td>'
-                        if i == 0
-                        else ""
-                    )
-                    + f"<td>{escape(line.text)}</td><td>{escape(line.level)}</td>"
-                    f"<td>{escape(line.source or '')}</td>"
-                    + (f'<td rowspan="{len(act.lines)}">{act.seq}</td>' if i == 0 else "")
-                    + "</tr>\n"
-                )
-            yield "".join(rows)
+            yield str(m.act_rows(act, date_nl(_micros_to_datetime(act.time_us))))
     except ReportFailed:
-        yield (
-            "</tbody></table>\n<p><strong>Dit overzicht kon niet worden afgemaakt: het "
-            "logboek klopt niet met het verzegelde controlepunt. Neem contact op met het "
-            "Zorg- en Veiligheidshuis.</strong></p></body></html>\n"
-        )
+        yield str(m.failed(standalone))
         return
-    if summary.acts == 0:
-        yield '<tr><td colspan="6">Er is niets over u gevonden.</td></tr>\n'
-    yield "</tbody></table>\n"
-    out = ["<h2>Samenvatting</h2>\n"]
-    out.append(_p("Organisaties die informatie over u hebben gezien: " + _list(summary.recipients)))
-    out.append(_p("De informatie over u komt van: " + _list(summary.sources)))
-    out.append(_p("Soorten informatie: " + _list(summary.categories)))
-    out.append(_p("Waarvoor: " + _list(summary.purposes)))
-    out += [_p(text) for text in _cases_nl(summary)]
-    out.append("<h2>Waarom, hoe lang en waar de informatie vandaan komt</h2>\n")
-    out += [_p(info[k]) for k in ("doelen", "ontvangers", "bewaartermijn", "bron", "besluiten")]
-    out.append("<h2>Uw rechten</h2>\n")
-    out += [_p(info["rechten"]), _p(info["klacht"])]
-    checkpoint = head.checkpoint
-    out.append("<h2>Controle</h2>\n")
-    out.append(_p(info["controle"]))
-    out.append(
-        f"<p class=mono>Controlepunt: {int(checkpoint['tree_size'])} regels, "
-        f"{escape(str(checkpoint['root_hash']))}<br>"
-        + "<br>".join(escape(line) for line in str(checkpoint["note"]).splitlines())
-        + f"<br>Publieke sleutel: {escape(head.verifier_key)}</p>\n"
+    checkpoint = {
+        "tree_size": int(head.checkpoint["tree_size"]),
+        "root_hash": str(head.checkpoint["root_hash"]),
+        "note": str(head.checkpoint["note"]),
+    }
+    yield str(
+        m.finish(standalone, info, summary, _cases_nl(summary), checkpoint, head.verifier_key)
     )
-    out.append("</body></html>\n")
-    yield "".join(out)
-
-
-def _list(values: Iterable[str]) -> str:
-    items = sorted(values)
-    return ", ".join(items) + "." if items else "geen."

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from hub.audit.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
+    EntryDetailOut,
     EntryPage,
     InclusionProofOut,
+    LogStatusOut,
     SubjectIdentifiers,
     SubjectQuery,
+    VerificationOut,
 )
 from hub.audit.service import AuditService, EntryFilter
 from hub.context import HubContext, get_context
@@ -94,6 +97,41 @@ def subject_entries(body: SubjectQuery, viewer: CurrentViewer, audit: Audit) -> 
         )
     identifiers = SubjectIdentifiers(bsn=body.bsn, name=body.name, date_of_birth=body.date_of_birth)
     return audit.subject_entries(viewer, identifiers, body.cursor, body.limit)
+
+
+@router.get(
+    "/entries/{seq}",
+    response_model=EntryDetailOut,
+    summary="One entry, its inclusion proof and the hub's check of that proof",
+    description="The entry, its inclusion proof in the smallest signed checkpoint that "
+    "covers it, and the result of checking both as an auditor would: the leaf hash "
+    "recomputed from the entry's fields, the checkpoint's signature under the hub's verifier "
+    "key, and the Merkle path to the root the signed note states. Logged as a query.",
+)
+def entry_detail(
+    seq: Annotated[int, Path(ge=0, le=MAX_PARAM_INT)], viewer: CurrentViewer, audit: Audit
+) -> EntryDetailOut:
+    return audit.entry_detail(viewer, seq)
+
+
+@router.get(
+    "/status",
+    response_model=LogStatusOut,
+    summary="Verification status of the log",
+    description="Size, newest signed checkpoint and its age, the newest recorded live "
+    "verification, and the witnesses that cosigned the newest checkpoint. Logged as a query.",
+)
+def status(viewer: CurrentViewer, audit: Audit) -> LogStatusOut:
+    return audit.status(viewer)
+
+
+@router.post(
+    "/verifications",
+    response_model=VerificationOut,
+    summary="Verify the whole live log now, and record the verdict in the log",
+)
+def verify(viewer: CurrentViewer, audit: Audit) -> VerificationOut:
+    return audit.verify_recorded(viewer)
 
 
 @router.get(
@@ -217,4 +255,22 @@ def subject_access_report_html(
         audit.subject_report(viewer, body, fmt="html"),
         media_type="text/html; charset=utf-8",
         headers=_NO_STORE,
+    )
+
+
+@router.post(
+    "/subject-access-reports/pdf",
+    summary="The same report as a PDF (Dutch), to send to the person",
+    description="The printable HTML report rendered by WeasyPrint, which fetches nothing. "
+    "Checked and logged exactly like the other report routes.",
+    response_class=Response,
+    responses={200: {"description": "A PDF.", "content": {"application/pdf": {}}}},
+)
+def subject_access_report_pdf(
+    body: SubjectIdentifiers, viewer: CurrentViewer, audit: Audit
+) -> Response:
+    return Response(
+        audit.subject_report_pdf(viewer, body),
+        media_type="application/pdf",
+        headers={**_NO_STORE, "Content-Disposition": 'attachment; filename="inzage.pdf"'},
     )

@@ -78,3 +78,46 @@ class SubjectIdentifiers(BaseModel):
 class SubjectQuery(SubjectIdentifiers):
     cursor: int | None = Field(default=None, ge=-1)
     limit: int = Field(default=100, ge=1, le=1000)
+
+
+class InclusionCheckOut(BaseModel):
+    """The hub's own check of an entry's inclusion proof (hub/audit/proof_check.py)."""
+
+    ok: bool
+    tree_size: int | None = Field(description="The size the signed checkpoint states.")
+    problem: str | None = Field(
+        description="What failed first: entry_changed, entry_invalid, signature, other_log, "
+        "checkpoint_mismatch or proof; null when the check passed."
+    )
+
+
+class EntryDetailOut(BaseModel):
+    """One entry, its inclusion proof in a signed checkpoint, and the result of checking it
+    (recomputed leaf hash, checkpoint signature under the hub's verifier key, Merkle path)."""
+
+    entry: EntryOut
+    inclusion: InclusionProofOut
+    check: InclusionCheckOut
+
+
+class VerificationOut(BaseModel):
+    """A live verification of the whole log, as its own log entry records it."""
+
+    seq: int = Field(description="The log entry that records this verification.")
+    time: datetime
+    ok: bool
+    entries_checked: int | None
+    checkpoints_checked: int | None
+    first_broken_seq: int | None
+    actor_partner: str | None
+    actor_user: str | None
+
+
+class LogStatusOut(BaseModel):
+    size: int = Field(description="Entries in the log.")
+    checkpoint: CheckpointOut | None = Field(description="The newest signed checkpoint.")
+    checkpoint_age_s: int | None
+    last_verification: VerificationOut | None
+    cosigners: list[str] = Field(
+        description="Key names of witnesses that cosigned the newest checkpoint (issue 21)."
+    )

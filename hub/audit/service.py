@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -19,14 +21,19 @@ from hub.audit.entry import Action, Outcome, utc_micros
 from hub.audit.log import AccessLog, Event
 from hub.audit.merkle import CompactRange, ProofError
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.audit.proof_check import InclusionCheck, ProofInput, check_inclusion, cosigners
 from hub.audit.report import ReportHead, Summary, Wording, render_html, render_jsonl
 from hub.audit.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
+    EntryDetailOut,
     EntryOut,
     EntryPage,
+    InclusionCheckOut,
     InclusionProofOut,
+    LogStatusOut,
     SubjectIdentifiers,
+    VerificationOut,
 )
 from hub.audit.store import (
     checkpoint_notes,
@@ -37,7 +44,15 @@ from hub.audit.store import (
     row_json,
 )
 from hub.audit.subject_report import SubjectReportBuilder
-from hub.audit.verify import ExportHeader, TailRule, VerifyReport, export_lines, verify_export
+from hub.audit.verify import (
+    ExportHeader,
+    TailRule,
+    VerifyProgress,
+    VerifyReport,
+    export_lines,
+    no_progress,
+    verify_export,
+)
 from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
 from hub.crypto.blind_index import BlindIndexer
@@ -88,12 +103,12 @@ class EntryFilter:
         if self.since:
             since = _micros(self.since)
             query = query.where(
-                LogEntry.time_us >= since, LogEntry.seq >= _first_seq_at(session, since)
+                LogEntry.time_us >= since, LogEntry.seq >= first_seq_at(session, since)
             )
         if self.until:
             until = _micros(self.until)
             query = query.where(
-                LogEntry.time_us < until, LogEntry.seq < _first_seq_at(session, until)
+                LogEntry.time_us < until, LogEntry.seq < first_seq_at(session, until)
             )
         return query
 
@@ -102,7 +117,7 @@ class EntryFilter:
         return "query by " + (", ".join(named) if named else "nothing (all entries)")
 
 
-def _first_seq_at(session: Session, time_us: int) -> int:
+def first_seq_at(session: Session, time_us: int) -> int:
     """The first entry at or after `time_us` (the log's size if there is none).
 
     The appender never lets time go backwards, so a time range is also a seq range: bounding
@@ -334,6 +349,138 @@ class AuditService:
                 next_cursor=page[-1].seq if len(rows) > limit else None,
             )
 
+    # -- one entry, checked; the log's status ---------------------------------------------------
+
+    def entry_detail(self, viewer: Viewer, seq: int) -> EntryDetailOut:
+        """One entry with its inclusion proof in a signed checkpoint, and the hub's own check
+        of that proof (what the auditor's entry page shows). One logged query."""
+        with self._db.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            row = session.get(LogEntry, seq)
+            if row is None:
+                raise NotFound()
+            checkpoint = self._covering(session, seq + 1)
+            proof = inclusion_proof(session, seq, checkpoint.tree_size)
+            self._log(
+                session,
+                viewer,
+                Action.LOG_QUERY,
+                reason=f"entry {seq} with inclusion proof",
+                version=version,
+                case_id=row.case_id,
+            )
+            stored = row_json(row)
+            inclusion = InclusionProofOut(
+                seq=seq,
+                tree_size=checkpoint.tree_size,
+                leaf_hash=row.leaf_hash.hex(),
+                proof=[h.hex() for h in proof],
+                checkpoint=self._checkpoint_out(checkpoint),
+            )
+            entry = entry_out(row)
+        check = self.check_inclusion(stored, inclusion)
+        return EntryDetailOut(
+            entry=entry,
+            inclusion=inclusion,
+            check=InclusionCheckOut(
+                ok=check.ok,
+                tree_size=check.tree_size,
+                problem=None if check.problem is None else check.problem.value,
+            ),
+        )
+
+    def check_inclusion(
+        self, entry: dict[str, Any], inclusion: InclusionProofOut
+    ) -> InclusionCheck:
+        """Check an entry (export form) and its proof against the signed checkpoint, under
+        the hub's verifier key and origin (hub/audit/proof_check.py)."""
+        given = ProofInput(
+            entry=entry,
+            leaf_hash=inclusion.leaf_hash,
+            proof=inclusion.proof,
+            tree_size=inclusion.tree_size,
+            note=inclusion.checkpoint.note,
+        )
+        signer = self._log_store.signer
+        return check_inclusion(given, signer.verifier_key, signer.origin)
+
+    def verify_recorded(self, viewer: Viewer) -> VerificationOut:
+        """Verify the live log (`verify_live`) for an auditor and record the verdict as a
+        `log.verify` entry, so the status page can say when the log was last verified and
+        with what result. The auditor is checked first (a refusal is logged by the gate)."""
+        with self._db.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+        # Verify the log exactly as found: signing a checkpoint first would cover whatever
+        # the database holds now, an edited head and rows included, and so hide from this
+        # very check the tampering it exists to find. A running hub covers its tail within
+        # the checkpoint interval itself (sign_if_stale).
+        return self.record_verification(self.verify_live(), viewer, policy_version=version)
+
+    def record_verification(
+        self,
+        report: VerifyReport,
+        viewer: Viewer | None = None,
+        *,
+        policy_version: str | None = None,
+    ) -> VerificationOut:
+        """Append a `log.verify` entry with the verdict of a live verification (by an
+        auditor, or with `viewer` None by the operator's `vhhub audit verify` on the
+        database). The reason holds counts and a position, never content."""
+        reason = (
+            f"live verification: {'ok' if report.ok else 'failed'}; "
+            f"{report.entries_checked} entries; {report.checkpoints_checked} checkpoints"
+        )
+        if report.first_broken_seq is not None:
+            reason += f"; first broken seq {report.first_broken_seq}"
+        with self._db.unit_of_work() as session:
+            entry = self._log_store.append(
+                session,
+                Event(
+                    action=Action.LOG_VERIFY,
+                    outcome=Outcome.ALLOWED,
+                    reason=reason,
+                    policy_version=policy_version,
+                ),
+                actor=viewer.actor if viewer is not None else _operator(),
+                request=viewer.request if viewer is not None else _cli_request(),
+            )
+            row = session.get(LogEntry, entry.seq)
+            if row is None:  # pragma: no cover - appended in this very transaction
+                raise NotFound()
+            return _verification_out(row)
+
+    def status(self, viewer: Viewer) -> LogStatusOut:
+        """The log's size, newest checkpoint (not signed anew: its age is the point), the
+        newest recorded verification and the witnesses that cosigned. One logged query."""
+        with self._db.unit_of_work() as session:
+            version = self._authorize(session, viewer, "read_log")
+            self._log(
+                session, viewer, Action.LOG_QUERY, reason="verification status", version=version
+            )
+            size = log_size(session)
+            newest = session.scalars(
+                select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
+            ).one_or_none()
+            verified = session.scalars(
+                select(LogEntry)
+                .where(LogEntry.action == Action.LOG_VERIFY.value)
+                .order_by(LogEntry.seq.desc())
+                .limit(1)
+            ).one_or_none()
+            checkpoint = self._checkpoint_out(newest) if newest is not None else None
+            last = _verification_out(verified) if verified is not None else None
+        age = None
+        if checkpoint is not None:
+            age = max(0, int((datetime.now(UTC) - _aware(checkpoint.signed_at)).total_seconds()))
+        key = self._log_store.signer.verifier_key
+        return LogStatusOut(
+            size=size,
+            checkpoint=checkpoint,
+            checkpoint_age_s=age,
+            last_verification=last,
+            cosigners=cosigners(checkpoint.note, key) if checkpoint is not None else [],
+        )
+
     # -- export and verification -----------------------------------------------------------------
 
     def _header(self) -> ExportHeader:
@@ -414,6 +561,7 @@ class AuditService:
         trusted_checkpoints: Iterable[str] = (),
         *,
         allow_unsigned_tail: bool = False,
+        progress: VerifyProgress = no_progress,
     ) -> VerifyReport:
         """Verify the database's log with only a public verifier key, and against the log
         head, whose size and Merkle frontier also commit to the entries not yet covered by a
@@ -454,6 +602,8 @@ class AuditService:
                 key,
                 trusted_checkpoints=trusted_checkpoints,
                 tail=tail,
+                progress=progress,
+                expected_entries=head.size if head is not None else None,
             )
             report = _against_checkpoint_rows(report, [(s, bytes(r), n) for s, r, n in stored])
             return _against_head(report, head)
@@ -486,6 +636,13 @@ class AuditService:
             checkpoint = self._checkpoint_out(self._log_store.sign_checkpoint_now(session))
         return self.stream_subject_report(pseudonyms, checkpoint, fmt=fmt)
 
+    def subject_report_pdf(self, viewer: Viewer, identifiers: SubjectIdentifiers) -> bytes:
+        """The same report as a PDF (WeasyPrint, nothing fetched): checked and logged exactly
+        as the HTML report, then rendered from the standalone HTML."""
+        from hub.audit.pdf import html_to_pdf  # WeasyPrint loads slowly: only when asked
+
+        return html_to_pdf("".join(self.subject_report(viewer, identifiers, fmt="html")))
+
     def stream_subject_report(
         self, pseudonyms: Sequence[str], checkpoint: CheckpointOut, *, fmt: str = "jsonl"
     ) -> Iterator[str]:
@@ -498,7 +655,10 @@ class AuditService:
             retention_closed_days=self._report.retention_closed_days,
             retention_rejected_days=self._report.retention_rejected_days,
         )
-        render = render_html if fmt == "html" else render_jsonl
+        if fmt == "html_fragment":
+            render: Any = partial(render_html, standalone=False)
+        else:
+            render = render_html if fmt == "html" else render_jsonl
         with self._db.snapshot() as session:
             builder = SubjectReportBuilder(
                 session,
@@ -506,7 +666,7 @@ class AuditService:
                 tree_size=checkpoint.tree_size,
                 root=bytes.fromhex(checkpoint.root_hash),
                 wording=self._wording,
-                proofs=fmt != "html",
+                proofs=fmt == "jsonl",
             )
             summary = Summary()
             yield from render(head, builder.acts(summary), summary)
@@ -614,3 +774,29 @@ def _cli_request() -> Any:
     from hub.audit.log import RequestInfo
 
     return RequestInfo(request_id=None, source="cli")
+
+
+_VERIFIED = re.compile(
+    r"^live verification: (ok|failed); (\d+) entries; (\d+) checkpoints"
+    r"(?:; first broken seq (\d+))?$"
+)
+
+
+def _verification_out(row: LogEntry) -> VerificationOut:
+    """A `log.verify` entry as a verification (its reason is written by `verify_recorded`);
+    an entry whose reason is not in that form reads as a failed verification."""
+    match = _VERIFIED.match(row.reason or "")
+    return VerificationOut(
+        seq=row.seq,
+        time=datetime.fromtimestamp(row.time_us / 1_000_000, tz=UTC),
+        ok=bool(match and match.group(1) == "ok"),
+        entries_checked=int(match.group(2)) if match else None,
+        checkpoints_checked=int(match.group(3)) if match else None,
+        first_broken_seq=int(match.group(4)) if match and match.group(4) else None,
+        actor_partner=row.actor_partner,
+        actor_user=row.actor_user,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

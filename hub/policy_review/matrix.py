@@ -19,10 +19,10 @@ second table when they would not fit the width (100 columns by default, a termin
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from hub.policy_review.versions import ReviewedVersion
@@ -489,63 +489,34 @@ def _md_rules(view: MatrixView, width: int) -> list[str]:
 
 # --- HTML ---------------------------------------------------------------------------------
 
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+
 
 def render_html(view: MatrixView) -> str:
-    esc = html.escape
-    parts = [
-        "<!doctype html>",
-        '<html lang="nl"><head><meta charset="utf-8">',
-        f"<title>Disclosure matrix {esc(view.version[:12])}</title>",
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:2em}"
-        "td,th{border:1px solid #999;padding:4px;vertical-align:top;font-size:90%}"
-        ".full{font-weight:bold}.none{color:#999}</style></head><body>",
-        f"<h1>Disclosure matrix</h1><p>Policy version <code>{esc(view.version)}</code></p>",
-    ]
-    for table in view.tables:
-        parts.append(f"<h2>Tafel {esc(table.table)}: {esc(table.title)}</h2><table>")
-        parts.append(
-            "<tr><th>viewer</th>" + "".join(f"<th>{esc(p)}</th>" for p in view.phases) + "</tr>"
-        )
-        for row in table.rows:
-            parts.append(f'<tr><th title="{esc(row.label)}">{esc(row.row)}</th>')
-            for phase in view.phases:
-                cells = [c for c in row.cells if c.phase == phase]
-                inner = []
-                for cell in cells:
-                    head = f"<div><b>{esc(cell.purpose)}</b>: {esc(cell.profile)}</div>"
-                    items = "".join(
-                        f'<li class="{esc(level)}">{esc(domain)}: {esc(level)}</li>'
-                        for domain, level in cell.domains.items()
-                    ) + "".join(
-                        f'<li class="{esc(level)}">{esc(type_id)}: {esc(level)}</li>'
-                        for type_id, level in sorted(cell.fact_types.items())
-                    )
-                    inner.append(head + (f"<ul>{items}</ul>" if items else ""))
-                parts.append(f"<td>{''.join(inner)}</td>")
-            parts.append("</tr>")
-        parts.append("</table>")
-    parts.append("<h2>Rules that apply on top of the matrix</h2><ul>")
-    for rule, note in view.rules.items():
-        parts.append(
-            f"<li><code>{esc(rule)}</code>: {esc(note.title)}. {esc(note.description)}"
-            f" <i>Source: {esc(note.source)}</i></li>"
-        )
-    parts.append("</ul>")
-    if view.publisher_sensitivity:
-        parts.append("<h2>Category by publisher (besides the fact type's own)</h2><ul>")
-        for kind, category in view.publisher_sensitivity.items():
-            parts.append(f"<li>{esc(kind)}: {esc(category)}</li>")
-        parts.append("</ul>")
-    if view.reveals:
-        parts.append(
-            "<h2>Left out of summaries for partners without a care or justice task</h2><ul>"
-        )
-        for type_id, fields in view.reveals.items():
-            named = ", ".join(f"{name} ({what})" for name, what in fields.items())
-            parts.append(f"<li>{esc(type_id)}: {esc(named)}</li>")
-        parts.append("</ul>")
-    parts.append("<h2>Never shared</h2><ul>")
-    for type_id, names in view.never_shared.items():
-        parts.append(f"<li>{esc(type_id)}: {esc(', '.join(names) or '(none)')}</li>")
-    parts.append("</ul></body></html>")
-    return "\n".join(parts) + "\n"
+    """The matrix as a standalone heat map (Jinja2, autoescaped): the same model the web
+    page shows (hub.policy_review.heatmap), on one file with its own stylesheet."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from hub.policy_review.heatmap import LEVELS as HEAT_LEVELS
+    from hub.policy_review.heatmap import dutch_words, heat_table
+    from hub.policy_review.schemas import MatrixOut
+
+    matrix = MatrixOut.model_validate(to_json(view))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("matrix.html").render(
+        version=matrix.version,
+        domains=matrix.life_domains,
+        levels=HEAT_LEVELS,
+        tables=[heat_table(matrix, t) for t in matrix.tables],
+        rules=matrix.rules,
+        publisher_sensitivity=matrix.publisher_sensitivity,
+        reveals=matrix.reveals,
+        never_shared=matrix.never_shared,
+        **dutch_words(),
+    )

@@ -11,7 +11,7 @@ version reference.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -19,11 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from hub.context import HubContext, get_context
 from hub.errors import HubError
 from hub.identity.dependencies import CurrentViewer
+from hub.policy_review.history import history_csv
 from hub.policy_review.schemas import (
     ApprovalIn,
     ApprovalResult,
     DiffOut,
     MatrixOut,
+    PolicyHistoryOut,
     PolicyVersionList,
     PolicyVersionOut,
     ProtectedSuiteList,
@@ -149,6 +151,25 @@ def approve_suite(
 @router.get("", response_model=PolicyVersionList, summary="Loaded policy versions")
 def list_versions(viewer: CurrentViewer, policies: Policies) -> PolicyVersionList:
     return policies.list_versions(viewer)
+
+
+@router.get(
+    "/history",
+    response_model=PolicyHistoryOut,
+    summary="The history of policy changes: who loaded and approved each version, when it "
+    "was active, what it changed (CSV with Accept: text/csv)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def history(request: Request, viewer: CurrentViewer, policies: Policies) -> Any:
+    # before /{version}: that route matches any segment and would answer 422 for "history"
+    out = policies.history(viewer)
+    if "text/csv" in request.headers.get("accept", ""):
+        return Response(
+            history_csv(out),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="beleidsgeschiedenis.csv"'},
+        )
+    return out
 
 
 @router.post(

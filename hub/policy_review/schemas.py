@@ -405,3 +405,47 @@ class DiffOut(BaseModel):
         "without `digest`). An approval quotes the digest of the full diff (no `table`) "
         "against the active version."
     )
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+class HistoryApprovalOut(BaseModel):
+    partner: str
+    user: str
+    approved_at: datetime
+    against: str | None = Field(description="The version active when the approval was given.")
+    diff_digest: str | None = Field(description="The digest of the diff the approver quoted.")
+
+
+class FileChangesOut(BaseModel):
+    """What the version's manifest changed against the version loaded before it."""
+
+    against: str | None = Field(description="The version loaded before (None: the first).")
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class HistoryEntryOut(BaseModel):
+    version: str
+    status: str = Field(description="inactive | active | retired")
+    origin: str | None = Field(description="shipped (vhhub init) | cli | upload")
+    loaded_at: datetime
+    loaded_by: PersonOut | None = Field(description="None: the operator (CLI or init).")
+    approvals: list[HistoryApprovalOut]
+    activated_at: datetime | None
+    retired_at: datetime | None
+    files: FileChangesOut
+    diff_changes: int | None = Field(
+        description="Decisions changed against the version it was approved on (or the active "
+        "one), when this hub process computed that diff; None: not computed here."
+    )
+
+
+class PolicyHistoryOut(BaseModel):
+    """Every policy version the hub loaded, oldest first: who loaded and approved it, when
+    it was active, and what it changed."""
+
+    active: str | None
+    versions: list[HistoryEntryOut]

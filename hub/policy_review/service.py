@@ -27,8 +27,11 @@ change meanwhile, under one lock for every approval and activation (store.govern
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -54,6 +57,7 @@ from hub.policy_review.governance import (
     check_version,
     ineligible_reason,
 )
+from hub.policy_review.history import PolicyHistoryUseCases
 from hub.policy_review.matrix import build_matrix, to_json
 from hub.policy_review.models import ACTIVE, INACTIVE, RETIRED, PolicyApproval, PolicyVersion
 from hub.policy_review.presenters import diff_out
@@ -91,8 +95,58 @@ from hub.policy_review.versions import (
 from hub.rego.bundle import load_bundle
 from hub.rego.errors import PolicyError
 
+#: (old version, new version, table or None, exhaustive): versions are content hashes
+DiffKey = tuple[str, str, str | None, bool]
 
-class PolicyReviewService(ProtectedSuiteUseCases):
+
+class DiffCache:
+    """The diffs this process computed, by (old, new, table, exhaustive).
+
+    Why a cache is safe: versions are content-addressed (SHA-256 over their files) and the
+    fact-type catalogue is fixed for the life of the process, so the diff of a pair never
+    changes; it holds policy data only (decisions on synthetic facts), never case data. Why
+    it is needed: a full diff takes 20-45 s, and the version page, the approvers and the API
+    ask for the same pair again and again. The caller authorises and logs every read BEFORE
+    asking the cache, so a cached answer is exactly as guarded and logged as a fresh one.
+    One lock per key: a second request for a pair being computed waits for the first instead
+    of computing it again."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._done: OrderedDict[DiffKey, DiffOut] = OrderedDict()
+        self._locks: dict[DiffKey, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def peek(self, key: DiffKey) -> DiffOut | None:
+        with self._guard:
+            return self._done.get(key)
+
+    def get_or_compute(self, key: DiffKey, compute: Callable[[], DiffOut]) -> DiffOut:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            found = self.peek(key)
+            if found is not None:
+                return found.model_copy(deep=True)
+            out = compute()
+            with self._guard:
+                self._done[key] = out.model_copy(deep=True)
+                while len(self._done) > self._size:
+                    self._done.popitem(last=False)
+                self._locks.pop(key, None)
+            return out
+
+
+class PolicyReviewService(PolicyHistoryUseCases, ProtectedSuiteUseCases):
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.diffs = DiffCache()
+
+    def known_diff_changes(self, old: str, new: str) -> int | None:
+        """How many decisions the full diff old -> new changes, if this process computed it."""
+        found = self.diffs.peek((old, new, None, False))
+        return len(found.changes) if found is not None else None
+
     # -- reading ------------------------------------------------------------------------------
 
     def list_versions(self, viewer: Viewer) -> PolicyVersionList:
@@ -184,14 +238,18 @@ class PolicyReviewService(ProtectedSuiteUseCases):
                 StoredBundle(old.version, old.bundle or b""),
                 StoredBundle(new.version, new.bundle or b""),
             )
-        result = diffing.diff_versions(
-            self._reviewed(stored[0]),
-            self._reviewed(stored[1]),
-            self._catalog,
-            table=table,
-            exhaustive=exhaustive,
-        )
-        out = diff_out(result, table=table)
+
+        def compute() -> DiffOut:
+            result = diffing.diff_versions(
+                self._reviewed(stored[0]),
+                self._reviewed(stored[1]),
+                self._catalog,
+                table=table,
+                exhaustive=exhaustive,
+            )
+            return diff_out(result, table=table)
+
+        out = self.diffs.get_or_compute((old.version, new.version, table, exhaustive), compute)
         if table is None:
             with self._unit_of_work() as session:
                 PolicyVersionRepository(session).record_diff_digest(

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
+from hub import labels
 from hub.audit.log import RequestInfo
 from hub.audit.report import MONTHS_NL
 from hub.context import HubContext
@@ -32,7 +33,6 @@ from hub.identity.throttle import request_source
 from hub.identity.viewer import Viewer
 from hub.logging import get_logger
 from hub.vocabulary import Phase, Purpose, Role, TableId
-from hub.web import labels
 from hub.web.security import (
     SESSION_COOKIE,
     UNSAFE_METHODS,
@@ -106,6 +106,13 @@ def nav_items(user: WebUser) -> list[tuple[str, str]]:
     return items
 
 
+def nav_current(path: str, items: Iterable[tuple[str, str]]) -> str | None:
+    """The menu item a page belongs to: the longest menu path that is the page's path or
+    one of its parents (/signalen/u-1 belongs to /signalen, /beleid/matrix to its own)."""
+    found = [href for href, _ in items if path == href or path.startswith(href.rstrip("/") + "/")]
+    return max(found, key=len, default=None)
+
+
 def purpose_options(purposes: Iterable[Purpose]) -> list[tuple[str, str]]:
     return [(p.value, labels.PURPOSE[p]) for p in purposes]
 
@@ -152,6 +159,7 @@ def build_templates() -> Environment:
     env.globals["word"] = labels.word
     env.globals.update(
         nav_items=nav_items,
+        nav_current=nav_current,
         purpose_options=purpose_options,
         phase_options=phase_options,
         table_options=table_options,

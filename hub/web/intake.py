@@ -30,6 +30,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from hub import labels
 from hub.cases.schemas import (
     CaseOut,
     ClosureIn,
@@ -41,7 +42,6 @@ from hub.cases.schemas import (
     Urgency,
 )
 from hub.vocabulary import Phase, Purpose, Role
-from hub.web import labels
 from hub.web.core import (
     HubErrorPage,
     SignedIn,

@@ -27,6 +27,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from hub import labels
 from hub.cases.schemas import CaseloadItem, CaseloadQuery
 from hub.errors import HubError, ValidationFailed
 from hub.meetings.schemas import (
@@ -42,7 +43,6 @@ from hub.meetings.schemas import (
     MinutesPartOut,
 )
 from hub.vocabulary import LifeDomain, Purpose, Role, Sensitivity, TableId
-from hub.web import labels
 from hub.web.core import (
     ZONE,
     HubErrorPage,

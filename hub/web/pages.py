@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from hub import __version__
 from hub.cases.schemas import CaseloadQuery, CaseOut
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact
+from hub.labels import CASE_PURPOSES, PHASE_PURPOSE
 from hub.vocabulary import LifeDomain, Purpose
 from hub.web.core import (
     HubErrorPage,
@@ -34,7 +35,6 @@ from hub.web.core import (
     show_value,
     viewer_for,
 )
-from hub.web.labels import CASE_PURPOSES, PHASE_PURPOSE
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 #: the most pages of a briefing one case page reads (each page is at most 500 facts)

@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.labels import CASE_PURPOSES, INTERVENTION_STATUS, LIFE_DOMAIN
 from hub.plans.schemas import (
     ENDED_STATUSES,
     EXPLAINED_STATUSES,
@@ -56,7 +57,6 @@ from hub.web.core import (
     viewer_for,
 )
 from hub.web.forms import FormError, errors_by_field
-from hub.web.labels import CASE_PURPOSES, INTERVENTION_STATUS, LIFE_DOMAIN
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

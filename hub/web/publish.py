@@ -30,12 +30,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from hub import labels
 from hub.cases.schemas import CaseOut
 from hub.facts.catalog import FactType
 from hub.facts.schemas import FactIn, PublishOut
 from hub.identity.viewer import Viewer
 from hub.vocabulary import Purpose, Role
-from hub.web import labels
 from hub.web.core import (
     HubErrorPage,
     SignedIn,

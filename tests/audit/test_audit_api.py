@@ -497,6 +497,12 @@ AUDIT_CALLS: dict[str, Callable[[As], httpx.Response]] = {
         "/api/v1/audit/subject-access-reports/html", json={"bsn": BSN}
     ),
     "sign checkpoint": lambda who: who.post("/api/v1/audit/checkpoints"),
+    "entry with its checked proof": lambda who: who.get("/api/v1/audit/entries/1"),
+    "status": lambda who: who.get("/api/v1/audit/status"),
+    "recorded verification": lambda who: who.post("/api/v1/audit/verifications"),
+    "subject access report pdf": lambda who: who.post(
+        "/api/v1/audit/subject-access-reports/pdf", json={"bsn": BSN}
+    ),
 }
 
 

@@ -523,6 +523,12 @@ ACTIONS: dict[str, Probe] = {
             s.auditor, "POST", "/api/v1/audit/subject-access-reports", {"bsn": "111222333"}
         ),
     ),
+    "read_misuse_signals": Probe(
+        at_intake,
+        lambda s: Call(
+            s.officer("fg-gemeente").with_purpose("audit"), "GET", "/api/v1/audit/signals"
+        ),
+    ),
     "read_policies": Probe(
         nothing, lambda s: Call(s.officer("fg-gemeente"), "GET", "/api/v1/policies")
     ),

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page
 
@@ -36,6 +38,9 @@ class Screen:
     text: str
     width: int = 1280
     full_page: bool = False
+    #: a form to fill on the page first (label -> value), then the button to press
+    fill: tuple[tuple[str, str], ...] = ()
+    press: str | None = None
 
 
 def screens(case_id: str, meeting_id: str | None) -> list[Screen]:
@@ -120,6 +125,7 @@ def screens(case_id: str, meeting_id: str | None) -> list[Screen]:
             "Elke pagina werkt op 360 px breed; brede tabellen schuiven binnen hun eigen kader.",
             width=360,
         ),
+        *oversight_screens(case_id),
         Screen(
             "accessibility",
             "Toegankelijkheidsverklaring",
@@ -144,12 +150,109 @@ def screens(case_id: str, meeting_id: str | None) -> list[Screen]:
     return found
 
 
+def oversight_screens(case_id: str) -> list[Screen]:
+    """The privacy officer's and the auditor's screens (ADR 0016)."""
+    week = datetime.now(ZoneInfo("Europe/Amsterdam")).isocalendar()
+    return [
+        Screen(
+            "policy-matrix",
+            "Beleid: de matrix als heatmap (privacy officer)",
+            "fg-politie",
+            "/beleid/matrix/multi_problem",
+            "Per tafel: rijen zijn soorten kijkers en rollen, kolommen de fasen; elke cel toont "
+            "hoeveel leefgebieden op elk niveau gedeeld worden (niets, bestaan, samenvatting, "
+            "volledig). Een klik opent per leefgebied en veld de regel en de grondslag.",
+            full_page=True,
+        ),
+        Screen(
+            "policy-cell",
+            "Beleid: één cel van de matrix",
+            "fg-politie",
+            "/beleid/matrix/multi_problem/cel?rij=police&fase=case_conference",
+            "Wat de politie in het casusoverleg ziet: het niveau per leefgebied, de velden per "
+            "feittype, de uitzonderingen en de regels met hun grondslag.",
+            full_page=True,
+        ),
+        Screen(
+            "policy-simulation",
+            "Wat zou X zien?",
+            "fg-politie",
+            "/beleid/simulatie",
+            "De simulatie: tafel, fase, soort kijker en rol, doel, en feittypen of een casus "
+            "waaraan de eigen organisatie deelneemt; het antwoord per feit en veld, met reden.",
+            full_page=True,
+        ),
+        Screen(
+            "policy-versions",
+            "Beleid: versies en goedkeuring",
+            "fg-politie",
+            "/beleid",
+            "De actieve versie en voorgestelde versies; een versie openen toont de controles, "
+            "het verschil met de actieve versie in woorden en als matrix, en de goedkeuring "
+            "door twee andere organisaties (vier ogen).",
+        ),
+        Screen(
+            "policy-history",
+            "Beleid: geschiedenis",
+            "fg-politie",
+            "/beleid/geschiedenis",
+            "Wie welke versie laadde en goedkeurde, wanneer ze in gebruik was en wat er "
+            "veranderde; ook als CSV en JSON.",
+        ),
+        Screen(
+            "signals",
+            "Signalen van mogelijk misbruik",
+            "fg-politie",
+            f"/signalen?periode={week.year}-W{week.week:02d}",
+            "Per medewerker van de eigen organisatie: ongewoon veel gelezen, buiten kantoortijd, "
+            "buiten de eigen tafels, en weigeringen, elk met de logregels erachter.",
+            full_page=True,
+        ),
+        Screen(
+            "log-search",
+            "Logboek doorzoeken (auditor)",
+            "auditor-1",
+            f"/logboek?casus={case_id}",
+            "Zoeken met elk filter van de API (casus, organisatie, gebruiker, handeling, "
+            "uitkomst, doel, tijd), per persoon via een formulier, en bladeren met een cursor.",
+            full_page=True,
+        ),
+        Screen(
+            "log-entry",
+            "Een logregel en zijn bewijs",
+            "auditor-1",
+            "/logboek/3",
+            "De velden van de regel in woorden, en de controle van het inclusiebewijs tegen een "
+            "ondertekend controlepunt, met de uitkomst in woorden.",
+            full_page=True,
+        ),
+        Screen(
+            "log-status",
+            "Verificatie van het logboek",
+            "auditor-1",
+            "/logboek/status",
+            "Grootte, nieuwste controlepunt en zijn leeftijd, getuigen, de laatste verificatie "
+            "en de exports.",
+        ),
+        Screen(
+            "subject-report",
+            "Inzageverzoek (artikel 15 AVG)",
+            "auditor-1",
+            "/inzage",
+            "Het overzicht voor één persoon in gewone taal, klaar om te versturen, ook als PDF.",
+            full_page=True,
+            fill=(("BSN", "111222333"),),
+            press="Overzicht tonen",
+        ),
+    ]
+
+
 def _login(browser: Browser, base: str, user: str | None, width: int) -> Page:
     page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     if user is not None:
         page.goto(f"{base}/aanmelden")
         page.get_by_role("button", name=f"Aanmelden als {user}").click()
-        page.wait_for_url(f"{base}/casussen")
+        page.wait_for_load_state()
     return page
 
 
@@ -190,6 +293,11 @@ def main() -> int:
                 response = page.goto(hub.base_url + shot.path)
                 if response is None or response.status >= 400:
                     raise SystemExit(f"{shot.name}: {shot.path} answered an error")
+                if shot.press:
+                    for label, value in shot.fill:
+                        page.get_by_label(label, exact=True).fill(value)
+                    page.get_by_role("button", name=shot.press).click()
+                    page.wait_for_load_state()
                 page.screenshot(path=str(OUT / f"{shot.name}.png"), full_page=shot.full_page)
                 page.context.close()
                 print(f"docs/ui/{shot.name}.png")

@@ -16,9 +16,9 @@ from markupsafe import escape
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from hub import labels
 from hub.audit.models import LogEntry
 from hub.demo.personas import PERSONAS, persona
-from hub.web import labels
 from tests.support import As, ok
 from tests.web.conftest import Browser, DemoHub
 

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from hub.audit.models import LogEntry
 from hub.demo.personas import PERSONAS
 from hub.demo.scenario import FACTS, SUBJECTS
+from hub.labels import CASE_PURPOSES
 from hub.vocabulary import CaseKind, LifeDomain, PartnerKind, Phase, Purpose, Role, TableId
 from hub.web.core import show_value
-from hub.web.labels import CASE_PURPOSES
 from tests.support import As
 from tests.web.conftest import Browser, DemoHub
 

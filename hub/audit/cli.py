@@ -213,7 +213,7 @@ def _verify_database(
             report = ctx.audit.verify_live(
                 key, notes, allow_unsigned_tail=allow_unsigned_tail, progress=bar
             )
-        if report.ok and not report.warnings:
+        if report.ok and not allow_unsigned_tail:
             _record(ctx, report)
         return report
     finally:

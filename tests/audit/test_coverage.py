@@ -159,6 +159,12 @@ def test_a_database_stripped_of_its_checkpoints_fails_unless_explicitly_allowed(
     refused = cli(initialised, "audit", "verify")
     assert refused.returncode == 1, refused.stderr
     assert "FAILED at entry 0" in refused.stderr and "0 checkpoints" not in refused.stdout
+    # a failed verdict is not appended: that would make the CLI sign a checkpoint over the
+    # edited log and so cover the evidence (ADR 0016); the log stays exactly as found
+    with raw.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM checkpoints")).scalar_one() == 0
+        assert conn.execute(select(HEAD.c.size)).scalar_one() == 20
+    assert cli(initialised, "audit", "verify").returncode == 1  # and a second run still fails
     allowed = cli(initialised, "audit", "verify", "--allow-unsigned-tail")
     assert allowed.returncode == 0, allowed.stderr
     assert "accepted (--allow-unsigned-tail)" in allowed.stdout
@@ -278,3 +284,19 @@ def test_the_export_file_is_created_readable_by_its_owner_only(
     assert path.read_bytes() == before
     key = ctx.log.signer.verifier_key
     assert cli(initialised, "audit", "verify", str(path), "--public-key", key).returncode == 0
+
+
+def test_a_clean_live_verification_is_recorded_for_the_status_page(
+    ctx: HubContext, initialised: Settings, raw: Engine
+) -> None:
+    """`vhhub audit verify` on an intact database leaves a `log.verify` entry with its counts,
+    which the auditor's status page reads as the last verification (ADR 0016)."""
+    append(ctx, 3)
+    done = cli(initialised, "audit", "verify")
+    assert done.returncode == 0, done.stderr
+    with raw.connect() as conn:
+        action, reason = conn.execute(
+            text("SELECT action, reason FROM access_log ORDER BY seq DESC LIMIT 1")
+        ).one()
+    assert action == Action.LOG_VERIFY
+    assert reason.startswith("live verification: ok; ")

@@ -41,6 +41,8 @@ class Screen:
     #: a form to fill on the page first (label -> value), then the button to press
     fill: tuple[tuple[str, str], ...] = ()
     press: str | None = None
+    #: what to scroll to before the picture (a CSS selector)
+    show: str | None = None
 
 
 def screens(case_id: str, meeting_id: str | None) -> list[Screen]:
@@ -239,10 +241,11 @@ def oversight_screens(case_id: str) -> list[Screen]:
             "Inzageverzoek (artikel 15 AVG)",
             "auditor-1",
             "/inzage",
-            "Het overzicht voor één persoon in gewone taal, klaar om te versturen, ook als PDF.",
-            full_page=True,
+            "Het overzicht voor één persoon in gewone taal, klaar om te versturen, ook als PDF "
+            "(hier het begin ervan).",
             fill=(("BSN", "111222333"),),
             press="Overzicht tonen",
+            show="section[aria-label=Inzageoverzicht]",
         ),
     ]
 
@@ -298,6 +301,8 @@ def main() -> int:
                         page.get_by_label(label, exact=True).fill(value)
                     page.get_by_role("button", name=shot.press).click()
                     page.wait_for_load_state()
+                if shot.show:
+                    page.locator(shot.show).first.evaluate("e => e.scrollIntoView()")
                 page.screenshot(path=str(OUT / f"{shot.name}.png"), full_page=shot.full_page)
                 page.context.close()
                 print(f"docs/ui/{shot.name}.png")
@@ -310,8 +315,9 @@ def _document(shots: list[Screen]) -> str:
     lines = [
         "# The web application",
         "",
-        "The screens of vhhub's web application (ADR 0015) on the data of `vhhub demo`, as the",
-        "demo's personas see them. Regenerate the pictures and this page with",
+        "The screens of vhhub's web application (ADR 0015; the oversight screens of privacy",
+        "officers and auditors: ADR 0016) on the data of `vhhub demo`, as the demo's personas",
+        "see them. Regenerate the pictures and this page with",
         "",
         "```sh",
         ".venv/bin/python -m tests.web.screenshots",

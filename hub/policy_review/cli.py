@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from hub.facts.catalog import FactTypeCatalog
     from hub.policy_review import diff as diffing_module
     from hub.policy_review.governance import ProtectedSuite
+    from hub.policy_review.schemas import DiffOut
     from hub.policy_review.versions import ReviewedVersion
     from hub.settings import Settings
 
@@ -595,7 +596,7 @@ def diff(
     out = diff_out(result, table=table)
     if output_format != "json":  # JSON is for programs: complete without a line besides it
         summary(_diff_summary(result, bar.elapsed))
-    recorded = table is None and _record_digest(settings, out.digest, out.old, out.new, exhaustive)
+    recorded = table is None and _record_digest(settings, out, exhaustive)
     if output_format == "json":
         typer.echo(out.model_dump_json(indent=2))
         return
@@ -622,7 +623,7 @@ def _diff_summary(result: diffing_module.DiffResult, seconds: float) -> str:
     )
 
 
-def _record_digest(settings: Settings, digest: str, old: str, new: str, exhaustive: bool) -> bool:
+def _record_digest(settings: Settings, out: DiffOut, exhaustive: bool) -> bool:
     """Remember a full diff's digest in the database when both versions are loaded there, so
     an approval may quote it; False when there is no database or the versions are not in it."""
     from sqlalchemy.engine import make_url
@@ -638,9 +639,11 @@ def _record_digest(settings: Settings, digest: str, old: str, new: str, exhausti
     try:
         with db.transaction() as session:
             repo = PolicyVersionRepository(session)
-            if repo.get(old) is None or repo.get(new) is None:
+            if repo.get(out.old) is None or repo.get(out.new) is None:
                 return False
-            repo.record_diff_digest(digest, old, new, exhaustive=exhaustive)
+            repo.record_diff_digest(
+                out.digest, out.old, out.new, exhaustive=exhaustive, changes=len(out.changes)
+            )
             return True
     except SQLAlchemyError:
         return False

@@ -72,24 +72,29 @@ class PolicyHistoryUseCases(PolicyReviewBase):
             )
             active = next((r.version for r in rows if r.status == ACTIVE), None)
             entries = [
-                self._entry(row, approvals.get(row.version, []), rows[i - 1] if i else None, active)
+                self._entry(
+                    repo, row, approvals.get(row.version, []), rows[i - 1] if i else None, active
+                )
                 for i, row in enumerate(rows)
             ]
         return PolicyHistoryOut(active=active, versions=entries)
 
     def _entry(
         self,
+        repo: PolicyVersionRepository,
         row: PolicyVersion,
         approvals: list[PolicyApproval],
         before: PolicyVersion | None,
         active: str | None,
     ) -> HistoryEntryOut:
         base = approvals[-1].base_version if approvals else active
-        changes = (
-            self.known_diff_changes(base, row.version)
-            if base is not None and base != row.version
-            else None
-        )
+        changes = None
+        if base is not None and base != row.version:
+            # stored with the digest of every full diff the hub showed (any replica, after a
+            # restart); else this process may still hold the diff
+            changes = repo.diff_change_count(base, row.version)
+            if changes is None:
+                changes = self.known_diff_changes(base, row.version)
         loader = (
             PersonOut(partner=row.loaded_by_partner, user=row.loaded_by_user)
             if row.loaded_by_partner and row.loaded_by_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
@@ -94,6 +94,9 @@ class PolicyDiffDigest(Base):
     new_version: Mapped[str] = mapped_column(String(64))
     exhaustive: Mapped[bool] = mapped_column()
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: how many decisions the diff changes (the history of policy changes says it; migration
+    #: 0014: None for diffs shown before)
+    change_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProtectedTestSuite(Base):

@@ -253,7 +253,7 @@ class PolicyReviewService(PolicyHistoryUseCases, ProtectedSuiteUseCases):
         if table is None:
             with self._unit_of_work() as session:
                 PolicyVersionRepository(session).record_diff_digest(
-                    out.digest, out.old, out.new, exhaustive=exhaustive
+                    out.digest, out.old, out.new, exhaustive=exhaustive, changes=len(out.changes)
                 )
         return out
 

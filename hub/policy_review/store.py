@@ -324,19 +324,42 @@ class PolicyVersionRepository:
 
     # -- digests of the diffs the hub showed -----------------------------------------------
 
-    def record_diff_digest(self, digest: str, old: str, new: str, *, exhaustive: bool) -> None:
-        """Remember that the hub showed this diff (idempotent; a race inserts it once)."""
-        if self.session.get(PolicyDiffDigest, digest) is not None:
+    def record_diff_digest(
+        self, digest: str, old: str, new: str, *, exhaustive: bool, changes: int
+    ) -> None:
+        """Remember that the hub showed this diff and how many decisions it changes
+        (idempotent; a race inserts it once)."""
+        known = self.session.get(PolicyDiffDigest, digest)
+        if known is not None:
+            if known.change_count is None:  # shown before migration 0014
+                known.change_count = changes
             return
         try:
             with self.session.begin_nested():
                 self.session.add(
                     PolicyDiffDigest(
-                        digest=digest, old_version=old, new_version=new, exhaustive=exhaustive
+                        digest=digest,
+                        old_version=old,
+                        new_version=new,
+                        exhaustive=exhaustive,
+                        change_count=changes,
                     )
                 )
         except IntegrityError:
             pass  # another request stored the same digest meanwhile
+
+    def diff_change_count(self, old: str, new: str) -> int | None:
+        """How many decisions the full diff `old` -> `new` changes, if the hub showed it."""
+        return self.session.scalars(
+            select(PolicyDiffDigest.change_count)
+            .where(
+                PolicyDiffDigest.old_version == old,
+                PolicyDiffDigest.new_version == new,
+                PolicyDiffDigest.exhaustive.is_(False),
+                PolicyDiffDigest.change_count.is_not(None),
+            )
+            .limit(1)
+        ).first()
 
     def diff_digest(self, digest: str) -> PolicyDiffDigest | None:
         return self.session.get(PolicyDiffDigest, digest)

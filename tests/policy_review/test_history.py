@@ -9,9 +9,12 @@ import io
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from hub.policy_review.history import CSV_COLUMNS, file_changes
 from hub.policy_review.models import PolicyVersion
+from hub.policy_review.store import PolicyVersionRepository
 from tests.conftest import RunningHub
 from tests.policy_review.conftest import (
     approval,
@@ -57,8 +60,16 @@ def test_history_names_loader_approvers_digests_activation_and_changed_files(
         "removed": [],
         "changed": ["data/matrix/youth.json"],
     }
-    # this process computed the diff the approvers were shown: its size is known
+    # the size of the diff the approvers were shown is known ...
     assert isinstance(new["diff_changes"], int) and new["diff_changes"] >= 1
+    # ... and kept with its digest, so every replica and the hub after a restart know it too
+    engine = create_engine(settings.effective_database_url)
+    try:
+        with Session(engine) as session:
+            stored = PolicyVersionRepository(session).diff_change_count(shipped, version)
+    finally:
+        engine.dispose()
+    assert stored == new["diff_changes"]
 
 
 def test_history_is_a_read_for_privacy_officers_only(hub: RunningHub, http: httpx.Client) -> None:

@@ -55,15 +55,15 @@ VIEWER = ("gemeente-wi", "demo-gemeente-wi", ["publisher", "participant", "casus
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def login(http: httpx.Client, base_url: str) -> str:
-    """The demo login of the viewer; answers the session cookie header."""
+def login(http: httpx.Client, base_url: str, who: tuple[str, str] = VIEWER[:2]) -> str:
+    """The demo login of `who` (partner, user); answers the session cookie header."""
     page = http.get("/aanmelden")
     token = CSRF.search(page.text)
     if token is None:
         raise SystemExit("no demo login on the bench hub")
     answer = http.post(
         "/aanmelden/demo",
-        data={"partner": VIEWER[0], "user": VIEWER[1], "csrf_token": token.group(1)},
+        data={"partner": who[0], "user": who[1], "csrf_token": token.group(1)},
         headers={"origin": base_url, "cookie": f"__Host-vhhub-csrf={token.group(1)}"},
     )
     cookie = next(
@@ -74,10 +74,11 @@ def login(http: httpx.Client, base_url: str) -> str:
     return cookie.split(";", 1)[0]
 
 
-def line(name: str, values: list[float], base: list[float]) -> str:
+def line(name: str, values: list[float], base: list[float], width: int = 18) -> str:
+    """One row of the table: p50 and p95 ms, and their ratios to the baseline's."""
     p50, p95 = statistics.median(values), pct(values, 95)
     b50, b95 = statistics.median(base), pct(base, 95)
-    return f"{name:<18} {p50:>8.2f} {p95:>8.2f}   {p50 / b50:>5.2f}x {p95 / b95:>5.2f}x"
+    return f"{name:<{width}} {p50:>8.2f} {p95:>8.2f}   {p50 / b50:>5.2f}x {p95 / b95:>5.2f}x"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ client-measured on loopback, so they include HTTP and are an upper bound of serv
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from briefing_bench import API, Actor, bench_database, bench_hub, machine_note, pct
-from case_page_bench import CSRF
+from case_page_bench import line, login
 
 from hub.settings import Settings
 from hub.setup import initialise
@@ -44,36 +43,11 @@ PURPOSE = "policy_review"
 TARGET_MS = 300.0
 
 
-def login(http: httpx.Client, base_url: str) -> str:
-    """The demo login of the officer; answers the session cookie header."""
-    page = http.get("/aanmelden")
-    token = CSRF.search(page.text)
-    if token is None:
-        raise SystemExit("no demo login on the bench hub")
-    answer = http.post(
-        "/aanmelden/demo",
-        data={"partner": OFFICER[0], "user": OFFICER[1], "csrf_token": token.group(1)},
-        headers={"origin": base_url, "cookie": f"__Host-vhhub-csrf={token.group(1)}"},
-    )
-    cookie = next(
-        (c for c in answer.headers.get_list("set-cookie") if c.startswith("__Host-vhhub=")), None
-    )
-    if answer.status_code != 303 or cookie is None:
-        raise SystemExit(f"demo login failed: {answer.status_code}")
-    return cookie.split(";", 1)[0]
-
-
 def largest(matrix: dict[str, object]) -> str:
     tables = matrix["tables"]
     assert isinstance(tables, list)
     best = max(tables, key=lambda t: sum(len(r["cells"]) for r in t["rows"]))
     return str(best["table"])
-
-
-def line(name: str, values: list[float], base: list[float]) -> str:
-    p50, p95 = statistics.median(values), pct(values, 95)
-    b50, b95 = statistics.median(base), pct(base, 95)
-    return f"{name:<20} {p50:>8.2f} {p95:>8.2f}   {p50 / b50:>5.2f}x {p95 / b95:>5.2f}x"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 httpx.Client(base_url=base_url, timeout=60) as http,
             ):
                 officer = Actor(settings, *OFFICER)
-                cookie = login(http, base_url)
+                cookie = login(http, base_url, OFFICER[:2])
                 n = args.requests + WARMUP
                 tokens = officer.tokens(n + 1)
                 first = http.get(
@@ -118,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_note(url))
     print(f"officer {OFFICER[1]} ({OFFICER[0]}), table {table} ({rows} rows x 7 phases)")
     print(f"{'':<20} {'p50 ms':>8} {'p95 ms':>8}   {'p50':>6} {'p95':>6} (to the API)")
-    print(line("matrix (JSON)", api, api))
-    print(line("matrix page (HTML)", page, api))
+    print(line("matrix (JSON)", api, api, width=20))
+    print(line("matrix page (HTML)", page, api, width=20))
     p95 = pct(page, 95)
     verdict = "under" if p95 < TARGET_MS else "OVER"
     print(f"page p95 {p95:.1f} ms: {verdict} the {TARGET_MS:.0f} ms target")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
 from hub.audit.signals import MisuseSignals, SignalReportOut, UserSignalsOut
+from hub.context import HubContext, get_context
 from hub.identity.dependencies import CurrentViewer
 
 router = APIRouter(prefix="/audit/signals", tags=["audit"])
@@ -17,15 +18,8 @@ router = APIRouter(prefix="/audit/signals", tags=["audit"])
 _PERIOD_HELP = "An ISO week (2026-W49) or a month (2026-12); default the last complete week."
 
 
-def signals_service(request: Request) -> MisuseSignals:
-    """The service, after following the active policy version as `get_context` does.
-
-    Read from the app state, not through `hub.context.get_context`: only modules named
-    `hub.*.router` may import the composition root (pyproject, import-linter)."""
-    ctx = request.app.state.hub
-    ctx.gate.follow_active()
-    service: MisuseSignals = ctx.signals
-    return service
+def signals_service(ctx: Annotated[HubContext, Depends(get_context)]) -> MisuseSignals:
+    return ctx.signals
 
 
 Signals = Annotated[MisuseSignals, Depends(signals_service)]

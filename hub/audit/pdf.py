@@ -11,6 +11,17 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from hub.errors import ServiceUnavailable
+
+
+class PdfUnavailable(ServiceUnavailable):
+    """WeasyPrint cannot load (the distribution's Pango is missing): a 503 that says so,
+    never a 500 with a traceback in the log."""
+
+    slug = "pdf-unavailable"
+    title = "PDF unavailable"
+    default_detail = "This hub cannot make PDFs now; ask for the report as HTML instead."
+
 
 class FetchRefused(ValueError):
     """WeasyPrint asked for a resource; the report links none, so none is given."""
@@ -31,7 +42,10 @@ def refusing_fetcher() -> Any:
 def html_to_pdf(html: str) -> bytes:
     """The PDF of a standalone report page."""
     # imported here: it loads slowly, and only reports need it
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    try:
+        from weasyprint import HTML  # type: ignore[import-untyped]
+    except (ImportError, OSError):
+        raise PdfUnavailable() from None
 
     document = HTML(string=html, base_url=None, url_fetcher=refusing_fetcher())
     pdf: bytes = document.write_pdf()

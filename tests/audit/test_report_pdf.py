@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.audit.pdf import FetchRefused, html_to_pdf, refusing_fetcher
+from hub.audit.pdf import FetchRefused, PdfUnavailable, html_to_pdf, refusing_fetcher
 from hub.audit.report import ReportAct, ReportHead, ReportLine, Summary, render_html
 
 
@@ -92,3 +93,14 @@ def test_the_pdf_holds_the_reports_words() -> None:
     assert "Inzageoverzicht persoonsgegevens" in text
     assert "overlastmelding" in text and "Woonstichting Demo" in text
     assert "3 december 2025" in text
+
+
+def test_without_the_pdf_library_the_answer_is_a_503_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A machine without the distribution's Pango cannot load WeasyPrint: the report route
+    answers 503 `pdf-unavailable` (problem+json by the hub's handler), never a 500."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # makes `import weasyprint` fail
+    with pytest.raises(PdfUnavailable) as refused:
+        html_to_pdf("<p>inzage</p>")
+    assert refused.value.status == 503 and refused.value.slug == "pdf-unavailable"

@@ -11,24 +11,29 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from hub import __version__
+from hub.api_docs import install_api_docs
+from hub.audit.partner_log_router import router as partner_log_router
 from hub.audit.router import router as audit_router
 from hub.audit.signals_router import router as signals_router
 from hub.briefing.router import router as briefing_router
 from hub.cases.router import router as cases_router
 from hub.context import HubContext
 from hub.facts.router import router as facts_router
+from hub.facts.types_router import router as fact_types_router
 from hub.health import router as health_router
 from hub.http import RequestContextMiddleware, SafeJSONResponse, install_error_handlers
 from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
 from hub.logging import configure_logging, get_logger
 from hub.meetings.router import router as meetings_router
+from hub.openapi import install_openapi
 from hub.plans.router import router as plans_router
 from hub.policy_review.router import router as policy_review_router
 from hub.settings import Settings
 from hub.web.routes import install_web
 
 API_PREFIX = "/api/v1"
+DOCS_URL = f"{API_PREFIX}/docs"
 log = get_logger("hub.app")
 #: how often counted refusals of ended minutes are written (seconds)
 REFUSAL_FLUSH_S = 5.0
@@ -87,7 +92,8 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         version=__version__,
         summary="Informatie-uitwisseling voor het Zorg- en Veiligheidshuis",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # the interactive docs come from the package, not a CDN (hub.api_docs)
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
         # every JSON answer, not only the briefing's, survives stored text that no UTF-8
@@ -106,14 +112,19 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         max_header_bytes=settings.max_header_bytes,
         trusted_proxies=settings.trusted_proxies,
     )
+    install_api_docs(app, docs_url=DOCS_URL)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(cases_router, prefix=API_PREFIX)
     app.include_router(facts_router, prefix=API_PREFIX)
+    app.include_router(fact_types_router, prefix=API_PREFIX)
     app.include_router(briefing_router, prefix=API_PREFIX)
     app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(signals_router, prefix=API_PREFIX)
+    app.include_router(partner_log_router, prefix=API_PREFIX)
     app.include_router(plans_router, prefix=API_PREFIX)
     app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(policy_review_router, prefix=API_PREFIX)
+    # the document partners read: shared statuses, bearer auth, Purpose, fact types, examples
+    install_openapi(app, schema_dir=settings.schema_dir)
     return app

@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - typer that uses click itself
 from hub.audit.cli import audit_app
 from hub.disclosure.cli import keys_app
 from hub.policy_review.cli import policy_app
+from hub.receipts.cli import receipt_app
 from hub.retention.cli import retention_app
 from hub.settings import Settings
 
@@ -48,6 +49,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
+app.add_typer(receipt_app, name="receipt")
 
 
 def _print_version(wanted: bool) -> None:

@@ -16,6 +16,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from hub.audit.log import AccessLog, LogSigner
+from hub.audit.partner_log import PartnerLogService
 from hub.audit.service import AuditService, ReportSettings
 from hub.audit.signals import MisuseSignals, SignalSettings
 from hub.cases.agenda import AgendaService
@@ -33,6 +34,7 @@ from hub.disclosure.briefing import BriefingService
 from hub.disclosure.minutes import MinutesDisclosure
 from hub.disclosure.vault import CaseVault
 from hub.facts.catalog import FactTypeCatalog
+from hub.facts.contract import FactTypeContract
 from hub.facts.service import FactService
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry, load_registry
@@ -82,6 +84,8 @@ class HubContext:
     meetings: MeetingService = field(init=False)
     minutes: MinutesDisclosure = field(init=False)
     signals: MisuseSignals = field(init=False)
+    partner_log: PartnerLogService = field(init=False)
+    fact_types: FactTypeContract = field(init=False)
 
     def __post_init__(self) -> None:
         uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
@@ -105,6 +109,9 @@ class HubContext:
         self.coordination = CoordinationService(uow, gate, log, registry)
         self.statistics = StatisticsService(uow, gate, log)
         self.facts = FactService(uow, gate, self.vault, log, self.catalog)
+        self.fact_types = FactTypeContract(
+            self.db, gate, registry, self.catalog, self.settings.policy_dir
+        )
         self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
         self.audit = AuditService(
             self.db,
@@ -125,6 +132,7 @@ class HubContext:
         self.meetings = MeetingService(uow, gate, self.vault, log, registry)
         self.minutes = MinutesDisclosure(uow, gate, self.vault, log)
         self.signals = MisuseSignals(self.db, gate, log, signal_settings(self.settings))
+        self.partner_log = PartnerLogService(self.db, gate, log)
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""

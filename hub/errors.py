@@ -84,7 +84,12 @@ class Unauthenticated(HubError):
     slug = "unauthenticated"
     title = "Unauthenticated"
     default_detail = "A valid bearer token is required."
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="vhhub"'}
+    #: RFC 6750 §3.1: a token was sent and refused. A request that sent no bearer token at all
+    #: gets the challenge without an error code (hub.identity.middleware); the precise reason
+    #: is in the access log only.
+    headers: ClassVar[dict[str, str]] = {
+        "WWW-Authenticate": 'Bearer realm="vhhub", error="invalid_token"'
+    }
 
 
 class Forbidden(Refusal):
@@ -123,7 +128,10 @@ class PayloadTooLarge(HubError):
 
 
 class ValidationFailed(HubError):
-    status = 422
+    """Invalid input: 400 with every error found in `errors` (NL API Design Rules
+    `/core/error-handling/invalid-input` and `/core/error-handling/all-errors`)."""
+
+    status = 400
     slug = "validation-failed"
     title = "Validation failed"
     default_detail = "The request does not match the expected structure."

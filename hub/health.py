@@ -37,7 +37,15 @@ class Readiness(BaseModel):
     checks: list[Check]
 
 
-@router.get("/health", response_model=Health, summary="Liveness")
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Liveness",
+    description=(
+        "Liveness: answers 200 while the process serves requests. Public (no token, no "
+        "`Purpose`); not logged."
+    ),
+)
 def health() -> Health:
     return Health(status="ok", version=__version__)
 
@@ -67,6 +75,11 @@ def readiness_checks(ctx: HubContext) -> list[Check]:
     "/ready",
     response_model=Readiness,
     summary="Readiness",
+    description=(
+        "Readiness: whether this process can serve safely (database reachable, schema at the "
+        "migrations' head, keys and policy engine loaded). 503 with the same body when a "
+        "check fails; each check says only ok or not and a reason code. Public; not logged."
+    ),
     responses={503: {"model": Readiness}},
 )
 def ready(ctx: Annotated[HubContext, Depends(get_context)]) -> JSONResponse:

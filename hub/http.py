@@ -9,10 +9,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import secrets
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any, ClassVar, Final
@@ -27,20 +29,54 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub import __version__
 from hub.db.errors import storage_error_handler
-from hub.errors import PROBLEM_JSON, HubError, LoneSurrogate, PayloadTooLarge, problem
+from hub.errors import (
+    PROBLEM_JSON,
+    HubError,
+    LoneSurrogate,
+    PayloadTooLarge,
+    ValidationFailed,
+    problem,
+)
 from hub.logging import get_logger
 
 log = get_logger("hub.http")
 
 REQUEST_ID_HEADER = "x-request-id"
+#: W3C Trace Context (https://www.w3.org/TR/trace-context/): the caller's trace, continued
+TRACEPARENT_HEADER = "traceparent"
+#: FSC logging: the transaction id an FSC outway gave the call, echoed when it is a UUID
+FSC_TRANSACTION_ID_HEADER = "fsc-transaction-id"
+#: NL API Design Rules /core/version-header: the full version on every API answer
+API_VERSION_HEADER = "api-version"
 #: on every answer, errors included: answers hold personal data or say who may see it, so no
 #: browser or proxy may keep a copy, and no browser may sniff a type other than the declared one
 EDGE_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
 )
-_EDGE_NAMES: Final = frozenset(name for name, _ in EDGE_HEADERS)
+#: on every API answer (NL API Design Rules /core/transport/security-headers), unless the
+#: route set its own (the interactive docs page sets a CSP that lets it load its scripts):
+#: an API answer is never a page, so it may load nothing, be framed by nothing and send no
+#: referrer; HTTPS only (a browser ignores HSTS on a plain http answer)
+API_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+_API_HEADER_NAMES: Final = frozenset(name for name, _ in API_HEADERS)
+#: headers only the edge writes: whatever the application set under these names is dropped
+_EDGE_NAMES: Final = frozenset(
+    {
+        *(name for name, _ in EDGE_HEADERS),
+        REQUEST_ID_HEADER.encode(),
+        TRACEPARENT_HEADER.encode(),
+        FSC_TRANSACTION_ID_HEADER.encode(),
+        API_VERSION_HEADER.encode(),
+    }
+)
 #: what a header line costs on the wire besides its name and value (": " and CRLF)
 _HEADER_LINE_OVERHEAD: Final = 4
 #: the innermost frames an unhandled error names in the log (module and line, no values)
@@ -50,6 +86,81 @@ _LOGGED_FRAMES: Final = 12
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: every JSON escape, so an escaped backslash is never read as the start of a \\u escape
 _JSON_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+#: a version-00 traceparent: lower-case hex only, exactly this long (W3C Trace Context §3.2)
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+#: a UUID in its canonical text form (FSC transaction ids are UUIDs)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ZERO_TRACE_ID: Final = "0" * 32
+_ZERO_SPAN_ID: Final = "0" * 16
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """The W3C trace this request belongs to, as the hub continues it.
+
+    `trace_id` is the caller's (from a valid `traceparent`) or a new one; `span_id` is the
+    hub's own span for this request; `parent_span_id` is the caller's span (None when the
+    hub started the trace); `fsc_transaction_id` is the FSC transaction id the caller sent,
+    when it was a UUID. The access log's request id is `<trace_id>.<span_id>` unless the
+    client sent its own X-Request-Id."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    fsc_transaction_id: str | None
+    #: the trace flags passed on: the caller's, or sampled (the hub logs every request)
+    trace_flags: str = "01"
+
+    @property
+    def traceparent(self) -> str:
+        """The `traceparent` the hub answers with (and would send on): its own span."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.trace_flags}"
+
+    @property
+    def request_id(self) -> str:
+        """The request id this trace gives a request that brought none of its own."""
+        return f"{self.trace_id}.{self.span_id}"
+
+
+_current_trace: ContextVar[TraceContext | None] = ContextVar("vhhub_trace", default=None)
+
+
+def current_trace() -> TraceContext | None:
+    """The trace of the request being served (None outside a request): set by
+    `RequestContextMiddleware` before anything else runs, and seen by the route's code, its
+    worker thread included (the context is copied to it)."""
+    return _current_trace.get()
+
+
+def _new_id(hex_chars: int) -> str:
+    while True:  # an all-zero id is invalid in a traceparent
+        value = secrets.token_hex(hex_chars // 2)
+        if value.strip("0"):
+            return value
+
+
+def trace_from_headers(
+    traceparents: Sequence[str], fsc_transaction_ids: Sequence[str]
+) -> TraceContext:
+    """The trace a request continues, from its headers. A `traceparent` that is not exactly
+    one valid version-00 value (lower-case hex, non-zero ids) is ignored, never an error: the
+    hub then starts a trace of its own. An FSC transaction id is kept only when it is one
+    UUID."""
+    parent: re.Match[str] | None = None
+    if len(traceparents) == 1:
+        parent = _TRACEPARENT.match(traceparents[0].strip(" \t"))
+        if parent is not None and (
+            parent.group(1) == _ZERO_TRACE_ID or parent.group(2) == _ZERO_SPAN_ID
+        ):
+            parent = None
+    fsc_id: str | None = None
+    if len(fsc_transaction_ids) == 1:
+        candidate = fsc_transaction_ids[0].strip(" \t").lower()
+        fsc_id = candidate if _UUID.match(candidate) else None
+    span_id = _new_id(16)
+    if parent is None:
+        return TraceContext(_new_id(32), span_id, None, fsc_id)
+    return TraceContext(parent.group(1), span_id, parent.group(2), fsc_id, parent.group(3))
 
 
 def has_lone_surrogate(body: bytes) -> bool:
@@ -82,7 +193,7 @@ def _is_json_body(content_type: str | None) -> bool:
 
 
 #: the largest integer a query or path parameter may carry: well inside a signed 64-bit column,
-#: with room for the +1 of a next page, so a huge number is a 422 and never a database overflow
+#: with room for the +1 of a next page, so a huge number is a 400 and never a database overflow
 MAX_PARAM_INT = 2**62
 #: the times a filter may name: an offset applied at the edges of `datetime` overflows
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -252,9 +363,11 @@ def internal_error(request_id: str | None) -> dict[str, Any]:
 
 
 class RequestContextMiddleware:
-    """The edge of every request: request id, client address, header and body size limits,
-    the headers every answer carries, the one handler of unexpected errors, and one
-    structured log line per request."""
+    """The edge of every request: the W3C trace it continues (`current_trace()`, answered in
+    `traceparent`) and its request id, client address, header and body size limits, the
+    headers every answer carries (and every API answer: the security headers and
+    `API-Version`), the one handler of unexpected errors, and one structured log line per
+    request."""
 
     #: the default of `Settings.max_header_bytes`, for an app built without settings
     DEFAULT_MAX_HEADER_BYTES: ClassVar[int] = 16 * 1024
@@ -279,10 +392,26 @@ class RequestContextMiddleware:
         raw_headers: list[tuple[bytes, bytes]] = list(scope["headers"])
         header_bytes = sum(len(k) + len(v) + _HEADER_LINE_OVERHEAD for k, v in raw_headers)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        trace = trace_from_headers(
+            [v.decode("latin-1") for k, v in raw_headers if k.lower() == b"traceparent"],
+            [v.decode("latin-1") for k, v in raw_headers if k.lower() == b"fsc-transaction-id"],
+        )
         supplied = headers.get(REQUEST_ID_HEADER, "")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = supplied if _REQUEST_ID.match(supplied) else trace.request_id
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        state["trace"] = trace
+        trace_token = _current_trace.set(trace)
+        is_api = scope["path"] == "/api" or scope["path"].startswith("/api/")
+        added: list[tuple[bytes, bytes]] = [
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            (TRACEPARENT_HEADER.encode(), trace.traceparent.encode()),
+            *EDGE_HEADERS,
+        ]
+        if trace.fsc_transaction_id is not None:
+            added.append((FSC_TRANSACTION_ID_HEADER.encode(), trace.fsc_transaction_id.encode()))
+        if is_api:
+            added.append((API_VERSION_HEADER.encode(), __version__.encode()))
         # resolved once, here: every later reader (authentication, the access log) takes it
         # from the scope state and never looks at the socket or the headers again
         state["source"] = resolve_source(
@@ -306,14 +435,9 @@ class RequestContextMiddleware:
                     for name, value in message.get("headers", [])
                     if name.lower() not in _EDGE_NAMES
                 ]
-                message = {
-                    **message,
-                    "headers": [
-                        *kept,
-                        (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                        *EDGE_HEADERS,
-                    ],
-                }
+                present = {name.lower() for name, _ in kept}
+                defaults = [h for h in API_HEADERS if h[0] not in present] if is_api else []
+                message = {**message, "headers": [*kept, *added, *defaults]}
             await send(message)
 
         async def answer(body: dict[str, Any]) -> None:
@@ -337,6 +461,7 @@ class RequestContextMiddleware:
         finally:
             self._log(scope, status, started)
             structlog.contextvars.clear_contextvars()
+            _current_trace.reset(trace_token)
 
     async def _serve(
         self,
@@ -490,10 +615,12 @@ def install_error_handlers(app: FastAPI) -> None:
             errors.append(
                 {"pointer": _pointer(tuple(err.get("loc", ())), known[0]), "problem": message}
             )
+        # invalid input is a 400 with every error at once (NL API Design Rules
+        # /core/error-handling/invalid-input and /core/error-handling/all-errors)
         body = problem(
-            422,
-            "validation-failed",
-            "Validation failed",
+            ValidationFailed.status,
+            ValidationFailed.slug,
+            ValidationFailed.title,
             "The request does not match the expected structure; see errors.",
             errors=errors,
         )

@@ -5,6 +5,7 @@ import this one module to see them all.
 """
 
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.audit.partner_log_models import EntryTrace, PartnerLogLink, PartnerLogState
 from hub.cases.models import AgendaItem, Case, Participant, Subject, SubjectIndex
 from hub.db.base import Base
 from hub.disclosure.models import CaseKey
@@ -19,6 +20,7 @@ from hub.policy_review.models import (
     ProtectedSuiteApproval,
     ProtectedTestSuite,
 )
+from hub.receipts.models import FactReceipt
 from hub.web.models import CaseVisit, PendingLogin, WebSession
 
 __all__ = [
@@ -28,7 +30,9 @@ __all__ = [
     "CaseKey",
     "CaseVisit",
     "Checkpoint",
+    "EntryTrace",
     "Fact",
+    "FactReceipt",
     "FactSubject",
     "LogEntry",
     "LogHead",
@@ -41,6 +45,8 @@ __all__ = [
     "Participant",
     "Partner",
     "PartnerKindRole",
+    "PartnerLogLink",
+    "PartnerLogState",
     "PendingLogin",
     "PlanNote",
     "PlanVersion",

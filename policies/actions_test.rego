@@ -575,3 +575,23 @@ test_only_privacy_officers_read_the_misuse_signals if {
 	no_case(fx.participant("politie"), "audit", "read_misuse_signals").allowed == false
 	no_case(fx.casusregisseur, "audit", "read_misuse_signals").allowed == false
 }
+
+# --- a partner's own access log (FSC logging) -----------------------------------------------
+
+test_a_partner_reads_its_own_log_for_an_audit if {
+	no_case(fx.participant("politie"), "audit", "read_partner_log").allowed == true
+	no_case(fx.privacy_officer, "audit", "read_partner_log").allowed == true
+	no_case(fx.auditor, "audit", "read_partner_log").allowed == true
+}
+
+test_the_partner_log_needs_the_audit_purpose if {
+	no_case(fx.participant("politie"), "preparation", "read_partner_log").allowed == false
+	no_case(fx.privacy_officer, "policy_review", "read_partner_log").allowed == false
+	no_case(fx.auditor, "management_information", "read_partner_log").allowed == false
+}
+
+test_regisseurs_do_not_read_a_partner_log if {
+	# a regisseur of the house is no partner application, officer or auditor of its own log
+	no_case(fx.procesregisseur, "audit", "read_partner_log").allowed == false
+	no_case(fx.casusregisseur, "audit", "read_partner_log").allowed == false
+}

@@ -23,6 +23,7 @@ from hub.context import HubContext, get_context
 from hub.errors import ValidationFailed
 from hub.http import MAX_PARAM_INT, BoundedDatetime
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -65,12 +66,30 @@ def latest_checkpoint(viewer: CurrentViewer, audit: Audit) -> CheckpointOut:
     return audit.latest_checkpoint(viewer)
 
 
-@router.post("/checkpoints", response_model=CheckpointOut, summary="Sign a checkpoint now")
+@router.post(
+    "/checkpoints",
+    response_model=CheckpointOut,
+    summary="Sign a checkpoint now",
+    description=(
+        "Signs a checkpoint (tree size, root hash) of the access log now, with the hub's log "
+        "key. Who: an `auditor`, purpose `audit` (or `subject_access` for a data subject's "
+        "request). Logged."
+    ),
+)
 def sign_checkpoint(viewer: CurrentViewer, audit: Audit) -> CheckpointOut:
     return audit.sign_checkpoint(viewer)
 
 
-@router.get("/entries", response_model=EntryPage, summary="Query the access log")
+@router.get(
+    "/entries",
+    response_model=EntryPage,
+    summary="Query the access log",
+    description=(
+        "Queries the access log by case, partner, user, action, outcome, purpose and time, "
+        "paged by `cursor`. Who: an `auditor`, purpose `audit` (or `subject_access` for a "
+        "data subject's request). The query itself is logged."
+    ),
+)
 def entries(
     viewer: CurrentViewer,
     audit: Audit,
@@ -85,6 +104,11 @@ def entries(
     "/subject-queries",
     response_model=EntryPage,
     summary="Entries about one person (identifiers -> blind index)",
+    description=(
+        "The access-log entries about one person, named by identifiers in the body (turned "
+        "into the blind index; never in a URL). Who: an `auditor`, purpose `audit` (or "
+        "`subject_access` for a data subject's request). The query is logged."
+    ),
 )
 def subject_entries(body: SubjectQuery, viewer: CurrentViewer, audit: Audit) -> EntryPage:
     if body.cursor is not None and body.cursor > MAX_PARAM_INT:
@@ -106,7 +130,9 @@ def subject_entries(body: SubjectQuery, viewer: CurrentViewer, audit: Audit) -> 
     description="The entry, its inclusion proof in the smallest signed checkpoint that "
     "covers it, and the result of checking both as an auditor would: the leaf hash "
     "recomputed from the entry's fields, the checkpoint's signature under the hub's verifier "
-    "key, and the Merkle path to the root the signed note states. Logged as a query.",
+    "key, and the Merkle path to the root the signed note states. Logged as a query. "
+    "Who: an `auditor`, purpose `audit` or `subject_access`.",
+    responses=problems(404),
 )
 def entry_detail(
     seq: Annotated[int, Path(ge=0, le=MAX_PARAM_INT)], viewer: CurrentViewer, audit: Audit
@@ -119,7 +145,8 @@ def entry_detail(
     response_model=LogStatusOut,
     summary="Verification status of the log",
     description="Size, newest signed checkpoint and its age, the newest recorded live "
-    "verification, and the witnesses that cosigned the newest checkpoint. Logged as a query.",
+    "verification, and the witnesses that cosigned the newest checkpoint. Logged as a query. "
+    "Who: an `auditor`, purpose `audit` or `subject_access`.",
 )
 def status(viewer: CurrentViewer, audit: Audit) -> LogStatusOut:
     return audit.status(viewer)
@@ -129,6 +156,11 @@ def status(viewer: CurrentViewer, audit: Audit) -> LogStatusOut:
     "/verifications",
     response_model=VerificationOut,
     summary="Verify the whole live log now, and record the verdict in the log",
+    description=(
+        "Verifies the whole live log now (every leaf, every checkpoint signature, "
+        "consistency) and records the verdict in the log. Who: an `auditor`, purpose `audit` "
+        "(or `subject_access` for a data subject's request)."
+    ),
 )
 def verify(viewer: CurrentViewer, audit: Audit) -> VerificationOut:
     return audit.verify_recorded(viewer)
@@ -138,6 +170,12 @@ def verify(viewer: CurrentViewer, audit: Audit) -> VerificationOut:
     "/entries/{seq}/inclusion-proof",
     response_model=InclusionProofOut,
     summary="Inclusion proof of one entry in a signed checkpoint",
+    description=(
+        "The inclusion proof of one entry in a signed checkpoint (of `tree_size`, or the "
+        "newest). Who: an `auditor`, purpose `audit` (or `subject_access` for a data "
+        "subject's request). Logged as a query."
+    ),
+    responses=problems(404),
 )
 def inclusion_proof(
     seq: Annotated[int, Path(ge=-MAX_PARAM_INT, le=MAX_PARAM_INT)],
@@ -152,6 +190,11 @@ def inclusion_proof(
     "/consistency-proof",
     response_model=ConsistencyProofOut,
     summary="Consistency proof between two tree sizes",
+    description=(
+        "The consistency proof between two tree sizes (`from`, `to`): the log only grew. Who: "
+        "an `auditor`, purpose `audit` (or `subject_access` for a data subject's request). "
+        "Logged as a query."
+    ),
 )
 def consistency_proof(
     viewer: CurrentViewer,
@@ -166,6 +209,32 @@ def consistency_proof(
     "/export",
     summary="Export the log: the verifiable JSON Lines format, or query "
     "results as JSON Lines or CSV",
+    description=(
+        "Exports the log: the verifiable JSON Lines format (entries with the checkpoints to "
+        "verify them offline with `vhhub log verify`), or query results as JSON Lines or CSV. "
+        "Who: an `auditor`, purpose `audit` (or `subject_access` for a data subject's "
+        "request). The export is logged."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`format=verifiable` and `jsonl`: JSON Lines; `csv`: CSV.",
+            "content": {
+                "application/jsonl": {
+                    "schema": {"type": "string"},
+                    "example": '{"format":"vhhub-access-log-export/1","origin":"vhhub.local/'
+                    'access-log","verifier_key":"vhhub.local/access-log+e56fb8d8+AU..."}\n'
+                    '{"entry":{"seq":1,"action":"case.register","outcome":"allowed"},'
+                    '"leaf_hash":"..."}\n',
+                },
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "seq,time,action,outcome\r\n"
+                    "1,2026-11-30T09:15:00Z,case.register,allowed\r\n",
+                },
+            },
+        }
+    },
 )
 def export(
     viewer: CurrentViewer,
@@ -203,6 +272,7 @@ _REPORT_EXAMPLE = "\n".join(
 @router.post(
     "/subject-access-reports",
     summary="Data-subject access report (AVG art. 15), streamed as JSON Lines",
+    response_class=StreamingResponse,
     description=(
         "Everything the access log holds about acts on data about one person, in plain "
         "Dutch, with an inclusion proof of every act against one signed checkpoint. The "
@@ -221,8 +291,8 @@ _REPORT_EXAMPLE = "\n".join(
         "retention) and an `end` line with the counts; a stream without `end` is "
         "incomplete. The request is logged and a checkpoint signed before the stream "
         "starts; the report is then read from one snapshot without holding any lock."
+        " Who: an `auditor`, purpose `subject_access`."
     ),
-    response_class=StreamingResponse,
     responses={
         200: {
             "description": "The report as JSON Lines.",
@@ -243,9 +313,12 @@ def subject_access_report(
 @router.post(
     "/subject-access-reports/html",
     summary="The same report as a printable HTML page (Dutch), streamed",
-    description="The same report for the person to read and print; without the proofs, "
-    "which the JSON Lines version carries.",
     response_class=StreamingResponse,
+    description=(
+        "The same report for the person to read and print; without the proofs, "
+        "which the JSON Lines version carries."
+        " Who: an `auditor`, purpose `subject_access`; logged."
+    ),
     responses={200: {"description": "A printable HTML page.", "content": {"text/html": {}}}},
 )
 def subject_access_report_html(
@@ -261,9 +334,12 @@ def subject_access_report_html(
 @router.post(
     "/subject-access-reports/pdf",
     summary="The same report as a PDF (Dutch), to send to the person",
-    description="The printable HTML report rendered by WeasyPrint, which fetches nothing. "
-    "Checked and logged exactly like the other report routes.",
     response_class=Response,
+    description=(
+        "The printable HTML report rendered by WeasyPrint, which fetches nothing. "
+        "Checked and logged exactly like the other report routes."
+        " Who: an `auditor`, purpose `subject_access`."
+    ),
     responses={200: {"description": "A PDF.", "content": {"application/pdf": {}}}},
 )
 def subject_access_report_pdf(

@@ -621,7 +621,7 @@ class AuditService:
         head lock is held for milliseconds, as by any write. The returned stream then reads
         one snapshot without any lock, bounded by that checkpoint: every other request goes
         on meanwhile, and nothing written after the checkpoint shows up. Bad identifiers are
-        a 422 before anything is logged; a refusal is a 403 before the stream starts."""
+        a 400 before anything is logged; a refusal is a 403 before the stream starts."""
         pseudonyms = self._pseudonyms(identifiers)
         with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "subject_access_report")

@@ -31,10 +31,13 @@ PeriodQuery = Annotated[str | None, Query(max_length=16, description=_PERIOD_HEL
     "",
     response_model=SignalReportOut,
     summary="Misuse signals of the users of one's own organisation in a period",
-    description="For the privacy officer (purpose `audit`): per user of the viewer's partner, "
-    "reads against the user's own history, reads outside office hours, reads of cases at "
-    "tables the user does not work at, and refusals, each with the log entries behind it. "
-    "The read is logged, naming the period.",
+    description=(
+        "For the privacy officer (purpose `audit`): per user of the viewer's partner, "
+        "reads against the user's own history, reads outside office hours, reads of cases at "
+        "tables the user does not work at, and refusals, each with the log entries behind it. "
+        "The read is logged, naming the period."
+        " Who: a `privacy_officer`."
+    ),
 )
 def signal_report(
     viewer: CurrentViewer, signals: Signals, period: PeriodQuery = None
@@ -46,8 +49,11 @@ def signal_report(
     "/{user}",
     response_model=UserSignalsOut,
     summary="One user's misuse signals with the entries behind them",
-    description="Only users of the viewer's own partner are counted; any other user answers "
-    "as a user without entries. The read is logged, naming the period and the user.",
+    description=(
+        "Only users of the viewer's own partner are counted; any other user answers "
+        "as a user without entries. The read is logged, naming the period and the user."
+        " Who: a `privacy_officer`, purpose `audit`."
+    ),
 )
 def user_signals(
     viewer: CurrentViewer,

@@ -12,6 +12,7 @@ from hub.disclosure.cursor import MAX_CURSOR_CHARS, MAX_PAGE
 from hub.disclosure.schemas import Briefing, Updates
 from hub.http import SafeJSONResponse, model_response
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 
 router = APIRouter(tags=["briefing"])
 
@@ -29,6 +30,14 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Facts per page, at
     "/cases/{case_id}/briefing",
     response_model=Briefing,
     summary="What you need to know about this case, for your stated purpose",
+    description=(
+        "The need-to-know briefing: per life domain, the facts the policy releases to the "
+        "caller for the stated purpose, each at its disclosure level (summary or full; fields "
+        "the caller may not see are left out). Paged by cursor. Members of the case with a "
+        "case-work purpose that fits the phase. Every fact disclosed or withheld is named in "
+        "the access-log entry of the read."
+    ),
+    responses=problems(404),
 )
 def briefing(
     case_id: str,
@@ -50,6 +59,12 @@ def briefing(
     "/cases/{case_id}/updates",
     response_model=Updates,
     summary="Facts released to you that changed after a cursor",
+    description=(
+        "Facts released to the caller that were published, corrected or withdrawn after a "
+        "cursor: poll with the `next_cursor` of the previous read. Same rules and logging as "
+        "the briefing."
+    ),
+    responses=problems(404),
 )
 def updates(
     case_id: str,

@@ -42,6 +42,7 @@ from hub.cases.statistics import StatisticsService
 from hub.context import HubContext, get_context
 from hub.http import BoundedDate
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 from hub.vocabulary import TableId
 
 router = APIRouter(tags=["cases"])
@@ -87,12 +88,29 @@ Caseload = Annotated[CaseloadService, Depends(_caseload)]
     status_code=status.HTTP_201_CREATED,
     response_model=CaseOut,
     summary="Register a case (aanmelding)",
+    description=(
+        "Registers a case (aanmelding) with its subjects (identifiers are encrypted and "
+        "blind-indexed, never answered back). Who: a `publisher` of a key partner or a "
+        "`procesregisseur`, purpose `intake`. An existing open case of the same subject at "
+        "the same table answers with that case (`known: true`). The policy's decision, "
+        "allowed or refused, is written to the access log."
+    ),
+    responses=problems(409),
 )
 def register_case(body: CaseIn, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     return cases.register(viewer, body)
 
 
-@router.get("/cases", response_model=list[CaseOut], summary="Cases you take part in")
+@router.get(
+    "/cases",
+    response_model=list[CaseOut],
+    summary="Cases you take part in",
+    description=(
+        "The cases the caller takes part in (as participant, regisseur or registrant), "
+        "metadata only. Any role that reads cases, with a case-work purpose; the read is "
+        "logged."
+    ),
+)
 def list_cases(viewer: CurrentViewer, cases: Intake) -> list[CaseOut]:
     return cases.list_for(viewer)
 
@@ -101,6 +119,13 @@ def list_cases(viewer: CurrentViewer, cases: Intake) -> list[CaseOut]:
     "/caseload",
     response_model=CaseloadOut,
     summary="Your caseload (mijn casussen): every case you work on (Purpose: case_management)",
+    description=(
+        "The caller's caseload (mijn casussen): every case the caller works on, with phase, "
+        "table, deadlines and what is overdue; never fact content. Roles `publisher`, "
+        "`participant`, `procesregisseur` or `casusregisseur`, purpose `case_management` only "
+        "(any other purpose answers 400). The policy's decision, allowed or refused, is "
+        "written to the access log."
+    ),
 )
 def caseload(
     viewer: CurrentViewer,
@@ -110,7 +135,18 @@ def caseload(
     return cases.caseload(viewer, query, today=date.today())
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="Case metadata")
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    summary="Case metadata",
+    description=(
+        "A case's metadata: table, phase, participants and regisseurs. Members of the case "
+        "(participants, publishers, regisseurs) with a case-work purpose that fits the phase; "
+        "an outsider gets the same 404 as for an unknown id. The policy's decision, allowed "
+        "or refused, is written to the access log."
+    ),
+    responses=problems(404),
+)
 def get_case(case_id: str, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     return cases.get(viewer, case_id)
 
@@ -119,6 +155,13 @@ def get_case(case_id: str, viewer: CurrentViewer, cases: Intake) -> CaseOut:
     "/cases/{case_id}/subjects/{subject_id}",
     response_model=SubjectVersionOut,
     summary="Correct a subject's identifying data (registering partner only)",
+    description=(
+        "Corrects a subject's identifying data (a new version; the old one stays for the "
+        "log). Only the registering partner (`publisher` or `procesregisseur` of a key "
+        "partner), with the version it last read (409 when another correction came first). "
+        "The policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def correct_subject(
     case_id: str,
@@ -134,6 +177,12 @@ def correct_subject(
     "/cases/{case_id}/procesregie",
     response_model=CaseOut,
     summary="Take on the procesregie of a case at intake",
+    description=(
+        "A ZVH `procesregisseur` takes on the procesregie of a case at intake (purpose "
+        "`intake` or `screening`); 409 when the case already has one. The policy's decision, "
+        "allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def take_case(case_id: str, viewer: CurrentViewer, cases: Screening) -> CaseOut:
     return cases.take(viewer, case_id)
@@ -143,6 +192,12 @@ def take_case(case_id: str, viewer: CurrentViewer, cases: Screening) -> CaseOut:
     "/cases/{case_id}/screenings",
     response_model=ScreeningOut,
     summary="Screen subjects: which partner kinds are involved (hit/no-hit)",
+    description=(
+        "Screening (hit/no-hit): which partner kinds are involved with the subjects, without "
+        "disclosing anything else. The case's ZVH `procesregisseur`, purpose `screening`. The "
+        "policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def screen_case(
     case_id: str, body: ScreeningIn, viewer: CurrentViewer, cases: Screening
@@ -154,6 +209,12 @@ def screen_case(
     "/cases/{case_id}/triage",
     response_model=CaseOut,
     summary="Record the Landelijk kader criteria and accept or reject the case",
+    description=(
+        "Records the Landelijk kader criteria and accepts or rejects the case. The case's ZVH "
+        "`procesregisseur`, purpose `screening`; 409 when the case is not in screening. The "
+        "policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Screening) -> CaseOut:
     return cases.triage(viewer, case_id, body)
@@ -163,6 +224,12 @@ def triage_case(case_id: str, body: TriageIn, viewer: CurrentViewer, cases: Scre
     "/cases/{case_id}/participants",
     response_model=CaseOut,
     summary="Invite a partner or a named professional",
+    description=(
+        "Invites a partner, or a named professional of a partner, to the case. The case's "
+        "`procesregisseur`, with a purpose of the case's current phase. The policy's "
+        "decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Participants) -> CaseOut:
     return cases.invite(viewer, case_id, body.partner, body.user)
@@ -172,6 +239,12 @@ def invite(case_id: str, body: InvitationIn, viewer: CurrentViewer, cases: Parti
     "/cases/{case_id}/participants/{participant_id}",
     response_model=CaseOut,
     summary="Withdraw an invitation",
+    description=(
+        "Withdraws an invitation; the partner reads nothing of the case from then on. The "
+        "case's `procesregisseur`. The policy's decision, allowed or refused, is written to "
+        "the access log."
+    ),
+    responses=problems(404, 409),
 )
 def withdraw(
     case_id: str, participant_id: str, viewer: CurrentViewer, cases: Participants
@@ -180,7 +253,15 @@ def withdraw(
 
 
 @router.put(
-    "/cases/{case_id}/casusregisseur", response_model=CaseOut, summary="Assign the casusregisseur"
+    "/cases/{case_id}/casusregisseur",
+    response_model=CaseOut,
+    summary="Assign the casusregisseur",
+    description=(
+        "Assigns the casusregisseur (from preparation on). The case's `procesregisseur`, with "
+        "a purpose of the case's phase. The policy's decision, allowed or refused, is written "
+        "to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def assign_casusregisseur(
     case_id: str, body: RegisseurIn, viewer: CurrentViewer, cases: Participants
@@ -192,6 +273,13 @@ def assign_casusregisseur(
     "/cases/{case_id}/phase-changes",
     response_model=CaseOut,
     summary="Move the case one phase forward",
+    description=(
+        "Moves the case one phase forward (never back, never skipping). The case's "
+        "`procesregisseur` or `casusregisseur`, as the phase allows; 409 when the case cannot "
+        "move (open interventions, missing notices). The policy's decision, allowed or "
+        "refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def change_phase(
     case_id: str, body: PhaseChangeIn, viewer: CurrentViewer, cases: Phases
@@ -199,7 +287,17 @@ def change_phase(
     return cases.change_phase(viewer, case_id, body.to)
 
 
-@router.post("/cases/{case_id}/closure", response_model=CaseOut, summary="Close the case")
+@router.post(
+    "/cases/{case_id}/closure",
+    response_model=CaseOut,
+    summary="Close the case",
+    description=(
+        "Closes the case with its outcome; retention starts. The case's `procesregisseur` or "
+        "`casusregisseur`. The policy's decision, allowed or refused, is written to the "
+        "access log."
+    ),
+    responses=problems(404, 409),
+)
 def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Phases) -> CaseOut:
     return cases.close(viewer, case_id, body.outcome)
 
@@ -209,6 +307,11 @@ def close_case(case_id: str, body: ClosureIn, viewer: CurrentViewer, cases: Phas
     response_model=AgendaItemOut,
     status_code=status.HTTP_201_CREATED,
     summary="Put a case on a meeting's agenda",
+    description=(
+        "Puts a case on a table's meeting agenda. The case's `procesregisseur`. The policy's "
+        "decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Agenda) -> AgendaItemOut:
     return cases.schedule(viewer, table, body.case_id, body.meeting_date)
@@ -218,6 +321,11 @@ def schedule(table: TableId, body: AgendaIn, viewer: CurrentViewer, cases: Agend
     "/tables/{table}/agenda",
     response_model=list[AgendaItemOut],
     summary="A table's agenda (cases you may see)",
+    description=(
+        "A table's agenda from `since` on, listing only the cases the caller may see. Members "
+        "of those cases, with a case-work purpose. The policy's decision, allowed or refused, "
+        "is written to the access log."
+    ),
 )
 def agenda(
     table: TableId,
@@ -240,6 +348,12 @@ Notices = Annotated[NoticeService, Depends(_notices)]
     response_model=NoticeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record that a subject was informed, or that informing is postponed",
+    description=(
+        "Records that a subject was informed about the case, or that informing is postponed "
+        "(with the reason and a review date). The case's regisseur, or the registering "
+        "partner. The policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404, 409),
 )
 def record_notice(
     case_id: str,
@@ -255,6 +369,11 @@ def record_notice(
     "/cases/{case_id}/notices",
     response_model=CaseNoticesOut,
     summary="Per subject: informed, postponed or missing, with the history",
+    description=(
+        "Per subject: informed, postponed or missing, with the history. Members of the case. "
+        "The policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404),
 )
 def read_notices(case_id: str, viewer: CurrentViewer, notices: Notices) -> CaseNoticesOut:
     return notices.read(viewer, case_id)
@@ -271,6 +390,12 @@ Coordination = Annotated[CoordinationService, Depends(_coordination)]
     "/cases/{case_id}/coordination",
     response_model=CaseCoordinationOut,
     summary="Record who coordinates the case with another house or chain, and the status",
+    description=(
+        "Records who coordinates the case with another house or chain (regievoerder) and the "
+        "status. The case's ZVH `procesregisseur`. The policy's decision, allowed or refused, "
+        "is written to the access log."
+    ),
+    responses=problems(404),
 )
 def record_coordination(
     case_id: str, body: CoordinationIn, viewer: CurrentViewer, coordination: Coordination
@@ -282,6 +407,11 @@ def record_coordination(
     "/cases/{case_id}/coordination",
     response_model=CaseCoordinationOut,
     summary="Who coordinates the case with which other house or chain",
+    description=(
+        "Who coordinates the case with which other house or chain. Members of the case. The "
+        "policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404),
 )
 def read_coordination(
     case_id: str, viewer: CurrentViewer, coordination: Coordination
@@ -302,6 +432,12 @@ Statistics = Annotated[StatisticsService, Depends(_statistics)]
     tags=["statistics"],
     summary="Management information: counts and lead times, small counts suppressed "
     "(Purpose: management_information)",
+    description=(
+        "Management information for the annual report: counts and lead times per table and "
+        "period, small counts suppressed, no case ids. `procesregisseur`, `privacy_officer` "
+        "or `auditor`, purpose `management_information`. The policy's decision, allowed or "
+        "refused, is written to the access log."
+    ),
 )
 def read_statistics(
     viewer: CurrentViewer,

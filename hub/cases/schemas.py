@@ -39,6 +39,34 @@ class SubjectIn(Strict):
 
 
 class CaseIn(Strict):
+    """A registration (aanmelding): the case, the table proposed and its subjects."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "family",
+                    "proposed_table": "domestic_violence",
+                    "reason": "Herhaald huiselijk geweld; meerdere partners betrokken.",
+                    "subjects": [
+                        {
+                            "role_in_case": "parent",
+                            "bsn": "999990019",
+                            "name": "J. de Vries",
+                            "date_of_birth": "1986-04-02",
+                        },
+                        {
+                            "role_in_case": "child",
+                            "name": "S. de Vries",
+                            "date_of_birth": "2015-09-21",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
     kind: CaseKind
     proposed_table: TableId
     reason: str = Field(min_length=1, max_length=4000, description="Reden van aanmelding.")
@@ -108,6 +136,52 @@ class PhaseStepOut(BaseModel):
 
 
 class CaseOut(BaseModel):
+    """A case as the viewer may see it (subjects' identifying data per the identity decision)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "b3d9f806-6e93-4e92-9acd-c8c893481d06",
+                    "kind": "family",
+                    "proposed_table": "domestic_violence",
+                    "table": "domestic_violence",
+                    "phase": "preparation",
+                    "status": "open",
+                    "registered_by": "politie",
+                    "registered_at": "2026-11-14T09:30:00Z",
+                    "procesregisseur": {"partner": "zvh", "user": "pr-1"},
+                    "casusregisseur": None,
+                    "subjects": [
+                        {
+                            "id": "9b2f3c1e-0d4a-4c55-9a57-3f1f7f0e2a11",
+                            "role_in_case": "parent",
+                            "version": 1,
+                            "name": None,
+                            "date_of_birth": None,
+                            "address": None,
+                            "bsn": None,
+                            "withheld": ["name", "date_of_birth", "address", "bsn"],
+                        }
+                    ],
+                    "participants": [
+                        {
+                            "id": "4f0a7c55-2b1e-4d7a-8c3e-1a2b3c4d5e6f",
+                            "partner": "woningcorporatie",
+                            "partner_kind": "housing",
+                            "user": None,
+                            "invited_at": "2026-11-15T08:00:00Z",
+                        }
+                    ],
+                    "triage": None,
+                    "outcome": None,
+                    "closed_at": None,
+                    "retention_until": None,
+                }
+            ]
+        }
+    )
+
     id: str
     kind: CaseKind
     proposed_table: TableId

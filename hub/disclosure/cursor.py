@@ -104,7 +104,7 @@ def encode(kind: Kind, case_id: str, position: Position) -> str:
 
 
 def decode(kind: Kind, case_id: str, cursor: str | None) -> Position:
-    """The position a cursor names; `InvalidCursor` (422) for anything else.
+    """The position a cursor names; `InvalidCursor` (400) for anything else.
 
     The updates feed also takes the plain change seq it answered before its cursor became
     opaque (``0`` is the start), so a client that kept one can go on polling with it."""

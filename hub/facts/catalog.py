@@ -193,7 +193,7 @@ class CatalogError(Exception):
 class UnknownFactType(HubError, LookupError):
     """A fact type id that is not in the catalog (or not shaped like one)."""
 
-    status = 422
+    status = 400
     slug = "unknown-fact-type"
     title = "Unknown fact type"
     default_detail = "The fact type is not in the hub's catalog."

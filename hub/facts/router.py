@@ -17,6 +17,7 @@ from hub.facts.schemas import (
 )
 from hub.facts.service import FactService
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 
 router = APIRouter(tags=["facts"])
 
@@ -49,8 +50,17 @@ def _answered(out: PublishOut, response: Response) -> PublishOut:
     "/cases/{case_id}/facts",
     response_model=PublishOut,
     status_code=status.HTTP_201_CREATED,
-    responses=_REPLAY,
     summary="Publish one fact",
+    description=(
+        "Publishes one fact about the case (or about some of its subjects, `subject_ids`). "
+        "201 when created; a retry with the same `idempotency_key` creates nothing and "
+        "answers 200 with what the first request stored. Who: a `publisher` of a partner kind "
+        "the fact type lists (see `GET /api/v1/fact-types`), taking part in the case, in a "
+        "phase the type allows, with a case-work purpose. The content must match the fact "
+        "type's JSON Schema (all errors answered at once, 400). Every publish is an "
+        "access-log entry, and the answer is the receipt of what was stored."
+    ),
+    responses={**_REPLAY, **problems(404, 409)},
 )
 def publish_fact(
     case_id: str, body: FactIn, viewer: CurrentViewer, facts: Facts, response: Response
@@ -62,8 +72,16 @@ def publish_fact(
     "/cases/{case_id}/fact-batches",
     response_model=PublishOut,
     status_code=status.HTTP_201_CREATED,
-    responses=_REPLAY,
     summary="Publish up to 500 facts, all or nothing",
+    description=(
+        "Publishes up to 500 facts at once, all or nothing (one invalid fact refuses the "
+        "batch, with every error). Who: a `publisher` of a partner kind the fact type lists "
+        "(see `GET /api/v1/fact-types`), taking part in the case, in a phase the type allows, "
+        "with a case-work purpose. The content must match the fact type's JSON Schema (all "
+        "errors answered at once, 400). Every publish is an access-log entry, and the answer "
+        "is the receipt of what was stored."
+    ),
+    responses={**_REPLAY, **problems(404, 409)},
 )
 def publish_batch(
     case_id: str, body: FactBatchIn, viewer: CurrentViewer, facts: Facts, response: Response
@@ -76,6 +94,13 @@ def publish_batch(
     response_model=PublishedFact,
     status_code=status.HTTP_201_CREATED,
     summary="Correct your fact (new version)",
+    description=(
+        "Corrects one of your own facts: a new version with new content; readers see the "
+        "correction in their updates. Only the publishing partner (`publisher`), with a "
+        "case-work purpose. The policy's decision, allowed or refused, is written to the "
+        "access log."
+    ),
+    responses=problems(404, 409),
 )
 def correct_fact(
     fact_id: str, body: CorrectionIn, viewer: CurrentViewer, facts: Facts
@@ -84,7 +109,16 @@ def correct_fact(
 
 
 @router.post(
-    "/facts/{fact_id}/withdrawal", response_model=PublishedFact, summary="Withdraw your fact"
+    "/facts/{fact_id}/withdrawal",
+    response_model=PublishedFact,
+    summary="Withdraw your fact",
+    description=(
+        "Withdraws one of your own facts with a reason code; it is disclosed to nobody from "
+        "then on and readers see the withdrawal in their updates. Only the publishing partner "
+        "(`publisher`). The policy's decision, allowed or refused, is written to the access "
+        "log."
+    ),
+    responses=problems(404, 409),
 )
 def withdraw_fact(
     fact_id: str, body: WithdrawalIn, viewer: CurrentViewer, facts: Facts

@@ -21,8 +21,29 @@ LEGAL_BASIS_PATTERN = (
 )
 
 
+#: a publish as a police application sends it (the content is `schemas/examples`' incident)
+_FACT_EXAMPLE: dict[str, Any] = {
+    "idempotency_key": "politie-2026-000123",
+    "type": "police.incident/1",
+    "subject_ids": ["9b2f3c1e-0d4a-4c55-9a57-3f1f7f0e2a11"],
+    "legal_basis": "wpg_art_19",
+    "shareable": False,
+    "content": {
+        "incident_date": "2026-11-14",
+        "incident_category": "domestic_violence",
+        "subject_role": "suspect",
+        "registration_kind": "crime_report",
+        "status": "sent_to_prosecution",
+        "weapon_involved": False,
+        "substance_use_involved": True,
+        "area": "Leiden, Stevenshof",
+        "description": "Ruzie in de woning liep uit de hand; aangifte door huisgenoot.",
+    },
+}
+
+
 class FactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_FACT_EXAMPLE]})
 
     idempotency_key: str = Field(
         pattern=_KEY,
@@ -44,7 +65,7 @@ class FactIn(BaseModel):
         # deprecated in the OpenAPI document only: reading it must not warn in the service
         json_schema_extra={"deprecated": True},
         description="Deprecated: use `subject_ids`. One subject the fact concerns; the same as "
-        "`subject_ids: [subject_id]`. Giving both is refused (422).",
+        "`subject_ids: [subject_id]`. Giving both is refused (400).",
     )
     legal_basis: str = Field(pattern=LEGAL_BASIS_PATTERN, examples=["wpg_art_19", "avg_6_1_e"])
     shareable: bool = Field(
@@ -62,7 +83,19 @@ class FactBatchIn(BaseModel):
 
 
 class CorrectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The whole corrected content of your fact (its type stays), as a new version."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "content": {**_FACT_EXAMPLE["content"], "status": "closed_no_further_action"},
+                    "shareable": False,
+                }
+            ]
+        },
+    )
 
     content: dict[str, Any]
     shareable: bool | None = None
@@ -84,6 +117,21 @@ class PublishedFact(BaseModel):
     subject_ids: list[str] = Field(
         default_factory=list,
         description="The subjects the fact concerns; empty: the whole case.",
+    )
+    receipt: str | None = Field(
+        default=None,
+        description="The hub's signed receipt of this act (ADR 0405): a compact JWS "
+        "(EdDSA, `typ` vhhub-receipt+jws) signed with the access log's key, naming the fact, "
+        "its version, a keyed digest of the content as received and the access-log entry "
+        "(seq, leaf hash). A retry answers with the original receipt. Check it offline "
+        "with `vhhub receipt verify`. Null only for facts published before receipts existed.",
+    )
+    receipt_salt: str | None = Field(
+        default=None,
+        description="The 32-byte key (base64url) of the receipt's `content_digest` "
+        "(HMAC-SHA256 over the RFC 8785 canonical JSON of `content`). Handed out once, in the "
+        "answer that created the receipt, and kept by nobody else: keep it with the content "
+        "to prove what you sent. Null on a retry and for a withdrawal.",
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.audit.entry import Action, Outcome
+from hub.audit.entry import Action, Outcome, entry_leaf_hash
 from hub.audit.log import AccessLog, Event
 from hub.cases.models import Case, Subject
 from hub.cases.repository import CaseRepository
@@ -42,6 +42,8 @@ from hub.facts.subjects import (
 from hub.gate.gate import Gate, PublishCheck
 from hub.gate.inputs import CaseInput
 from hub.identity.viewer import Viewer
+from hub.receipts.issuer import FactAct, ReceiptIssuer
+from hub.receipts.models import FactReceipt
 from hub.vocabulary import CaseStatus, FactStatus
 
 INVOLVEMENT_SIGNAL = "network.involvement_signal"
@@ -119,6 +121,8 @@ class FactService:
         self._vault = vault
         self._log = access_log
         self._catalog = catalog
+        # receipts are signed with the access log's key (ADR 0405)
+        self._receipts = ReceiptIssuer(access_log.signer)
 
     # -- validation -----------------------------------------------------------------------------
 
@@ -215,6 +219,18 @@ class FactService:
             viewer.partner, [f.idempotency_key for f in facts]
         )
         earlier_subjects = subject_ids_by_fact(session, [f.id for f in earlier.values()])
+        # a retry answers with the receipt the first request got (without its salt, ADR 0405)
+        earlier_ids = [f.id for f in earlier.values()]
+        earlier_receipts = (
+            {
+                r.fact_id: r.receipt
+                for r in session.scalars(
+                    select(FactReceipt).where(FactReceipt.fact_id.in_(earlier_ids))
+                )
+            }
+            if earlier_ids
+            else {}
+        )
         for index, (fact, fact_type) in enumerate(zip(facts, types, strict=True)):
             if fact.idempotency_key in seen_keys:
                 raise ValidationFailed("Idempotency keys must be unique within a batch.")
@@ -237,6 +253,7 @@ class FactService:
                         status=existing.status,
                         created=False,
                         subject_ids=linked,
+                        receipt=earlier_receipts.get(existing.id),
                     )
                 )
                 continue
@@ -270,8 +287,10 @@ class FactService:
             actor=viewer.actor,
             request=viewer.request,
         )
+        leaf = entry_leaf_hash(entry)
         out: list[PublishedFact] = []
         links: list[tuple[str, list[str]]] = []
+        receipts: list[FactReceipt] = []
         for fact_id, (_, fact, fact_type, domain) in zip(ids, new, strict=True):
             named = sorted(set(requested_subjects(fact)))
             row = Fact(
@@ -304,6 +323,13 @@ class FactService:
             )
             session.add(row)
             links.append((fact_id, named))
+            issued = self._receipts.issue(
+                entry,
+                FactAct(case.id, fact_id, fact_type.id, 1, fact.idempotency_key),
+                fact.content,
+                leaf=leaf,
+            )
+            receipts.append(FactReceipt(fact_id=fact_id, seq=entry.seq, receipt=issued.receipt))
             out.append(
                 PublishedFact(
                     id=fact_id,
@@ -313,18 +339,21 @@ class FactService:
                     status=FactStatus.CURRENT.value,
                     created=True,
                     subject_ids=named,
+                    receipt=issued.receipt,
+                    receipt_salt=issued.salt,
                 )
             )
         session.flush()  # the fact rows before the rows that refer to them
         for fact_id, named in links:
             link_subjects(session, fact_id, named)
+        session.add_all(receipts)
         session.flush()
         return out
 
     def _subjects(
         self, session: Session, case_id: str, facts: Sequence[FactIn]
     ) -> dict[str, list[str]]:
-        """subject id -> its pseudonyms, for every subject the facts name; refuses (422,
+        """subject id -> its pseudonyms, for every subject the facts name; refuses (400,
         nothing stored) a subject of another case or none at all, without naming it."""
         wanted = sorted({s for f in facts for s in requested_subjects(f)})
         if not wanted:
@@ -433,15 +462,21 @@ class FactService:
                 schema_id=fact.fact_type,
                 document=body.content,
             )
+            key = self._publisher_key(session, fact)
+            issued = self._receipts.issue(
+                entry, FactAct(case.id, new_id, row.fact_type, row.version, key), body.content
+            )
             return PublishedFact(
                 id=new_id,
                 # the key the publisher chose for this fact, not the hub's name of the version
-                idempotency_key=self._publisher_key(session, fact),
+                idempotency_key=key,
                 type=row.fact_type,
                 version=row.version,
                 status=FactStatus.CURRENT.value,
                 created=True,
                 subject_ids=subject_ids,
+                receipt=issued.receipt,
+                receipt_salt=issued.salt,
             )
 
     @staticmethod
@@ -471,12 +506,17 @@ class FactService:
             )
             fact.status = FactStatus.WITHDRAWN.value
             fact.change_seq = entry.seq
+            key = self._publisher_key(session, fact)
+            issued = self._receipts.issue(
+                entry, FactAct(case.id, fact.id, fact.fact_type, fact.version, key), None
+            )
             return PublishedFact(
                 id=fact.id,
-                idempotency_key=self._publisher_key(session, fact),
+                idempotency_key=key,
                 type=fact.fact_type,
                 version=fact.version,
                 status=FactStatus.WITHDRAWN.value,
                 created=False,
                 subject_ids=subject_ids_by_fact(session, [fact.id]).get(fact.id, []),
+                receipt=issued.receipt,
             )

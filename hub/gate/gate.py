@@ -74,6 +74,7 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "read_plan": Action.PLAN_READ,
     "read_log": Action.LOG_QUERY,
     "read_misuse_signals": Action.LOG_QUERY,
+    "read_partner_log": Action.LOG_QUERY,
     "export_log": Action.LOG_EXPORT,
     "subject_access_report": Action.SUBJECT_ACCESS_REPORT,
     "read_policies": Action.POLICY_READ,

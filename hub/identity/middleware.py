@@ -17,8 +17,9 @@ from __future__ import annotations
 from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.api_docs import asset_paths
 from hub.audit.log import ANONYMOUS, Actor, RequestInfo
-from hub.errors import HubError
+from hub.errors import HubError, Unauthenticated
 from hub.http import problem_response
 from hub.identity.service import Authenticator
 from hub.identity.throttle import (
@@ -33,10 +34,21 @@ PUBLIC_PATHS = frozenset(
         "/api/v1/health",
         "/api/v1/ready",
         "/api/v1/openapi.json",
-        "/api/v1/docs",
-        "/api/v1/docs/oauth2-redirect",
+        # the interactive docs page and each of its files (served from the package)
+        *asset_paths("/api/v1/docs"),
     }
 )
+
+
+#: RFC 6750 §3.1: a request without any bearer token gets the challenge without an error
+#: code; one whose token was refused gets `error="invalid_token"` (hub.errors.Unauthenticated)
+BEARER_CHALLENGE = 'Bearer realm="vhhub"'
+
+
+def _has_bearer_token(scope: Scope) -> bool:
+    """Whether the request presented a bearer token at all (as the authenticator reads it)."""
+    scheme, _, value = (_header(scope, b"authorization") or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(value.strip())
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -78,9 +90,10 @@ class AuthenticationMiddleware:
                 info,
             )
         except HubError as exc:
-            await problem_response(exc.to_problem(), headers=exc.headers or None)(
-                scope, receive, send
-            )
+            headers = exc.headers
+            if isinstance(exc, Unauthenticated) and not _has_bearer_token(scope):
+                headers = {"WWW-Authenticate": BEARER_CHALLENGE}
+            await problem_response(exc.to_problem(), headers=headers or None)(scope, receive, send)
             return
         wait_s = throttle.by_partner.acquire(viewer.partner)
         if wait_s:

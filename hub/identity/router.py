@@ -10,7 +10,16 @@ from hub.identity.schemas import Me
 router = APIRouter(tags=["identity"])
 
 
-@router.get("/me", response_model=Me, summary="The authenticated caller as the hub sees it")
+@router.get(
+    "/me",
+    response_model=Me,
+    summary="The authenticated caller as the hub sees it",
+    description=(
+        "Who the hub takes the caller to be after verifying the token: partner, partner kind, "
+        "user, roles and the stated purpose. Any authenticated user, any purpose; a refused "
+        "token is logged, a successful call is not (it reads no case data)."
+    ),
+)
 def me(viewer: CurrentViewer) -> Me:
     return Me(
         partner=viewer.partner,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from hub.context import HubContext, get_context
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 from hub.plans.schemas import (
     PlanIn,
     PlanOut,
@@ -33,7 +34,13 @@ InterventionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
     "/cases/{case_id}/plan",
     response_model=PlanRecorded,
     summary="Record a new version of the integral analysis and plan of approach",
-    responses={201: {"description": "The first version was recorded."}},
+    description=(
+        "Records a new version of the integral analysis and plan of approach (per life "
+        "domain, with interventions and their owners). The case's `casusregisseur`, purpose "
+        "`plan` or `execution`; 201 for the first version, 200 for later ones. The policy's "
+        "decision, allowed or refused, is written to the access log."
+    ),
+    responses={**problems(404, 409), 201: {"description": "The first version was recorded."}},
 )
 def record_plan(
     case_id: str, body: PlanIn, viewer: CurrentViewer, plans: Plans, response: Response
@@ -48,6 +55,13 @@ def record_plan(
     "/cases/{case_id}/plan",
     response_model=PlanOut,
     summary="The plan of approach (current version, or ?version=N)",
+    description=(
+        "The plan of approach, current version or `?version=N`, each part as the policy "
+        "releases it to the caller. Members of the case, purpose `case_conference`, `plan` or "
+        "`execution`. The policy's decision, allowed or refused, is written to the access "
+        "log."
+    ),
+    responses=problems(404),
 )
 def read_plan(
     case_id: str,
@@ -62,6 +76,11 @@ def read_plan(
     "/cases/{case_id}/plan/versions",
     response_model=PlanVersionList,
     summary="The plan's versions: who recorded them and when (no content)",
+    description=(
+        "The plan's versions: who recorded them and when, no content. Members of the case. "
+        "The policy's decision, allowed or refused, is written to the access log."
+    ),
+    responses=problems(404),
 )
 def list_plan_versions(case_id: str, viewer: CurrentViewer, plans: Plans) -> PlanVersionList:
     return plans.versions(viewer, case_id)
@@ -72,6 +91,13 @@ def list_plan_versions(case_id: str, viewer: CurrentViewer, plans: Plans) -> Pla
     response_model=StatusChangeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Report an intervention's status with a monitoring note",
+    description=(
+        "Reports an intervention's status with a monitoring note. The case's "
+        "`casusregisseur`, or the partner that owns the intervention, purpose `plan` or "
+        "`execution`. The policy's decision, allowed or refused, is written to the access "
+        "log."
+    ),
+    responses=problems(404, 409),
 )
 def change_intervention_status(
     case_id: str,

@@ -1,7 +1,7 @@
 """API and storage models of the integral analysis and the plan of approach.
 
 Every incoming model forbids unknown keys and bounds every string and list, so a body is
-either a plan or a 422 that names the place, never the value. `PlanDocument` is the sealed
+either a plan or a 400 that names the place, never the value. `PlanDocument` is the sealed
 form (schema id ``plan/1``): the door validates what it decrypts against it, so a stored
 document that does not fit is an integrity error, not a half-shown plan.
 
@@ -34,7 +34,7 @@ PartnerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
-# stripped, non-empty and bounded: a 422 names the bound, never the value
+# stripped, non-empty and bounded: a 400 names the bound, never the value
 AssessmentText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
 ]

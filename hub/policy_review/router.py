@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.context import HubContext, get_context
 from hub.errors import HubError
 from hub.identity.dependencies import CurrentViewer
+from hub.openapi import problems
 from hub.policy_review.history import history_csv
 from hub.policy_review.schemas import (
     ApprovalIn,
@@ -97,6 +98,10 @@ async def _bundle_bytes(request: Request) -> bytes:
     "/suites",
     response_model=ProtectedSuiteList,
     summary="The protected test suite: the active one and proposed changes",
+    description=(
+        "The protected policy test suite: the active one and proposed changes. Who: a "
+        "`privacy_officer` or `auditor`, purpose `policy_review`; the read is logged."
+    ),
 )
 def list_suites(viewer: CurrentViewer, policies: Policies) -> ProtectedSuiteList:
     return policies.list_suites(viewer)
@@ -108,6 +113,12 @@ def list_suites(viewer: CurrentViewer, policies: Policies) -> ProtectedSuiteList
     response_model=ProtectedSuiteOut,
     summary="Propose a new protected test suite (tar.gz; its _test.rego files are the suite)",
     openapi_extra=BUNDLE_BODY,
+    description=(
+        "Proposes a new protected test suite (a tar.gz whose `_test.rego` files are the "
+        "suite); inactive until the network's quorum approves it. Who: a `privacy_officer`, "
+        "purpose `policy_review`; logged."
+    ),
+    responses=problems(409, 415, 422),
 )
 async def load_suite(
     request: Request, viewer: CurrentViewer, policies: Policies
@@ -120,6 +131,11 @@ async def load_suite(
     "/suites/{old}/diff/{new}",
     response_model=SuiteDiffOut,
     summary="What a protected suite changes, rule by rule, with the digest an approval quotes",
+    description=(
+        "What a protected suite changes, rule by rule, with the digest an approval quotes. "
+        "Who: a `privacy_officer` or `auditor`, purpose `policy_review`; the read is logged."
+    ),
+    responses=problems(404),
 )
 def suite_diff(
     old: VersionRef, new: VersionRef, viewer: CurrentViewer, policies: Policies
@@ -131,7 +147,12 @@ def suite_diff(
     "/suites/{suite}/approvals",
     response_model=SuiteApprovalResult,
     summary="Approve a protected suite change on its diff; the quorum's last approval activates it",
-    responses={201: {"model": SuiteApprovalResult}},
+    description=(
+        "Approves a protected suite change on the digest of its diff; the approval that "
+        "completes the quorum activates it (201). Who: a `privacy_officer`, purpose "
+        "`policy_review`; logged."
+    ),
+    responses={**problems(404, 409), 201: {"model": SuiteApprovalResult}},
 )
 def approve_suite(
     suite: VersionRef,
@@ -148,7 +169,15 @@ def approve_suite(
 # --- policy versions ----------------------------------------------------------------------------
 
 
-@router.get("", response_model=PolicyVersionList, summary="Loaded policy versions")
+@router.get(
+    "",
+    response_model=PolicyVersionList,
+    summary="Loaded policy versions",
+    description=(
+        "The loaded policy versions, the active one marked. Who: a `privacy_officer` or "
+        "`auditor`, purpose `policy_review`; the read is logged."
+    ),
+)
 def list_versions(viewer: CurrentViewer, policies: Policies) -> PolicyVersionList:
     return policies.list_versions(viewer)
 
@@ -158,6 +187,11 @@ def list_versions(viewer: CurrentViewer, policies: Policies) -> PolicyVersionLis
     response_model=PolicyHistoryOut,
     summary="The history of policy changes: who loaded and approved each version, when it "
     "was active, what it changed (CSV with Accept: text/csv)",
+    description=(
+        "The history of policy changes: who loaded and approved each version, when it was "
+        "active, what it changed; CSV with `Accept: text/csv`. Who: a `privacy_officer` or "
+        "`auditor`, purpose `policy_review`; the read is logged."
+    ),
     responses={200: {"content": {"text/csv": {}}}},
 )
 def history(request: Request, viewer: CurrentViewer, policies: Policies) -> Any:
@@ -178,6 +212,12 @@ def history(request: Request, viewer: CurrentViewer, policies: Policies) -> Any:
     response_model=PolicyVersionOut,
     summary="Load a policy version (tar.gz of the policy dir); inactive until approved",
     openapi_extra=BUNDLE_BODY,
+    description=(
+        "Loads a policy version (a tar.gz of the policy directory); it is tested against the "
+        "protected suite and stays inactive until approved. Who: a `privacy_officer`, purpose "
+        "`policy_review`; logged."
+    ),
+    responses=problems(409, 415, 422),
 )
 async def load_version(
     request: Request, viewer: CurrentViewer, policies: Policies
@@ -186,13 +226,30 @@ async def load_version(
     return await run_in_threadpool(policies.load_upload, viewer, data)
 
 
-@router.get("/{version}", response_model=PolicyVersionOut, summary="One policy version")
+@router.get(
+    "/{version}",
+    response_model=PolicyVersionOut,
+    summary="One policy version",
+    description=(
+        "One policy version (`active` for the active one). Who: a `privacy_officer` or "
+        "`auditor`, purpose `policy_review`; the read is logged."
+    ),
+    responses=problems(404),
+)
 def get_version(version: VersionRef, viewer: CurrentViewer, policies: Policies) -> PolicyVersionOut:
     return policies.get_version(viewer, version)
 
 
 @router.get(
-    "/{version}/matrix", response_model=MatrixOut, summary="The disclosure matrix of a version"
+    "/{version}/matrix",
+    response_model=MatrixOut,
+    summary="The disclosure matrix of a version",
+    description=(
+        "The disclosure matrix of a version: per fact type, partner kind and purpose, what is "
+        "disclosed. Who: a `privacy_officer` or `auditor`, purpose `policy_review`; the read "
+        "is logged."
+    ),
+    responses=problems(404),
 )
 def matrix(version: VersionRef, viewer: CurrentViewer, policies: Policies) -> MatrixOut:
     return policies.matrix(viewer, version)
@@ -201,8 +258,12 @@ def matrix(version: VersionRef, viewer: CurrentViewer, policies: Policies) -> Ma
 @router.get(
     "/{version}/bundle",
     response_class=Response,
-    responses={200: {"content": {"application/gzip": {}}}},
     summary="The stored bundle of a version (canonical tar.gz)",
+    description=(
+        "The stored bundle of a version (canonical tar.gz), to review or reproduce it. Who: a "
+        "`privacy_officer` or `auditor`, purpose `policy_review`; the read is logged."
+    ),
+    responses={**problems(404), 200: {"content": {"application/gzip": {}}}},
 )
 def bundle(version: VersionRef, viewer: CurrentViewer, policies: Policies) -> Response:
     full, data = policies.bundle(viewer, version)
@@ -217,6 +278,12 @@ def bundle(version: VersionRef, viewer: CurrentViewer, policies: Policies) -> Re
     "/{old}/diff/{new}",
     response_model=DiffOut,
     summary="Every decision that changes from one version to another (evaluated, not text)",
+    description=(
+        "Every decision that changes from one version to another (evaluated, not a text "
+        "diff). Who: a `privacy_officer` or `auditor`, purpose `policy_review`; the read is "
+        "logged."
+    ),
+    responses=problems(404),
 )
 def diff(
     old: VersionRef,
@@ -238,7 +305,12 @@ def diff(
     response_model=ApprovalResult,
     summary="Approve a version on the digest of its diff against the active version; the "
     "approval completing the network's quorum activates it",
-    responses={201: {"model": ApprovalResult}},
+    description=(
+        "Approves a version on the digest of its diff against the active version (four eyes: "
+        "not by the one who loaded it); the approval completing the network's quorum "
+        "activates it (201). Who: a `privacy_officer`, purpose `policy_review`; logged."
+    ),
+    responses={**problems(404, 409), 201: {"model": ApprovalResult}},
 )
 def approve(
     version: VersionRef,
@@ -256,6 +328,12 @@ def approve(
     "/simulations",
     response_model=SimulationOut,
     summary="What would this viewer see, and why (synthetic facts or a real case's decisions)",
+    description=(
+        "What would a viewer see, and why: the policy's decisions on synthetic facts or on a "
+        "real case's facts (then only a partner in the case). Who: a `privacy_officer` or "
+        "`auditor`, purpose `policy_review`; the read is logged."
+    ),
+    responses=problems(404),
 )
 def simulate(body: SimulationIn, viewer: CurrentViewer, simulations: Simulations) -> SimulationOut:
     return simulations.simulate(viewer, body)

@@ -301,12 +301,12 @@ def parse_identifiers(values: Mapping[str, str], problems: Problems) -> SubjectI
 
 
 def _service_identifiers(call: Callable[[], T], problems: Problems) -> T | None:
-    """Run a service call on identifiers; the service's 422 for identifiers that make no
+    """Run a service call on identifiers; the service's 400 for identifiers that make no
     valid person (a BSN failing the eleven test) becomes a form problem, not an error page."""
     try:
         return call()
     except HubError as exc:
-        if exc.status != 422:
+        if exc.status != 400:
             raise
         problems.fail("bsn", "Dit is geen geldig BSN, of de naam of geboortedatum klopt niet.")
         return None

@@ -390,7 +390,7 @@ async def _act_or_rerender(
     refused_message: str,
 ) -> Response:
     """Run the service act; Post/Redirect/Get on success, the page with 400 on bad input
-    (the form's own errors, or the service's 422 in Dutch)."""
+    (the form's own errors, or the service's 400 in Dutch)."""
     if not state.errors:
         try:
             await to_thread.run_sync(act)

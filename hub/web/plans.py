@@ -433,7 +433,7 @@ SERVICE_PROBLEM: Final[Mapping[str, str]] = {
 
 
 def service_errors(state: EditState, exc: ValidationFailed) -> list[FormError]:
-    """The service's 422 (pointers, never values) as Dutch messages at the inputs."""
+    """The service's 400 (pointers, never values) as Dutch messages at the inputs."""
     errors: list[FormError] = []
     for item in exc.extra.get("errors", []) or []:
         pointer = str(item.get("pointer", "")) if isinstance(item, Mapping) else ""

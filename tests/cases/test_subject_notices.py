@@ -110,7 +110,7 @@ def test_the_age_rule_decides_who_must_be_informed(http: httpx.Client, hub: Runn
     ]
     for party, band in refused:
         response = zvh.post(notices_path(cid, sid), json=informed(party, band))
-        problem = assert_problem(response, 422, "notice-age-rule")
+        problem = assert_problem(response, 400, "notice-age-rule")
         assert "12" in problem["detail"] and "16" in problem["detail"]
     assert not log_rows(hub.settings, action="case.record_notice")
     assert ok(zvh.get(f"/api/v1/cases/{cid}/notices"))["subjects"][0]["history"] == []
@@ -148,7 +148,7 @@ def test_a_notice_holds_codes_and_dates_only(http: httpx.Client, hub: RunningHub
     ]
     for body in bad:
         response = zvh.post(notices_path(cid, sid), json=body)
-        assert_problem(response, 422)
+        assert_problem(response, 400)
         assert "agressief" not in response.text and "angry" not in response.text
     assert not log_rows(hub.settings, action="case.record_notice")
 

@@ -94,13 +94,13 @@ def test_triage_planning_is_checked_before_the_case_is_looked_at(
         {"urgency": "green", "note": "free text"},
     ]
     for extra in bad:
-        assert_problem(triage(pr, cid, **extra), 422)
-        assert_problem(triage(pr, UNKNOWN, **extra), 422)  # the same answer, nothing logged
+        assert_problem(triage(pr, cid, **extra), 400)
+        assert_problem(triage(pr, UNKNOWN, **extra), 400)  # the same answer, nothing logged
     rejected = pr.post(
         f"/api/v1/cases/{cid}/triage",
         json={"criteria": CRITERIA, "decision": "reject", "reason_code": "x", "urgency": "red"},
     )
-    assert_problem(rejected, 422, "invalid-triage-planning")
+    assert_problem(rejected, 400, "invalid-triage-planning")
     assert not log_rows(hub.settings, action="case.triage")
     # a triage without urgency is still possible (and shows none)
     assert ok(triage(pr, cid))["urgency"] is None
@@ -219,8 +219,8 @@ def test_coordination_holds_codes_only_and_only_the_procesregisseur_records_it(
         {**coordination(), "note": "free text"},
         {**coordination(), "regievoerder": {"partner": "nobody", "user": "x"}},
     ]:
-        assert_problem(pr.put(path, json=body), 422)
-        assert_problem(pr.put(f"/api/v1/cases/{UNKNOWN}/coordination", json=body), 422)
+        assert_problem(pr.put(path, json=body), 400)
+        assert_problem(pr.put(f"/api/v1/cases/{UNKNOWN}/coordination", json=body), 400)
     housing = actor(http, hub.settings, "woningcorporatie", "preparation")
     assert_problem(housing.put(path, json=coordination()), 403)
     outsider = actor(http, hub.settings, "ggz", "preparation")

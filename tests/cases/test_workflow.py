@@ -150,7 +150,7 @@ def test_an_invalid_bsn_is_refused_without_echo(http: httpx.Client, hub: Running
             "subjects": [{"role_in_case": "resident", "bsn": "123456789"}],
         },
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "123456789" not in response.text
 
 

@@ -80,7 +80,7 @@ def entries_by_seq(settings: Settings, since: int) -> dict[int, tuple[Any, ...]]
 
 def assert_refused(response: httpx.Response, *hidden: str) -> None:
     """A 4xx problem+json that repeats nothing of what was sent."""
-    assert response.status_code in (400, 422), response.text
+    assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"].startswith(PROBLEM_BASE)
     for value in hidden:
@@ -177,9 +177,9 @@ def test_a_small_case_is_one_page_as_before(world: World) -> None:
 
 @pytest.mark.parametrize("path", ["briefing", "updates"])
 @pytest.mark.parametrize("limit", ["501", "0", "-1", str(2**64)])
-def test_a_limit_outside_1_to_500_is_422(world: World, path: str, limit: str) -> None:
+def test_a_limit_outside_1_to_500_is_400(world: World, path: str, limit: str) -> None:
     answer = world.housing.get(f"/api/v1/cases/{world.case_id}/{path}", params={"limit": limit})
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     assert_refused(answer, *([limit] if len(limit) > 2 else []))
 
 

@@ -1,5 +1,7 @@
-"""Every command of docs/walkthrough.md, run against a real hub, with its `# expect:` lines
-checked against what the command printed: the walkthrough cannot rot."""
+"""Every command of docs/walkthrough.md, run against a real hub started after `vhhub demo` on
+the same data dir (as the README tells a newcomer), with its `# expect:` lines checked against
+what the command printed: the walkthrough cannot rot. It writes only into temporary
+directories: nothing into the repository, nothing at a fixed path."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from hub.settings import PROJECT_ROOT
+import pytest
+
+from hub.settings import PROJECT_ROOT, Settings
 from tests.conftest import RunningHub
 
 WALKTHROUGH = PROJECT_ROOT / "docs" / "walkthrough.md"
@@ -35,18 +40,50 @@ def test_the_walkthrough_has_commands_and_expectations() -> None:
     assert all(expectations(b) for b in found)
 
 
-def test_every_walkthrough_command_works_as_documented(hub: RunningHub, tmp_path: Path) -> None:
+def test_the_walkthrough_writes_no_fixed_path() -> None:
+    for block in blocks():
+        assert "/tmp" not in block
+        assert not re.search(r">\s*[\w.-]+\.(json|note|vkey|jsonl)\b", block), block
+
+
+@pytest.fixture
+def demo_hub(settings: Settings) -> Iterator[RunningHub]:
+    """`vhhub demo` on an empty data dir, then a hub serving that data dir (`vhhub serve`)."""
+    demo = subprocess.run(
+        [sys.executable, "-m", "hub", "--data-dir", str(settings.data_dir), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "VHHUB_DATABASE_URL": settings.effective_database_url},
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    with RunningHub(settings) as running:
+        yield running
+
+
+def _repository_files() -> set[str]:
+    return {p.name for p in PROJECT_ROOT.iterdir()}
+
+
+def test_every_walkthrough_command_works_as_documented(
+    demo_hub: RunningHub, tmp_path: Path
+) -> None:
     script = ["set -euo pipefail"]
     for number, block in enumerate(blocks()):
         script.append(f'echo "{MARK.format(number)}"')
         script.append(block)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     env = {
         **os.environ,
-        "HUB": hub.base_url,
-        "VHHUB_DATA_DIR": str(hub.settings.data_dir),
-        "VHHUB_DATABASE_URL": hub.settings.effective_database_url,
+        "HUB": demo_hub.base_url,
+        "VHHUB_DATA_DIR": str(demo_hub.settings.data_dir),
+        "VHHUB_DATABASE_URL": demo_hub.settings.effective_database_url,
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "TMPDIR": str(temp),
     }
+    before = _repository_files()
     result = subprocess.run(
         ["bash", "-c", "\n".join(script)],
         cwd=PROJECT_ROOT,
@@ -62,3 +99,6 @@ def test_every_walkthrough_command_works_as_documented(hub: RunningHub, tmp_path
     for number, (block, output) in enumerate(zip(blocks(), outputs, strict=True)):
         for expected in expectations(block):
             assert expected in output, f"block {number}: {expected!r} not in {output[-800:]!r}"
+    # the walkthrough cleaned up after itself, and wrote nothing into the repository
+    assert list(temp.iterdir()) == []
+    assert _repository_files() <= before

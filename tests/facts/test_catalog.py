@@ -200,7 +200,7 @@ def test_unknown_type_is_a_lookup_error_with_a_problem_answer(catalog: FactTypeC
         catalog.get("police.incident/9")
     assert isinstance(raised.value, LookupError)
     assert isinstance(raised.value, HubError)
-    assert raised.value.to_problem()["status"] == 422
+    assert raised.value.to_problem()["status"] == 400
     assert "police.incident/9" in raised.value.detail
     assert "police.incident/9" not in catalog
 

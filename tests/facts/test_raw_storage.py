@@ -133,7 +133,7 @@ def test_batch_with_one_invalid_fact_stores_nothing(hub: RunningHub, initialised
         response = world.police.post(
             f"/api/v1/cases/{world.case_id}/fact-batches", json={"facts": batch}
         )
-        assert response.status_code == 422, response.text
+        assert response.status_code == 400, response.text
         problem = response.json()
         assert problem["type"].endswith("/invalid-fact-content")
         assert [e["pointer"] for e in problem["errors"]] == ["/facts/2/content/incident_category"]

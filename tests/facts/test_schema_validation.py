@@ -237,7 +237,7 @@ def test_the_error_is_a_problem_answer_with_the_pointer_list(catalog: FactTypeCa
     with pytest.raises(FactValidationError) as raised:
         fact_type.validate(example(fact_type) | {"arrears_months": -3})
     body = raised.value.to_problem()
-    assert body["status"] == 422
+    assert body["status"] == 400
     assert body["type"].endswith("/invalid-fact-content")
     assert body["fact_type"] == "housing.rent_arrears/1"
     assert body["errors"] == [{"pointer": "/arrears_months", "problem": "must be at least 0"}]

@@ -61,7 +61,7 @@ def test_an_invented_member_name_is_not_echoed_in_the_pointer(
         ],
         NAME: "x",
     }
-    problem = assert_problem(police.post("/api/v1/cases", json=body), 422, NAME, "123456782")
+    problem = assert_problem(police.post("/api/v1/cases", json=body), 400, NAME, "123456782")
     pointers = {e["pointer"] for e in problem["errors"]}
     # where is kept (schema names and indexes), what the client called it is not
     assert pointers == {"body:/*", "body:/subjects/0/*", "body:/subjects/1/role_in_case"}
@@ -101,7 +101,7 @@ def test_a_lone_surrogate_in_fact_content_is_refused_at_publish(
             content=body,
             headers={**housing.headers(), "content-type": "application/json"},
         )
-        assert_problem(response, 422, "ud8", "udf")
+        assert_problem(response, 400, "ud8", "udf")
         assert response.json()["type"] == PROBLEM_BASE + "validation-failed"
     assert count(hub.settings, Fact) == 0
     assert count(hub.settings, LogEntry) == before
@@ -112,14 +112,14 @@ def test_a_lone_surrogate_in_fact_content_is_refused_at_publish(
     assert count(hub.settings, Fact) == 1
 
 
-# -- 3. integers and times beyond what the database holds are a 422 ----------------------------
+# -- 3. integers and times beyond what the database holds are a 400 ----------------------------
 
 
 def auditor(http: httpx.Client, settings: Settings) -> As:
     return As(http, settings, "zvh", "aud-1", ["auditor"], "audit")
 
 
-def test_huge_integers_on_audit_endpoints_are_422(http: httpx.Client, hub: RunningHub) -> None:
+def test_huge_integers_on_audit_endpoints_are_400(http: httpx.Client, hub: RunningHub) -> None:
     audit = auditor(http, hub.settings)
     ok(audit.post("/api/v1/audit/checkpoints"))
     for n in HUGE:
@@ -130,33 +130,33 @@ def test_huge_integers_on_audit_endpoints_are_422(http: httpx.Client, hub: Runni
             ("/api/v1/audit/consistency-proof", {"from": n, "to": 1}),
             ("/api/v1/audit/consistency-proof", {"from": 1, "to": n}),
         ]:
-            assert_problem(audit.get(path, params=params), 422, str(n))
+            assert_problem(audit.get(path, params=params), 400, str(n))
         subject = {"bsn": "111222333", "cursor": n}
-        assert_problem(audit.post("/api/v1/audit/subject-queries", json=subject), 422, str(n))
+        assert_problem(audit.post("/api/v1/audit/subject-queries", json=subject), 400, str(n))
 
 
 @pytest.mark.parametrize("when", EXTREME_TIMES)
 @pytest.mark.parametrize("name", ["since", "until"])
 @pytest.mark.parametrize("path", ["/api/v1/audit/entries", "/api/v1/audit/export"])
-def test_extreme_times_on_audit_filters_are_422(
+def test_extreme_times_on_audit_filters_are_400(
     http: httpx.Client, hub: RunningHub, when: str, name: str, path: str
 ) -> None:
     params = {name: when} if path.endswith("entries") else {name: when, "format": "jsonl"}
-    assert_problem(auditor(http, hub.settings).get(path, params=params), 422, when[:4])
+    assert_problem(auditor(http, hub.settings).get(path, params=params), 400, when[:4])
 
 
-def test_huge_cursor_on_updates_and_extreme_agenda_date_are_422(
+def test_huge_cursor_on_updates_and_extreme_agenda_date_are_400(
     http: httpx.Client, hub: RunningHub
 ) -> None:
     cid = new_case(http, hub.settings)["id"]
     housing = actor(http, hub.settings, "woningcorporatie", "preparation")
     for n in HUGE[:3]:
         answer = housing.get(f"/api/v1/cases/{cid}/updates", params={"cursor": n})
-        assert_problem(answer, 422, str(n))
+        assert_problem(answer, 400, str(n))
     zvh = actor(http, hub.settings, "zvh", "preparation", ["procesregisseur"], "pr-1")
     for day in ["9999-12-31", "0001-01-01"]:
         answer = zvh.get("/api/v1/tables/multi_problem/agenda", params={"since": day})
-        assert_problem(answer, 422, day)
+        assert_problem(answer, 400, day)
 
 
 def test_a_lone_surrogate_stored_before_the_check_never_breaks_a_briefing(
@@ -198,3 +198,26 @@ def test_a_lone_surrogate_stored_before_the_check_never_breaks_a_briefing(
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("application/json")
         assert answer.json()  # valid JSON: the half pair travels as the escape \ud800
+
+
+# -- 4. invalid input is one 400 that lists every error (NL API Design Rules) ---------------
+
+
+def test_invalid_input_is_one_400_with_every_error_at_once(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    """/core/error-handling/invalid-input and /core/error-handling/all-errors: every invalid
+    query parameter in one answer, each named by its place, none by its value."""
+    audit = auditor(http, hub.settings)
+    params = {
+        "outcome": NAME,
+        "since": NAME,
+        "until": "9999-01-01T00:00:00Z",
+        "limit": "0",
+        "cursor": "x",
+        "case_id": NAME,
+    }
+    problem = assert_problem(audit.get("/api/v1/audit/entries", params=params), 400, NAME)
+    assert problem["type"] == PROBLEM_BASE + "validation-failed"
+    assert {e["pointer"] for e in problem["errors"]} == {f"query:/{name}" for name in params}
+    assert all(e["problem"] and NAME not in e["problem"] for e in problem["errors"])

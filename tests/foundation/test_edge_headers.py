@@ -1,5 +1,8 @@
-"""Every answer carries `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`, and
-request headers beyond `max_header_bytes` are refused before anything reads them."""
+"""Every answer carries `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`; every
+API answer also the other security headers of the NL API Design Rules
+(`/core/transport/security-headers`) and `API-Version` (`/core/version-header`), while the web
+pages keep their own policy; request headers beyond `max_header_bytes` are refused before
+anything reads them."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
+from hub import __version__
 from hub.app import create_app
 from hub.errors import PROBLEM_BASE, PROBLEM_JSON
 from hub.settings import Settings
+from hub.web.security import CONTENT_SECURITY_POLICY
 from tests.cases.test_workflow import actor, log_rows
 from tests.conftest import RunningHub
 from tests.foundation.edge_server import EdgeServer, ipv4_socket
@@ -60,11 +65,46 @@ def test_every_answer_carries_no_store_and_nosniff(http: httpx.Client, hub: Runn
         "not found": 404,
         "method": 405,
         "too large": 413,
-        "invalid": 422,
-        "malformed": 422,
+        "invalid": 400,
+        "malformed": 400,
     }
     for response in answers.values():
         assert_edge_headers(response)
+        assert_api_headers(response, hub)
+
+
+def assert_api_headers(response: httpx.Response, hub: RunningHub) -> None:
+    """/core/transport/security-headers and /core/version-header, on one API answer."""
+    headers = response.headers
+    [csp] = headers.get_list("content-security-policy")
+    assert "frame-ancestors 'none'" in csp, csp
+    assert "default-src 'none'" in csp, csp
+    assert headers.get_list("x-frame-options") == ["DENY"]
+    assert headers.get_list("referrer-policy") == ["no-referrer"]
+    [hsts] = headers.get_list("strict-transport-security")
+    assert hsts.startswith("max-age=") and int(hsts.split(";")[0].split("=")[1]) >= 31536000
+    assert headers.get_list("api-version") == [__version__]
+
+
+def test_api_version_is_the_documents_full_version(http: httpx.Client, hub: RunningHub) -> None:
+    """/core/version-header: the header matches `info.version` of the OpenAPI document."""
+    document = http.get("/api/v1/openapi.json")
+    assert document.status_code == 200
+    version = document.json()["info"]["version"]
+    assert document.headers["api-version"] == version == __version__
+    assert len(version.split(".")) == 3
+
+
+def test_web_pages_keep_their_own_policy_and_carry_no_api_version(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    page = http.get("/aanmelden")
+    assert page.status_code == 200, page.text
+    assert_edge_headers(page)
+    [csp] = page.headers.get_list("content-security-policy")
+    assert csp == CONTENT_SECURITY_POLICY
+    assert page.headers.get_list("x-frame-options") == ["DENY"]
+    assert "api-version" not in page.headers
 
 
 REGISTRATION = {

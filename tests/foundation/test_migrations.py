@@ -14,6 +14,10 @@ from hub.db.session import sqlite_url
 from hub.models import Base
 
 EXPECTED_TABLES = {
+    "fact_receipts",
+    "partner_log_links",
+    "partner_log_state",
+    "access_log_traces",
     "partners",
     "partner_kind_roles",
     "network_tables",

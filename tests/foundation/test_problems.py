@@ -103,19 +103,19 @@ def test_request_validation_errors_name_pointers_without_values(
     response = client.post(
         "/api/v1/probe", json={"amount": MARKER, "name": MARKER}, headers=auth(initialised)
     )
-    body = assert_problem(response, 422, "validation-failed")
+    body = assert_problem(response, 400, "validation-failed")
     pointers = {e["pointer"] for e in body["errors"]}  # type: ignore[index, union-attr]
     assert pointers == {"body:/amount", "body:/name"}
 
 
-def test_malformed_json_is_a_problem_422(app_with_probe: FastAPI, initialised: Settings) -> None:
+def test_malformed_json_is_a_problem_400(app_with_probe: FastAPI, initialised: Settings) -> None:
     client = TestClient(app_with_probe, raise_server_exceptions=False)
     response = client.post(
         "/api/v1/probe",
         content=b'{"amount": ' + MARKER.encode(),
         headers={"content-type": "application/json", **auth(initialised)},
     )
-    assert_problem(response, 422, "validation-failed")
+    assert_problem(response, 400, "validation-failed")
 
 
 def test_unexpected_errors_are_a_generic_500(

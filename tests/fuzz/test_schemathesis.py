@@ -1,5 +1,7 @@
 """Issue 15, done when: a schemathesis run over every operation of the OpenAPI document, with
-valid tokens, finds no 5xx -- and every error it provokes is problem+json.
+valid tokens, finds no 5xx -- and every error it provokes is problem+json. Issue 20: and no
+answer breaks the document (schemathesis' conformance checks: status code, content type,
+response schema and response headers, on every answer).
 
 Every operation is called in-process (ASGI) by a user who may act there: the police publish,
 the procesregisseur runs the case, housing reads its briefing, an auditor the log, a privacy
@@ -31,6 +33,12 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.python import asgi
 
 from hub.errors import PROBLEM_BASE, PROBLEM_JSON
@@ -233,6 +241,15 @@ def _with_valid_identity(case: Any, settings_: Settings) -> None:
     case.headers = headers
 
 
+#: what "the answer is what the document says" means, checked on every answer
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -266,6 +283,9 @@ def test_no_operation_answers_5xx(case: Any, fuzzed: Fuzzed, real_ids: dict[str,
         )
         assert media.startswith(PROBLEM_JSON), (case.formatted_path, response.status_code, media)
         assert response.json()["type"].startswith(PROBLEM_BASE)
+    # issue 20: no answer breaks the document -- its status, media type, body and headers are
+    # the ones the document declares for this operation
+    case.validate_response(response, checks=CONFORMANCE)
 
 
 @pytest.mark.parametrize("defect", [pytest.param(d, id=d.name) for d in FIXED_DEFECTS])

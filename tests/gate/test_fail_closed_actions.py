@@ -529,6 +529,9 @@ ACTIONS: dict[str, Probe] = {
             s.officer("fg-gemeente").with_purpose("audit"), "GET", "/api/v1/audit/signals"
         ),
     ),
+    "read_partner_log": Probe(
+        at_intake, lambda s: Call(s.police("audit"), "GET", "/api/v1/partner-log/entries")
+    ),
     "read_policies": Probe(
         nothing, lambda s: Call(s.officer("fg-gemeente"), "GET", "/api/v1/policies")
     ),

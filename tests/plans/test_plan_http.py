@@ -171,7 +171,7 @@ def test_references_to_facts_outside_the_case_are_refused_without_echo(
     unknown = "00000000-0000-4000-8000-00000000beef"
     body = plan_case.plan_body()
     body["analysis"][1]["fact_ids"] = [plan_case.fact_ids["housing"], unknown]
-    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 422)
+    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 400)
     assert problem["type"].endswith("/invalid-plan")
     assert problem["errors"] == [
         {"pointer": "/analysis/1/fact_ids/1", "problem": "not a current fact of this case"}
@@ -196,7 +196,7 @@ def test_a_withdrawn_fact_shows_as_stale_and_can_no_longer_be_referenced(
     refused = plan_case.casusregisseur.put(
         plan_case.plan_path, json=plan_case.plan_body(based_on_revision=1)
     )
-    assert _problem(refused, 422)["errors"] == [
+    assert _problem(refused, 400)["errors"] == [
         {"pointer": "/analysis/1/fact_ids/0", "problem": "not a current fact of this case"}
     ]
 
@@ -204,7 +204,7 @@ def test_a_withdrawn_fact_shows_as_stale_and_can_no_longer_be_referenced(
 def test_an_owner_outside_the_case_is_refused(plan_case: PlanCase) -> None:
     body = plan_case.plan_body()
     body["interventions"][0]["owner"] = "ggz"
-    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 422)
+    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 400)
     assert problem["errors"][0]["pointer"] == "/interventions/0/owner"
 
 
@@ -222,11 +222,11 @@ def test_a_plan_that_contradicts_itself_is_refused(
 ) -> None:
     body = plan_case.plan_body()
     change(body)
-    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 422)
+    problem = _problem(plan_case.casusregisseur.put(plan_case.plan_path, json=body), 400)
     assert pointer in [e["pointer"] for e in problem["errors"]]
 
 
-def test_malformed_bodies_get_422_that_never_echo_the_value(plan_case: PlanCase) -> None:
+def test_malformed_bodies_get_400_that_never_echo_the_value(plan_case: PlanCase) -> None:
     marker = "Geheim-MARKER-Z8Q"
     cases: list[dict[str, Any]] = []
     body = plan_case.plan_body()
@@ -244,7 +244,7 @@ def test_malformed_bodies_get_422_that_never_echo_the_value(plan_case: PlanCase)
     cases.append(body)
     for bad in cases:
         response = plan_case.casusregisseur.put(plan_case.plan_path, json=bad)
-        problem = _problem(response, 422)
+        problem = _problem(response, 400)
         assert problem["type"].endswith("/validation-failed")
         assert marker not in response.text
         assert marker.lower() not in response.text.lower()
@@ -313,7 +313,7 @@ def test_status_changes_need_a_plan_and_a_known_intervention(plan_case: PlanCase
     bad_id = plan_case.casusregisseur.post(
         plan_case.status_path("not%20an%20id"), json={"status": "done"}
     )
-    _problem(bad_id, 422)
+    _problem(bad_id, 400)
 
 
 def test_a_status_report_makes_a_plan_written_from_before_it_stale(plan_case: PlanCase) -> None:

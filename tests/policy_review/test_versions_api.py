@@ -244,6 +244,6 @@ def test_an_upload_must_be_gzip(hub: RunningHub, http: httpx.Client) -> None:
 def test_an_unknown_version_is_a_logged_404(hub: RunningHub, http: httpx.Client) -> None:
     fg = officer(http, hub.settings, "fg-gemeente")
     assert fg.get("/api/v1/policies/0123456789abcdef/matrix").status_code == 404
-    assert fg.get("/api/v1/policies/not-a-version").status_code == 422
+    assert fg.get("/api/v1/policies/not-a-version").status_code == 400
     denied = [e for e in log_entries(hub.settings, "policy.read") if e.outcome == "denied"]
     assert len(denied) == 1

@@ -304,7 +304,7 @@ def test_the_procesregisseur_invites_and_records_attendance_through_the_forms(
     b = signed_in(browser_for, CHAIR)
     token = b.csrf(b.get(f"/overleggen/{meeting_id}"))
     base = f"/overleggen/{meeting_id}/casussen/{item_id}"
-    # a partner that takes no part in the case: the service's 422, as a Dutch form error
+    # a partner that takes no part in the case: the service's 400, as a Dutch form error
     refused = b.post(
         f"{base}/genodigden",
         {"csrf_token": token, f"{item_id}.organisatie": "onbekend", f"{item_id}.professional": ""},

@@ -1,0 +1,116 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS) for any JSON value a publisher sends.
+
+A pure module (docs/principles.md section 5): the receipt's content digest is computed over
+these bytes, so a publisher must be able to recompute them with any RFC 8785 library. The
+access log has its own, narrower subset (hub/audit/entry.py: integers and strings only);
+fact content may hold numbers with fractions, so this module implements the whole of
+section 3.2: object members sorted by their UTF-16 code units, no whitespace, strings
+escaped as ECMAScript's JSON.stringify does, and numbers serialised as ECMAScript's
+Number.prototype.toString (section 3.2.2.3) -- integers beyond 2^53 are read as IEEE 754
+doubles, as I-JSON (RFC 7493) says they must be.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+__all__ = ["CanonicalizationError", "canonicalize"]
+
+_MAX_SAFE = 2**53
+_MAX_DEPTH = 64
+
+
+class CanonicalizationError(ValueError):
+    """The value is not I-JSON (NaN, infinity, a lone surrogate, a non-string key, too deep).
+    The message never shows the value."""
+
+
+def canonicalize(value: Any, *, lone_surrogates: bool = False) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, int, float, bool,
+    None).
+
+    `lone_surrogates=True` writes a lone surrogate as its three-byte form instead of refusing
+    it: the same bytes for every valid text, and still one spelling for content that holds
+    one. Only the hub's own digest of content that reached it past the HTTP edge (which
+    refuses such escapes) needs it; no publisher can send such content."""
+    parts: list[str] = []
+    _write(value, parts, 0)
+    try:
+        return "".join(parts).encode("utf-8", "surrogatepass" if lone_surrogates else "strict")
+    except UnicodeEncodeError:
+        raise CanonicalizationError("a string holds a lone surrogate") from None
+
+
+def _write(value: Any, out: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise CanonicalizationError("the value is nested too deeply")
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value) if abs(value) <= _MAX_SAFE else number_text(float(value)))
+    elif isinstance(value, float):
+        out.append(number_text(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise CanonicalizationError("an object key is not a string")
+        out.append("{")
+        for index, key in enumerate(sorted(value, key=_utf16_order)):
+            if index:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _write(value[key], out, depth + 1)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write(item, out, depth + 1)
+        out.append("]")
+    else:
+        raise CanonicalizationError("the value is not JSON")
+
+
+def _utf16_order(key: str) -> bytes:
+    # a lone surrogate is its own code unit, so it sorts where UTF-16 puts it; whether it
+    # may appear at all is decided when the text is encoded (`canonicalize`)
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def number_text(value: float) -> str:
+    """ECMAScript Number.prototype.toString of a double (ECMA-262 7.1.12.1), as RFC 8785
+    3.2.2.3 requires; Python's repr gives the same shortest round-trip digits."""
+    if math.isnan(value) or math.isinf(value):
+        raise CanonicalizationError("NaN and infinity are not JSON")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    text = repr(abs(value))
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    s = stripped.rstrip("0")
+    k, n = len(s), point
+    if k <= n <= 21:
+        body = s + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = s[:n] + "." + s[n:]
+    elif -6 < n <= 0:
+        body = "0." + "0" * (-n) + s
+    else:
+        e = n - 1
+        mark = "+" if e >= 0 else "-"
+        body = (s if k == 1 else s[0] + "." + s[1:]) + "e" + mark + str(abs(e))
+    return sign + body

@@ -26,6 +26,7 @@ from hub.identity.middleware import AuthenticationMiddleware
 from hub.identity.router import router as identity_router
 from hub.logging import configure_logging, get_logger
 from hub.meetings.router import router as meetings_router
+from hub.metrics import MetricsSettings, install_metrics, install_tracing
 from hub.openapi import install_openapi
 from hub.plans.router import router as plans_router
 from hub.policy_review.router import router as policy_review_router
@@ -64,6 +65,8 @@ async def _refusal_flusher(ctx: HubContext) -> None:
 def create_app(settings: Settings | None = None, *, context: HubContext | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    observability = MetricsSettings()
+    observability.check()
     ctx = context or HubContext.open(settings)
 
     @asynccontextmanager
@@ -84,6 +87,11 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
                 await to_thread.run_sync(partial(ctx.flush_refusals, final=True))
             except Exception as exc:  # the stop goes on; only the error type is logged
                 log.warning("refusal_flush_failed", error_type=type(exc).__name__)
+            if tracing is not None:  # the spans still held go out before the stop
+                try:
+                    await to_thread.run_sync(tracing)
+                except Exception as exc:  # a collector gone does not stop the stop
+                    log.warning("tracing_flush_failed", error_type=type(exc).__name__)
             if context is None:
                 ctx.close()
 
@@ -106,12 +114,16 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     install_web(app, ctx)
     # the last added runs first: request id, client address and limits, then authentication
     app.add_middleware(AuthenticationMiddleware, authenticator=ctx.authenticator)
+    # a span per request (only with VHHUB_OTEL_ENABLED), inside the edge: in its W3C trace
+    tracing = install_tracing(app, observability)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         trusted_proxies=settings.trusted_proxies,
     )
+    # outermost: times every answer, the edge's own refusals included; /metrics (hub.metrics)
+    install_metrics(app, db=ctx.db, policy_version=lambda: ctx.gate.version, settings=observability)
     install_api_docs(app, docs_url=DOCS_URL)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(identity_router, prefix=API_PREFIX)

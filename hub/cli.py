@@ -16,7 +16,11 @@ process ends is decided once, in `main` (issue 18), not per command:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -104,11 +108,11 @@ def init() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Migrate the database to the newest schema."""
-    from hub.db.migrate import upgrade_to_head
+    """Prepare the database: newest schema, the network registry, the shipped policy (no keys)."""
+    from hub.setup import prepare_database
 
-    upgrade_to_head(settings().effective_database_url)
-    typer.echo("database at head")
+    for line in prepare_database(settings()).lines():
+        typer.echo(line)
 
 
 def server_options(cfg: Settings) -> dict[str, Any]:
@@ -119,41 +123,122 @@ def server_options(cfg: Settings) -> dict[str, Any]:
     only from the `trusted_proxies`. The h11 parser stops buffering a request head at
     `max_header_bytes`, so a client that trickles headers cannot make it hold more; h11 is
     what plain uvicorn uses anyway, named so that installing httptools cannot drop the limit
-    (the middleware's 431 holds under any parser)."""
+    (the middleware's 431 holds under any parser). The protocol is uvicorn's h11 protocol
+    that also hands the application the client certificate of a TLS connection
+    (hub.serving, ADR 0017)."""
+    from hub.serving import TlsAwareH11Protocol
+
     return {
         "log_config": None,
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
         "forwarded_allow_ips": [],
-        "http": "h11",
+        "http": TlsAwareH11Protocol,
         "h11_max_incomplete_event_size": cfg.max_header_bytes,
     }
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """`PROMETHEUS_MULTIPROC_DIR` for the workers: the operator's (emptied of an earlier
+    run's files), or a fresh temporary one removed at the end."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="vhhub-prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def _usage_error(message: str) -> NoReturn:
+    typer.echo(f"vhhub: {message}", err=True)
+    raise typer.Exit(2)
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="VHHUB_WORKERS",
+            help="Worker processes (several need PostgreSQL; ADR 0017).",
+        ),
+    ] = 1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert", envvar="VHHUB_TLS_CERT", help="Serve HTTPS: the certificate (PEM)."
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option("--tls-key", envvar="VHHUB_TLS_KEY", help="The certificate's key (PEM)."),
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-client-ca",
+            envvar="VHHUB_TLS_CLIENT_CA",
+            help="Mutual TLS: require a client certificate issued by this CA (PEM).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API with uvicorn (run `vhhub init` first)."""
     import uvicorn
 
-    from hub.app import create_app
+    from hub.db.session import is_sqlite
+    from hub.serving import TlsFiles
     from hub.setup import NotInitialised, require_initialised
 
     cfg = settings()
+    tls: TlsFiles | None = None
+    if tls_cert is not None or tls_key is not None:
+        if tls_cert is None or tls_key is None:
+            _usage_error("--tls-cert and --tls-key go together")
+        tls = TlsFiles(tls_cert, tls_key, tls_client_ca)
+        try:
+            tls.check()
+        except ValueError as exc:
+            _usage_error(str(exc))
+    elif tls_client_ca is not None:
+        _usage_error("--tls-client-ca needs --tls-cert and --tls-key")
+    if workers > 1 and is_sqlite(cfg.effective_database_url):
+        _usage_error(
+            "several workers need PostgreSQL (VHHUB_DATABASE_URL): SQLite is the "
+            "single-process database"
+        )
     try:
         require_initialised(cfg)
     except NotInitialised as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(1) from None
-    uvicorn.run(
-        create_app(cfg),
-        host=host or cfg.host,
-        port=port or cfg.port,
+    options = {
+        "host": host or cfg.host,
+        "port": port or cfg.port,
         **server_options(cfg),
-    )
+        **(tls.uvicorn_options() if tls is not None else {}),
+    }
+    if workers > 1:
+        # each worker builds its app from the environment the supervisor hands down; the
+        # workers' metrics meet in one directory, emptied first (prometheus-client's
+        # multiprocess mode, hub.metrics)
+        with _metrics_directory():
+            uvicorn.run("hub.serving:app_factory", factory=True, workers=workers, **options)
+        return
+    from hub.app import create_app
+
+    uvicorn.run(create_app(cfg), **options)
 
 
 @app.command()
@@ -163,6 +248,14 @@ def token(
     role: Annotated[list[str], typer.Option("--role", help="A role to claim; repeat for several.")],
     ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds (max 900).")] = 300,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert",
+            help="Bind the token to this client certificate (PEM; RFC 8705, mutual TLS).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Mint a single-use bearer token with a partner's dev key (demos, curl, tests).
 
@@ -190,6 +283,7 @@ def token(
         )
         raise typer.Exit(2)
     try:
+        bound_to = None if cert is None else _certificate_thumbprint(cert)
         private_jwk = load_private_jwk(cfg, partner)
         minted = mint_token(
             partner_id=partner,
@@ -199,11 +293,33 @@ def token(
             audience=cfg.audience,
             ttl_s=ttl,
             name=name,
+            certificate_thumbprint=bound_to,
         )
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(minted)
+
+
+def _certificate_thumbprint(path: Path) -> str:
+    """`x5t#S256` of the first certificate in a PEM file (ValueError when there is none)."""
+    import ssl
+
+    from hub.identity.binding import thumbprint
+
+    try:
+        text = path.read_text("ascii")
+    except (OSError, UnicodeDecodeError):
+        raise ValueError("--cert: not a readable PEM file") from None
+    start = text.find("-----BEGIN CERTIFICATE-----")
+    end = text.find("-----END CERTIFICATE-----", start)
+    if start < 0 or end < 0:
+        raise ValueError("--cert: no certificate in the file")
+    try:
+        der = ssl.PEM_cert_to_DER_cert(text[start : end + len("-----END CERTIFICATE-----")])
+    except ValueError:
+        raise ValueError("--cert: no certificate in the file") from None
+    return thumbprint(der)
 
 
 @app.command()

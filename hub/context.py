@@ -264,6 +264,41 @@ def signal_settings(settings: Settings) -> SignalSettings:
 
 
 def open_key_provider(settings: Settings) -> KeyProvider:
+    if settings.key_provider == "pkcs11":
+        return _open_pkcs11_provider(settings)
     if settings.key_provider == "env":
         return EnvKeyProvider()
     return FileKeyProvider(settings.keys_dir)
+
+
+def _open_pkcs11_provider(settings: Settings) -> KeyProvider:
+    """The KEK in a PKCS#11 token; blind-index and signing keys from files or env (ADR 0304).
+
+    Configuration errors stop the process here (names of settings, never the PIN); the
+    token itself is first touched on use, so an absent token makes /ready answer 503."""
+    from hub.crypto.errors import KeyStoreError
+    from hub.crypto.key_pkcs11 import Pkcs11KeyProvider
+
+    if settings.pkcs11_module is None:
+        raise KeyStoreError("VHHUB_KEY_PROVIDER=pkcs11 needs VHHUB_PKCS11_MODULE")
+    if settings.pkcs11_pin is not None:
+        pin = settings.pkcs11_pin.get_secret_value()
+    elif settings.pkcs11_pin_file is not None:
+        try:
+            pin = settings.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise KeyStoreError("VHHUB_PKCS11_PIN_FILE cannot be read") from None
+    else:
+        raise KeyStoreError("VHHUB_KEY_PROVIDER=pkcs11 needs VHHUB_PKCS11_PIN or _PIN_FILE")
+    others: KeyProvider = (
+        EnvKeyProvider()
+        if settings.pkcs11_other_keys == "env"
+        else FileKeyProvider(settings.keys_dir)
+    )
+    return Pkcs11KeyProvider(
+        module=settings.pkcs11_module,
+        token_label=settings.pkcs11_token_label,
+        pin=pin,
+        others=others,
+        label_prefix=settings.pkcs11_label_prefix,
+    )

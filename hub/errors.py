@@ -166,3 +166,11 @@ class ServiceUnavailable(HubError):
     slug = "unavailable"
     title = "Service unavailable"
     default_detail = "The hub is not ready."
+
+
+class KeysUnavailable(ServiceUnavailable):
+    """The key store (key files, the environment, an HSM token) cannot be used: fail closed."""
+
+    slug = "keys-unavailable"
+    title = "Keys unavailable"
+    default_detail = "The key service is not available; nothing was disclosed or stored."

@@ -30,10 +30,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__
+from hub.crypto.errors import KeyStoreError
 from hub.db.errors import storage_error_handler
 from hub.errors import (
     PROBLEM_JSON,
     HubError,
+    KeysUnavailable,
     LoneSurrogate,
     PayloadTooLarge,
     ValidationFailed,
@@ -637,6 +639,13 @@ def install_error_handlers(app: FastAPI) -> None:
     # a database error outside any unit of work (the active-policy probe with the database
     # gone): a storage failure is a 503 like inside one; anything else is raised on
     app.add_exception_handler(DBAPIError, storage_error_handler)
+
+    @app.exception_handler(KeyStoreError)
+    async def _key_store(request: Request, exc: KeyStoreError) -> JSONResponse:
+        # the key store (a key file, the environment, an HSM token) cannot be used: nothing
+        # was sealed or opened; the operator reads the provider's own log line, not the client
+        log.error("key_store_unavailable", error_type=_error_type(exc))
+        return problem_response(KeysUnavailable().to_problem())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.db.session import sqlite_url
@@ -37,7 +37,27 @@ class Settings(BaseSettings):
     policy_engine: Literal["embedded", "opa"] = "embedded"
     opa_url: str | None = None
     policy_timeout_s: float = 2.0
-    key_provider: Literal["file", "env"] = "file"
+    key_provider: Literal["file", "env", "pkcs11"] = "file"
+    # The KEK inside a PKCS#11 token (HSM), ADR 0304 and keys/README.md
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="The PKCS#11 library of the HSM, e.g. /usr/lib/softhsm/libsofthsm2.so.",
+    )
+    pkcs11_token_label: str = Field(default="vhhub", description="The token's label.")
+    pkcs11_pin: SecretStr | None = Field(
+        default=None, description="The token's user PIN (or VHHUB_PKCS11_PIN_FILE)."
+    )
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="A file holding the user PIN (a mounted secret)."
+    )
+    pkcs11_label_prefix: str = Field(
+        default="vhhub-kek-",
+        description="KEK objects are labelled PREFIX<version>; PREFIXcurrent names the current.",
+    )
+    pkcs11_other_keys: Literal["file", "env"] = Field(
+        default="file",
+        description="Where the blind-index and audit signing keys come from with pkcs11.",
+    )
     log_origin: str = Field(
         default="vhhub.local/access-log",
         description="The access log's identity in every checkpoint, and the checkpoint "

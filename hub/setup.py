@@ -14,7 +14,7 @@ from hub.crypto.keys import ensure_dev_keys
 from hub.db.migrate import current_revision, head_revision, upgrade_to_head
 from hub.db.session import Database
 from hub.identity.partner_keys import ensure_partner_dev_keys
-from hub.identity.registry import load_registry, sync_registry
+from hub.identity.registry import NetworkRegistry, load_registry, sync_registry
 from hub.settings import Settings
 
 
@@ -62,6 +62,19 @@ def initialise(settings: Settings) -> InitReport:
     for partner_id, created in ensure_partner_dev_keys(registry, settings.partner_keys_dir):
         (report.created if created else report.kept).append(f"signing key of partner {partner_id}")
 
+    prepare_database(settings, report, registry=registry)
+    return report
+
+
+def prepare_database(
+    settings: Settings, report: InitReport | None = None, *, registry: NetworkRegistry | None = None
+) -> InitReport:
+    """The database part of `vhhub init`, and all of `vhhub migrate` (production, ADR 0018):
+    the schema at head, the network file's registry, the shipped policy when none is
+    registered. Makes no key and no directory; the key provider must open (it signs the
+    policy's log entry)."""
+    report = report if report is not None else InitReport()
+    registry = registry if registry is not None else load_registry(settings.network_file)
     db = Database(settings.effective_database_url)
     try:
         before = current_revision(db.engine)

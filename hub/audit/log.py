@@ -21,6 +21,7 @@ from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash, ut
 from hub.audit.merkle import CompactRange
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.crypto.signing import SigningKey
+from hub.metrics import log_appended
 from hub.vocabulary import PartnerKind, Purpose, Role
 
 
@@ -153,6 +154,7 @@ class AccessLog:
             self._checkpoint(session, head, frontier, now_us)
         session.flush()
         self.appended = True
+        log_appended(entry.action.value, entry.outcome.value, entry.reason, entry.count)
         return entry
 
     def sign_if_stale(self, session: Session) -> Checkpoint | None:

@@ -36,6 +36,7 @@ from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Actor, Event, RequestInfo
 from hub.crypto.envelope import WrappedKey
 from hub.crypto.errors import DecryptionError, KeyNotFound
+from hub.crypto.key_pkcs11 import Pkcs11KeyProvider
 from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider, rewrap
 from hub.db.base import utcnow
 from hub.db.session import Database
@@ -60,8 +61,13 @@ OPERATOR_CLI: Final = Actor(partner=None, user="operator-cli")
 
 DEFAULT_BATCH_SIZE: Final = 200
 #: Time a just-created KEK is left to be seen by every hub replica before old versions are
-#: retired; a replica reads the current version from the keys directory on every wrap.
+#: retired; a replica reads the current version from the keys directory (or the PKCS#11
+#: token) on every wrap.
 DEFAULT_SETTLE_S: Final = 2.0
+
+#: Providers that create and destroy KEKs themselves (`create_kek`, `retire_kek`).
+_CreatesKeks = FileKeyProvider | Pkcs11KeyProvider
+_Rotatable = FileKeyProvider | EnvKeyProvider | Pkcs11KeyProvider
 
 #: Called after each committed batch with (keys re-wrapped so far, keys pending at the start).
 Progress = Callable[[int, int], None]
@@ -127,7 +133,7 @@ def rotate(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     provider = ctx.keys
-    if not isinstance(provider, FileKeyProvider | EnvKeyProvider):
+    if not isinstance(provider, _Rotatable):
         raise RotationError(
             f"{type(provider).__name__} rotates inside the key service; "
             "re-wrapping with it is not supported yet."
@@ -136,7 +142,7 @@ def rotate(
     pending = pending_count(ctx)
     created = False
     created_at = time.monotonic()
-    if isinstance(provider, FileKeyProvider):
+    if isinstance(provider, _CreatesKeks):
         if force_new or pending == 0:
             provider.create_kek()
             created = True
@@ -157,7 +163,7 @@ def rotate(
         raise
     # The entries are durable; now the act. Should a deletion fail, the operator is told and
     # the next run retires the version again (it is still unreferenced).
-    if isinstance(provider, FileKeyProvider):
+    if isinstance(provider, _CreatesKeks):
         for version in report.retired:
             with contextlib.suppress(KeyNotFound):  # a concurrent run was faster
                 provider.retire_kek(version)
@@ -240,7 +246,7 @@ def _lock_case_keys(session: Session) -> None:
         session.execute(select(CaseKey.case_id).limit(1))  # begins the write transaction
 
 
-def _finish(run: _Run, provider: FileKeyProvider | EnvKeyProvider, created: bool) -> RotationReport:
+def _finish(run: _Run, provider: _Rotatable, created: bool) -> RotationReport:
     """Under the lock: re-wrap stragglers, find the unreferenced versions, log the run.
 
     Returns once the entries are committed; the caller deletes the retired KEK files. Once
@@ -262,7 +268,7 @@ def _finish(run: _Run, provider: FileKeyProvider | EnvKeyProvider, created: bool
         session.flush()
         referenced = set(session.scalars(select(CaseKey.kek_version).distinct()))
         unused = tuple(v for v in provider.kek_versions() if v != current and v not in referenced)
-        retired = unused if isinstance(provider, FileKeyProvider) else ()
+        retired = unused if isinstance(provider, _CreatesKeks) else ()
         for version in retired:
             ctx.log.append(
                 session,

@@ -40,6 +40,7 @@ from hub.gate.permits import (
 from hub.identity.models import Partner
 from hub.identity.viewer import Viewer
 from hub.logging import get_logger
+from hub.metrics import fact_releases, policy_decision
 from hub.rego.decisions import FactDecision, Verdict
 from hub.rego.engine import PolicyEngine
 from hub.rego.errors import PolicyError
@@ -316,6 +317,7 @@ class Gate:
                 verdict = engine.allow_publish(policy_input)
             except PolicyError as exc:
                 self._failed(session, viewer, engine, exc, case_id=case["id"])
+            policy_decision("publish", "allowed" if verdict.allowed else "denied")
             version = verdict.policy_version
             if not verdict.allowed:
                 refused.append(check.type.replace("/", ":"))
@@ -360,6 +362,7 @@ class Gate:
             decisions = engine.decide_batch(policy_input)
         except PolicyError as exc:
             self._failed(session, viewer, engine, exc, case_id=case["id"])
+        fact_releases(decisions[f.id].level.value for f in facts)
         return {f.id: _fact_permit(case["id"], f.id, decisions[f.id]) for f in facts}
 
     def release_identity(self, session: Session, viewer: Viewer, case: CaseInput) -> IdentityPermit:
@@ -583,9 +586,11 @@ class Gate:
         )
         engine = self._serving.current
         try:
-            return engine.allow_action(policy_input)
+            verdict = engine.allow_action(policy_input)
         except PolicyError as exc:
             self._failed(session, viewer, engine, exc, case_id=case["id"] if case else None)
+        policy_decision(action, "allowed" if verdict.allowed else "denied")
+        return verdict
 
     def _failed(
         self,
@@ -598,6 +603,7 @@ class Gate:
     ) -> NoReturn:
         """Log a policy failure and deny the whole request (fail closed)."""
         log.error("policy_error", reason=exc.reason[:200])
+        policy_decision("engine", "error")
         self._log.append(
             session,
             Event(

@@ -21,6 +21,7 @@ from hub.api_docs import asset_paths
 from hub.audit.log import ANONYMOUS, Actor, RequestInfo
 from hub.errors import HubError, Unauthenticated
 from hub.http import problem_response
+from hub.identity.binding import client_certificate
 from hub.identity.service import Authenticator
 from hub.identity.throttle import (
     PARTNER_LIMITED,
@@ -88,6 +89,7 @@ class AuthenticationMiddleware:
                 _header(scope, b"authorization"),
                 _header(scope, b"purpose"),
                 info,
+                client_certificate(scope),
             )
         except HubError as exc:
             headers = exc.headers

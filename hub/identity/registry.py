@@ -84,6 +84,8 @@ class PartnerSpec:
     jwks_location: str | None
     alg: str = "ES256"
     oidc: OidcSpec | None = None
+    #: its tokens must be bound to its organisation certificate (mutual TLS, RFC 8705)
+    certificate_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,8 +259,11 @@ def _parse_partner(entry: object, kinds: dict[PartnerKind, KindSpec]) -> Partner
     if alg not in SUPPORTED_ALGS:
         raise RegistryError(f"partner {partner_id}: alg must be one of {SUPPORTED_ALGS}")
     oidc = _parse_oidc(partner_id, entry.get("oidc"), kinds[kind])
+    bound = entry.get("certificate_bound", False)
+    if not isinstance(bound, bool):
+        raise RegistryError(f"partner {partner_id}: certificate_bound must be true or false")
     return PartnerSpec(
-        partner_id, str(entry.get("name", partner_id)), kind, source, location, alg, oidc
+        partner_id, str(entry.get("name", partner_id)), kind, source, location, alg, oidc, bound
     )
 
 

@@ -67,9 +67,16 @@ class Authenticator:
         self.throttle = throttle or Throttle.unlimited()
 
     def authenticate(
-        self, authorization: str | None, purpose_header: str | None, request: RequestInfo
+        self,
+        authorization: str | None,
+        purpose_header: str | None,
+        request: RequestInfo,
+        certificate: bytes | None = None,
     ) -> Viewer:
-        """Return the viewer, or log the refusal and raise (401 or 400)."""
+        """Return the viewer, or log the refusal and raise (401 or 400).
+
+        `certificate`: the DER of the client certificate of the TLS connection, if any; a
+        certificate-bound token is only good with it (RFC 8705, hub.identity.binding)."""
         purpose = _parse_purpose(purpose_header)
         request = RequestInfo(request.request_id, request.source, purpose)
         raw = _bearer(authorization)
@@ -77,7 +84,14 @@ class Authenticator:
             self._refuse_counted(Action.AUTH_FAILURE, "token:missing_bearer", request, ANONYMOUS)
             raise Unauthenticated()
         try:
-            token = verify_token(raw, audience=self._audience, keys=self._keys, replay=self._replay)
+            token = verify_token(
+                raw,
+                audience=self._audience,
+                keys=self._keys,
+                replay=self._replay,
+                certificate=certificate,
+                binding_required=self._certificate_bound,
+            )
         except AuthenticationError as exc:
             self._refuse_counted(Action.AUTH_FAILURE, f"token:{exc.reason}", request, ANONYMOUS)
             raise Unauthenticated() from None
@@ -105,6 +119,10 @@ class Authenticator:
             request=request,
             display_name=token.display_name,
         )
+
+    def _certificate_bound(self, partner_id: str) -> bool:
+        partner = self._registry.partners.get(partner_id)
+        return partner is not None and partner.certificate_bound
 
     def refuse_throttled(self, reason: str, request: RequestInfo, actor: Actor = ANONYMOUS) -> None:
         """Log (or count) a request refused by a rate limit: `request.rejected`, denied."""

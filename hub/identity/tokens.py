@@ -35,6 +35,7 @@ import jwt
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from hub.errors import Unauthenticated
+from hub.identity.binding import BINDING_REASONS, X5T_S256, binding_refusal
 from hub.identity.keysets import (
     ALLOWED_ALGS,
     KID_PATTERN,
@@ -46,6 +47,7 @@ from hub.identity.keysets import (
 from hub.vocabulary import Role
 
 __all__ = [
+    "ALL_REASONS",
     "MAX_LEEWAY_S",
     "MAX_LIFETIME_S",
     "MAX_TOKEN_BYTES",
@@ -130,18 +132,21 @@ REASONS: Final[frozenset[str]] = frozenset(
         "replayed",
     }
 )
+#: With the certificate-binding codes, a closed set of their own (hub.identity.binding)
+ALL_REASONS: Final[frozenset[str]] = REASONS | BINDING_REASONS
 
 
 class AuthenticationError(Unauthenticated):
     """A token was refused. ``reason`` is for the log; the client sees only a generic 401.
 
-    The reason must be one of :data:`REASONS`, checked here, so no code path can smuggle token
-    content into it. The problem+json detail stays the generic default of
-    :class:`hub.errors.Unauthenticated`: one answer for every failure, no oracle.
+    The reason must be one of :data:`ALL_REASONS` (the token's :data:`REASONS` and the
+    certificate binding's), checked here, so no code path can smuggle token content into it.
+    The problem+json detail stays the generic default of :class:`hub.errors.Unauthenticated`:
+    one answer for every failure, no oracle.
     """
 
     def __init__(self, reason: str) -> None:
-        if reason not in REASONS:
+        if reason not in ALL_REASONS:
             raise ValueError("unregistered authentication failure reason")
         super().__init__()
         self.reason = reason
@@ -396,6 +401,8 @@ def verify_token(
     leeway_s: int = MAX_LEEWAY_S,
     max_size: int = MAX_TOKEN_BYTES,
     expected_typ: str = TOKEN_TYP,
+    certificate: bytes | None = None,
+    binding_required: Callable[[str], bool] | None = None,
 ) -> VerifiedToken:
     """Return the identity in ``raw`` or raise :class:`AuthenticationError`.
 
@@ -494,7 +501,14 @@ def verify_token(
     roles = _checked_roles(payload["roles"], keys.allowed_roles(issuer))
     display_name = _checked_name(payload)
 
-    # 9. Last: use up the jti. Kept until the token can no longer pass the expiry check.
+    # 9. Certificate binding (RFC 8705): before the jti is used up, so a stolen bound token
+    #    presented without its certificate does not burn the holder's token.
+    required = binding_required is not None and binding_required(issuer)
+    refusal = binding_refusal(payload, certificate, required=required)
+    if refusal is not None:
+        _refuse(refusal)
+
+    # 10. Last: use up the jti. Kept until the token can no longer pass the expiry check.
     if not replay.claim(issuer, jti, expires_at + leeway_s):
         _refuse("replayed")
 
@@ -559,6 +573,7 @@ def mint_token(
     name: str | None = None,
     now: int | None = None,
     jti: str | None = None,
+    certificate_thumbprint: str | None = None,
 ) -> str:
     """A token in the hub's profile, signed with ``private_jwk`` (its kid goes in the header).
 
@@ -596,6 +611,8 @@ def mint_token(
     }
     if name is not None:
         claims["name"] = name
+    if certificate_thumbprint is not None:
+        claims["cnf"] = {X5T_S256: certificate_thumbprint}
     return _PYJWT.encode(
         claims,
         key,

@@ -382,8 +382,18 @@ def test_the_hub_reaches_only_postgres_the_hsm_the_idps_the_bundles_and_dns(
     labels = _one(rendered, "Deployment", "vhhub")["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= labels.items()
     assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
-    (ingress,) = policy["ingress"]
-    assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}] and ingress["from"]
+    # in: the ingress controller, and Prometheus for /metrics; both on the hub's port only
+    assert len(policy["ingress"]) == 2
+    for ingress in policy["ingress"]:
+        assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}] and ingress["from"]
+        for peer in ingress["from"]:
+            assert "namespaceSelector" in peer and "ipBlock" not in peer
+    namespaces = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for ingress in policy["ingress"]
+        for peer in ingress["from"]
+    }
+    assert namespaces == {"ingress-nginx", "monitoring"}
     by_port: dict[int, list[dict[str, Any]]] = {}
     for rule in policy["egress"]:
         assert rule.get("to"), "no egress rule open to everywhere"

@@ -183,6 +183,20 @@ def route_template(scope: Scope) -> str:
     return f"{prefix}{path}" if isinstance(prefix, str) else path
 
 
+class StatusOf:
+    """An ASGI `send` that remembers the status of the answer it sent (500 until one
+    starts: a request that ends in an exception counts as the server's error)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self._send(message)
+
+
 class MetricsMiddleware:
     """Times every HTTP request by route template, method and status class (pure ASGI)."""
 
@@ -194,22 +208,15 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        answer = StatusOf(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, answer)
         finally:
             method = scope.get("method", "")
             REQUEST_SECONDS.labels(
                 method if method in _METHODS else OTHER,
                 route_template(scope),
-                f"{status // 100}xx",
+                f"{answer.status // 100}xx",
             ).observe(time.perf_counter() - started)
 
 
@@ -393,22 +400,15 @@ def install_tracing(app: Any, settings: MetricsSettings) -> Callable[[], None] |
                 )
             finally:
                 _edge_span.reset(flag)
-            status = 500
-
-            async def send_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                await send(message)
-
+            answer = StatusOf(send)
             try:
                 with trace_api.use_span(span, end_on_exit=False):
-                    await self.app(scope, receive, send_status)
+                    await self.app(scope, receive, answer)
             finally:
                 route = route_template(scope)
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("http.response.status_code", answer.status)
                 span.end()
 
     app.add_middleware(TracingMiddleware)

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ import pytest
 import uvicorn
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from hub.db.migrate import head_revision, upgrade_to_head
 from hub.db.session import sqlite_url
@@ -46,6 +47,23 @@ def pytest_report_header(config: pytest.Config) -> str:
     if url is None:
         return "vhhub test database: SQLite (temporary files)"
     return f"vhhub test database: {make_url(url).render_as_string(hide_password=True)}"
+
+
+@contextmanager
+def empty_server_database(prefix: str) -> Iterator[URL]:
+    """A new, empty database on the test server (`VHHUB_TEST_DATABASE_URL`), with a unique
+    name, dropped afterwards (connections and all)."""
+    server = make_url(backend_url() or "")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class TestDatabase:

@@ -380,17 +380,27 @@ class PartnerLogService:
                 ),
             )
 
+    def _read_page(
+        self, session: Session, viewer: Viewer, cursor: int | None, limit: int, reason: str
+    ) -> tuple[list[LogEntry], bool]:
+        """Decide, bring the index up to date, log the read, and read one page of the
+        viewer's records after `cursor` (none: from the start)."""
+        version = self._authorize(session, viewer)
+        catch_up(session)
+        rows, more = self._rows(
+            session,
+            viewer.partner,
+            -1 if cursor is None else cursor,
+            max(1, min(limit, MAX_PAGE)),
+        )
+        self._logged(session, viewer, reason, version)
+        return rows, more
+
     def page(self, viewer: Viewer, cursor: int | None, limit: int) -> PartnerLogPage:
         """Your records after `cursor` (a seq; none: from the start), in log order, each with
         its proof against one signed checkpoint; logged as a query."""
-        limit = max(1, min(limit, MAX_PAGE))
         with self._db.unit_of_work() as session:
-            version = self._authorize(session, viewer)
-            catch_up(session)
-            rows, more = self._rows(
-                session, viewer.partner, -1 if cursor is None else cursor, limit
-            )
-            self._logged(session, viewer, "partner log page", version)
+            rows, more = self._read_page(session, viewer, cursor, limit, "partner log page")
             checkpoint = self._covering(session, rows[-1].seq + 1 if rows else 1)
             records = [r for _, _, r in self._records(session, viewer.partner, rows, checkpoint)]
             return PartnerLogPage(
@@ -420,14 +430,8 @@ class PartnerLogService:
     def ldv(self, viewer: Viewer, cursor: int | None, limit: int) -> tuple[list[str], int | None]:
         """The same page as JSON Lines in the Logboek Dataverwerkingen shape, and the next
         cursor (None on the last page)."""
-        limit = max(1, min(limit, MAX_PAGE))
         with self._db.unit_of_work() as session:
-            version = self._authorize(session, viewer)
-            catch_up(session)
-            rows, more = self._rows(
-                session, viewer.partner, -1 if cursor is None else cursor, limit
-            )
-            self._logged(session, viewer, "partner log export (ldv)", version)
+            rows, more = self._read_page(session, viewer, cursor, limit, "partner log export (ldv)")
             publishers = publishers_of(
                 session, (i for r in rows for i in _named_ids(r.object_ids, r.disclosed))
             )

@@ -12,14 +12,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from hub.crypto.key_files import ensure_dev_keys
 from hub.db.session import sqlite_url
@@ -27,7 +24,7 @@ from hub.identity.partner_keys import ensure_partner_dev_keys
 from hub.identity.registry import load_registry
 from hub.settings import Settings
 from tests.cases.test_workflow import new_case
-from tests.conftest import RunningHub, backend_url
+from tests.conftest import RunningHub, backend_url, empty_server_database
 
 pytestmark = [pytest.mark.e2e]
 
@@ -39,17 +36,8 @@ def empty_database(tmp_path: Path) -> Iterator[str]:
     if server is None:
         yield sqlite_url(tmp_path / "fresh.db")
         return
-    base = make_url(server)
-    name = f"vhhub_fresh_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_server_database("vhhub_fresh") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def test_a_database_made_by_vhhub_migrate_alone_serves_a_case(

@@ -20,19 +20,17 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from hub.settings import Settings
 from tests.cases.test_workflow import actor, new_case, publish
-from tests.conftest import RunningHub, backend_url
+from tests.conftest import RunningHub, backend_url, empty_server_database
 from tests.support import ok
 
 pytestmark = [
@@ -75,17 +73,8 @@ def _libpq_env(url: URL) -> dict[str, str]:
 @pytest.fixture
 def restored_url() -> Iterator[URL]:
     """A new, empty database to restore into (unique name, dropped after)."""
-    server = make_url(backend_url() or "")
-    name = f"vhhub_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_server_database("vhhub_restore") as url:
+        yield url
 
 
 def _keep_checkpoint(http: httpx.Client, settings: Settings, path: Path, *, sign: bool) -> int:

@@ -366,6 +366,7 @@ def stats(
     import json
     from datetime import date
 
+    from hub.cases.notices import dutch_today
     from hub.cases.statistics import InvalidPeriod, Period, read_as_operator, text_report
     from hub.console import table
     from hub.context import HubContext
@@ -374,7 +375,7 @@ def stats(
         first = date.fromisoformat(start) if start else None
         last = date.fromisoformat(end) if end else None
         if first is not None or last is not None:
-            Period.of(first, last, date.today())
+            Period.of(first, last, dutch_today())
     except (ValueError, InvalidPeriod):
         typer.echo(
             "vhhub: --from and --to are days (YYYY-MM-DD), --from not after --to, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -132,7 +131,7 @@ def caseload(
     cases: Caseload,
     query: Annotated[CaseloadQuery, Query()],
 ) -> CaseloadOut:
-    return cases.caseload(viewer, query, today=date.today())
+    return cases.caseload(viewer, query, today=dutch_today())
 
 
 @router.get(

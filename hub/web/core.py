@@ -27,6 +27,7 @@ from starlette.responses import Response
 from hub import labels
 from hub.audit.log import RequestInfo
 from hub.audit.report import MONTHS_NL
+from hub.cases.notices import dutch_today
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.identity.throttle import request_source
@@ -262,7 +263,7 @@ def phase_purpose(request: Request, user: WebUser, case_id: str) -> Purpose | No
     from hub.cases.schemas import CaseloadQuery
 
     viewer = viewer_for(request, user, Purpose.CASE_MANAGEMENT)
-    load = web_app(request).ctx.caseload.caseload(viewer, CaseloadQuery(), today=date.today())
+    load = web_app(request).ctx.caseload.caseload(viewer, CaseloadQuery(), today=dutch_today())
     for case in load.cases:
         if case.id == case_id:
             return labels.PHASE_PURPOSE[case.phase]

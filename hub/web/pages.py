@@ -10,7 +10,7 @@ its own service and each its own access-log entry, exactly as the two API calls 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from hub import __version__
+from hub.cases.notices import dutch_today
 from hub.cases.schemas import CaseloadQuery, CaseOut
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact
 from hub.labels import CASE_PURPOSES, PHASE_PURPOSE
@@ -72,7 +73,7 @@ def caseload(
     except ValidationError:
         raise HubErrorPage(400, "Kies de filters uit de lijsten.") from None
     viewer = viewer_for(request, user, purpose)
-    load = web.ctx.caseload.caseload(viewer, query, today=date.today())
+    load = web.ctx.caseload.caseload(viewer, query, today=dutch_today())
     return render(
         request,
         "caseload.html",

@@ -202,6 +202,17 @@ class AccessLog:
                 return newest
         return self.sign_checkpoint_now(session)
 
+    def covering_checkpoint(self, session: Session, size: int) -> Checkpoint:
+        """The smallest signed checkpoint over at least `size` entries (at least one), or one
+        signed now over the whole log when none covers them yet."""
+        checkpoint = session.scalars(
+            select(Checkpoint)
+            .where(Checkpoint.tree_size >= max(size, 1))
+            .order_by(Checkpoint.tree_size)
+            .limit(1)
+        ).one_or_none()
+        return checkpoint or self.sign_checkpoint_now(session)
+
     def sign_checkpoint_now(self, session: Session) -> Checkpoint:
         """Sign a checkpoint over the whole log as it stands (on request)."""
         head = self._lock_head(session)

@@ -323,23 +323,8 @@ class PartnerLogService:
             request=viewer.request,
         )
 
-    def _covering(self, session: Session, size: int) -> Checkpoint:
-        checkpoint = session.scalars(
-            select(Checkpoint)
-            .where(Checkpoint.tree_size >= max(size, 1))
-            .order_by(Checkpoint.tree_size)
-            .limit(1)
-        ).one_or_none()
-        return checkpoint or self._log.sign_checkpoint_now(session)
-
     def _checkpoint_out(self, checkpoint: Checkpoint) -> CheckpointOut:
-        return CheckpointOut(
-            tree_size=checkpoint.tree_size,
-            root_hash=checkpoint.root_hash.hex(),
-            note=checkpoint.note,
-            verifier_key=self._log.signer.verifier_key,
-            signed_at=checkpoint.signed_at,
-        )
+        return CheckpointOut.of(checkpoint, self._log.signer.verifier_key)
 
     def _rows(
         self, session: Session, partner: str, cursor: int, limit: int
@@ -401,7 +386,7 @@ class PartnerLogService:
         its proof against one signed checkpoint; logged as a query."""
         with self._db.unit_of_work() as session:
             rows, more = self._read_page(session, viewer, cursor, limit, "partner log page")
-            checkpoint = self._covering(session, rows[-1].seq + 1 if rows else 1)
+            checkpoint = self._log.covering_checkpoint(session, rows[-1].seq + 1 if rows else 1)
             records = [r for _, _, r in self._records(session, viewer.partner, rows, checkpoint)]
             return PartnerLogPage(
                 partner=viewer.partner,
@@ -421,7 +406,7 @@ class PartnerLogService:
             row = session.get(LogEntry, seq) if link is not None else None
             if row is None:
                 raise NotFound()
-            checkpoint = self._covering(session, seq + 1)
+            checkpoint = self._log.covering_checkpoint(session, seq + 1)
             [(_, _, record)] = list(self._records(session, viewer.partner, [row], checkpoint))
             return PartnerLogEntryOut(
                 **record.model_dump(), checkpoint=self._checkpoint_out(checkpoint)

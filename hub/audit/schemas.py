@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from hub.audit.models import Checkpoint
 
 
 class CheckpointOut(BaseModel):
@@ -13,6 +17,16 @@ class CheckpointOut(BaseModel):
     note: str = Field(description="C2SP signed note (tlog-checkpoint)")
     verifier_key: str
     signed_at: datetime
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint, verifier_key: str) -> CheckpointOut:
+        return cls(
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash.hex(),
+            note=checkpoint.note,
+            verifier_key=verifier_key,
+            signed_at=checkpoint.signed_at,
+        )
 
 
 class InclusionProofOut(BaseModel):

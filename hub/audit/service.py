@@ -196,13 +196,7 @@ class AuditService:
     # -- checkpoints and proofs ---------------------------------------------------------------
 
     def _checkpoint_out(self, checkpoint: Checkpoint) -> CheckpointOut:
-        return CheckpointOut(
-            tree_size=checkpoint.tree_size,
-            root_hash=checkpoint.root_hash.hex(),
-            note=checkpoint.note,
-            verifier_key=self._log_store.signer.verifier_key,
-            signed_at=checkpoint.signed_at,
-        )
+        return CheckpointOut.of(checkpoint, self._log_store.signer.verifier_key)
 
     def latest_checkpoint(self, viewer: Viewer) -> CheckpointOut:
         """The newest signed checkpoint, at most one checkpoint interval old (any
@@ -236,15 +230,6 @@ class AuditService:
             )
             return self._checkpoint_out(self._log_store.sign_checkpoint_now(session))
 
-    def _covering(self, session: Session, size: int) -> Checkpoint:
-        checkpoint = session.scalars(
-            select(Checkpoint)
-            .where(Checkpoint.tree_size >= size)
-            .order_by(Checkpoint.tree_size)
-            .limit(1)
-        ).one_or_none()
-        return checkpoint or self._log_store.sign_checkpoint_now(session)
-
     def inclusion(self, viewer: Viewer, seq: int, tree_size: int | None) -> InclusionProofOut:
         with self._db.unit_of_work() as session:
             version = self._authorize(session, viewer, "read_log")
@@ -256,7 +241,7 @@ class AuditService:
                 if checkpoint is None or tree_size <= seq:
                     raise ValidationFailed("tree_size must be a signed checkpoint's size > seq.")
             else:
-                checkpoint = self._covering(session, seq + 1)
+                checkpoint = self._log_store.covering_checkpoint(session, seq + 1)
             proof = inclusion_proof(session, seq, checkpoint.tree_size)
             self._log(
                 session,
@@ -359,7 +344,7 @@ class AuditService:
             row = session.get(LogEntry, seq)
             if row is None:
                 raise NotFound()
-            checkpoint = self._covering(session, seq + 1)
+            checkpoint = self._log_store.covering_checkpoint(session, seq + 1)
             proof = inclusion_proof(session, seq, checkpoint.tree_size)
             self._log(
                 session,

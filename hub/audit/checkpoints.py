@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_ORIGIN",
     "Checkpoint",
     "CheckpointError",
+    "NoTrustedSignature",
     "NoteVerifier",
     "checkpoint_body",
     "key_hash",
@@ -91,6 +92,11 @@ class CheckpointError(Exception):
     One type for every failure: a forged checkpoint and a garbled one get the same treatment
     (refused). Messages never include note text or key bytes.
     """
+
+
+class NoTrustedSignature(CheckpointError):
+    """The note carries no signature line of the trusted key at all (it may be another
+    key's note): lets a verifier holding several keys try the next one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +265,7 @@ def _open_note(note: str | bytes, verifier: NoteVerifier) -> tuple[str, tuple[st
             raise CheckpointError("signature by the trusted key does not verify") from None
         names.append(name)
     if not names:
-        raise CheckpointError("note carries no signature by the trusted key")
+        raise NoTrustedSignature("note carries no signature by the trusted key")
     return text, tuple(names)
 
 

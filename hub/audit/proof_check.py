@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.audit.checkpoints import CheckpointError, open_checkpoint, parse_verifier_key
 from hub.audit.entry import EntryError, entry_and_leaf_from_json
+from hub.audit.keylist import key_set
 from hub.audit.merkle import ProofError, verify_inclusion
 
 
@@ -54,8 +55,13 @@ class InclusionCheck:
     problem: ProofProblem | None = None
 
 
-def check_inclusion(given: ProofInput, verifier_key: str, origin: str) -> InclusionCheck:
-    """Is this entry, unchanged, in the log the verifier key signed a checkpoint of?"""
+def check_inclusion(
+    given: ProofInput, verifier_key: str, origin: str, key_lists: Sequence[str] = ()
+) -> InclusionCheck:
+    """Is this entry, unchanged, in the log the verifier key signed a checkpoint of?
+
+    `key_lists` are the log's signed key lists (ADR 0406): after a rotation, a checkpoint
+    signed by an earlier key of the chain, inside its window, is the log's as well."""
     seq = int(given.entry.get("seq", -1)) if isinstance(given.entry.get("seq"), int) else -1
     try:
         entry, leaf = entry_and_leaf_from_json(dict(given.entry))
@@ -64,7 +70,7 @@ def check_inclusion(given: ProofInput, verifier_key: str, origin: str) -> Inclus
     if leaf.hex() != given.leaf_hash:
         return InclusionCheck(False, seq, None, ProofProblem.ENTRY_CHANGED)
     try:
-        checkpoint, _ = open_checkpoint(given.note, parse_verifier_key(verifier_key))
+        checkpoint, _ = key_set(verifier_key, key_lists).open(given.note)
     except CheckpointError:
         return InclusionCheck(False, seq, None, ProofProblem.SIGNATURE)
     if checkpoint.origin != origin:

@@ -47,7 +47,6 @@ from hub.audit.checkpoints import (
     Checkpoint,
     CheckpointError,
     NoteVerifier,
-    open_checkpoint,
     parse_and_verify_checkpoint,
     parse_verifier_key,
     peek_tree_size_unsafe,
@@ -59,7 +58,14 @@ from hub.audit.entry import (
     entry_leaf_hash,
     entry_to_json,
 )
+from hub.audit.keylist import KeySet, LogKey, key_set
 from hub.audit.merkle import HASH_SIZE, CompactRange
+from hub.audit.witness import (
+    WitnessKey,
+    follow_rotations,
+    parse_witness_key,
+    witness_satisfied,
+)
 
 __all__ = [
     "DEFAULT_CHECKPOINT_INTERVAL_S",
@@ -69,6 +75,7 @@ __all__ = [
     "TailRule",
     "VerifyProgress",
     "VerifyReport",
+    "WitnessRule",
     "checkpoint_line",
     "count_export_entries",
     "entry_line",
@@ -129,6 +136,8 @@ def no_progress(done: int, total: int | None) -> None:
 
 
 _HEADER_KEYS: Final = frozenset({"format", "origin", "verifier_key"})
+#: optional header keys (ADR 0406): the log's signed key lists, the witness key rotations
+_HEADER_OPTIONAL: Final = frozenset({"key_lists", "witness_rotations"})
 _ENTRY_KEYS: Final = frozenset({"type", "entry", "leaf_hash"})
 _CHECKPOINT_KEYS: Final = frozenset({"type", "note"})
 #: Lines are written with sorted keys and no whitespace, like the canonical entry bytes.
@@ -141,9 +150,42 @@ class ExportHeader:
 
     origin: str
     verifier_key: str
+    #: the log's signed key lists, oldest first (none for a log never rotated)
+    key_lists: tuple[str, ...] = ()
+    #: witness key rotation statements the hub accepted (hub/audit/witness.py)
+    witness_rotations: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"format": EXPORT_FORMAT, "origin": self.origin, "verifier_key": self.verifier_key}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": EXPORT_FORMAT,
+            "origin": self.origin,
+            "verifier_key": self.verifier_key,
+        }
+        # only when there are any: an export of a log never rotated keeps its old form
+        if self.key_lists:
+            out["key_lists"] = list(self.key_lists)
+        if self.witness_rotations:
+            out["witness_rotations"] = list(self.witness_rotations)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessRule:
+    """Which witnesses must have cosigned: `min_witnesses` of the given witness keys (vkeys
+    the auditor pinned), each counted once however often it rotated its key (rotations are
+    followed from statements signed by the pinned key).
+
+    The requirement is on the newest checkpoint: it must carry the cosignatures, or else be
+    at most `max_lag_s` ahead of the newest one that does -- measured like the coverage
+    tail, from the oldest entry after that witnessed checkpoint to the newest entry (or now,
+    for the live log). Witnesses come by once an interval, and every export and every read
+    of the latest checkpoint signs a fresh one that no witness has seen yet; without the
+    lag no export could ever pass. A log shown to this auditor alone never gains the
+    cosignatures, so its lag grows until it fails."""
+
+    witnesses: tuple[str, ...] = ()
+    min_witnesses: int = 0
+    max_lag_s: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,15 +334,26 @@ class _Verifier:
         self,
         verifier: NoteVerifier,
         key_text: str,
-        trusted: list[Checkpoint],
+        trusted: list[str],
         progress: VerifyProgress = no_progress,
         expected: int | None = None,
+        witness_rule: WitnessRule | None = None,
     ) -> None:
         self.verifier = verifier
+        self.keys = KeySet((LogKey(key_text, 0, None, 0),))
+        self.trusted_notes = trusted
+        self.witness_rule = witness_rule or WitnessRule()
+        self.witness_rotations: tuple[str, ...] = ()
+        #: the witness keys as followed through their rotations (built in `header`)
+        self.witness_chains: list[list[tuple[WitnessKey, int | None]]] = []
+        #: size of the newest checkpoint with enough cosignatures, and the time of the entry
+        #: after it (the oldest entry no witness has vouched for)
+        self.witnessed_size: int | None = None
+        self.witness_tail_us: int | None = None
         self.progress = progress
         self.expected = expected
         self.key_text = key_text
-        self.trusted = sorted(trusted, key=lambda c: c.tree_size)
+        self.trusted: list[Checkpoint] = []
         self.tree = CompactRange()
         self.origin: str | None = None
         self.checkpoints_checked = 0
@@ -312,7 +365,11 @@ class _Verifier:
         self.other_key_names: dict[str, int] = {}
 
     def header(self, lineno: int, obj: Any) -> None:
-        if not isinstance(obj, dict) or set(obj) != _HEADER_KEYS:
+        if (
+            not isinstance(obj, dict)
+            or not set(obj) >= _HEADER_KEYS
+            or not set(obj) <= _HEADER_KEYS | _HEADER_OPTIONAL
+        ):
             raise _Broken(None, f"line {lineno}: not an export header")
         if obj["format"] != EXPORT_FORMAT:
             raise _Broken(None, f"line {lineno}: unknown export format")
@@ -323,15 +380,38 @@ class _Verifier:
             named = parse_verifier_key(vkey)
         except CheckpointError:
             raise _Broken(None, f"line {lineno}: header verifier key is malformed") from None
-        # the same public key, whatever its name: names are labels (checkpoints.py)
-        if named.verify_key.to_bytes() != self.verifier.verify_key.to_bytes():
+        lists = obj.get("key_lists", [])
+        rotations = obj.get("witness_rotations", [])
+        for value in (lists, rotations):
+            if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+                raise _Broken(None, f"line {lineno}: header key lists must be lists of text")
+        try:
+            # follow the log's key rotations from the key the auditor pinned (keylist.py)
+            self.keys = key_set(self.key_text, lists, origin)
+        except CheckpointError as exc:
+            raise _Broken(None, f"line {lineno}: the log's key lists are rejected: {exc}") from None
+        self.witness_rotations = tuple(rotations)
+        self.witness_chains = [
+            follow_rotations(parse_witness_key(vkey), self.witness_rotations)
+            for vkey in dict.fromkeys(self.witness_rule.witnesses)
+        ]
+        # the same public key, whatever its name: names are labels (checkpoints.py); after a
+        # rotation the header names the current key, which the verified lists must hold
+        listed = {k.verifier.verify_key.to_bytes() for k in self.keys.keys}
+        if named.verify_key.to_bytes() not in listed:
             raise _Broken(
                 None, f"line {lineno}: export names another verifier key than the one supplied"
             )
         self.origin = origin
-        for cp in self.trusted:
+        for note in self.trusted_notes:
+            try:
+                cp, _ = self.keys.open(note)
+            except CheckpointError as exc:
+                raise _Broken(None, f"a supplied checkpoint does not verify: {exc}") from None
             if cp.origin != origin:
                 raise _Broken(None, "a supplied checkpoint is for another log (origin differs)")
+            self.trusted.append(cp)
+        self.trusted.sort(key=lambda c: c.tree_size)
         self._check_trusted()
 
     def _check_trusted(self) -> None:
@@ -366,6 +446,8 @@ class _Verifier:
             raise _Broken(expected, f"line {lineno}: seq {expected} does not match its leaf hash")
         if expected == self.covered:  # the first entry after the newest covering checkpoint
             self.tail_time_us = entry.time_us
+        if expected == self.witnessed_size:  # the first entry no witness vouched for
+            self.witness_tail_us = entry.time_us
         if self.newest_time_us is None or entry.time_us > self.newest_time_us:
             self.newest_time_us = entry.time_us
         self.tree.append(leaf)
@@ -378,7 +460,7 @@ class _Verifier:
         if set(obj) != _CHECKPOINT_KEYS or not isinstance(obj["note"], str):
             raise _Broken(self.covered, f"line {lineno}: checkpoint line is malformed")
         try:
-            cp, names = open_checkpoint(obj["note"], self.verifier)
+            cp, names = self.keys.open(obj["note"])
         except CheckpointError as exc:
             raise _Broken(self.covered, f"line {lineno}: checkpoint rejected: {exc}") from None
         for name in names:
@@ -406,6 +488,12 @@ class _Verifier:
             )
         self.checkpoints_checked += 1
         self.covered = max(self.covered, size)
+        rule = self.witness_rule
+        if rule.min_witnesses > 0:
+            note = obj["note"]
+            satisfied = sum(1 for chain in self.witness_chains if witness_satisfied(note, chain))
+            if satisfied >= rule.min_witnesses:
+                self.witnessed_size, self.witness_tail_us = size, None
 
     def finish(self, tail: TailRule) -> list[str]:
         size = self.tree.size
@@ -423,7 +511,38 @@ class _Verifier:
         ]
         if self.covered < size:
             warnings.append(self._judge_tail(tail))
+        warnings.extend(self._judge_witnesses(tail))
         return warnings
+
+    def _judge_witnesses(self, tail: TailRule) -> list[str]:
+        rule = self.witness_rule
+        if rule.min_witnesses <= 0:
+            return []
+        need = f"{rule.min_witnesses} of the given witnesses"
+        witnessed = self.witnessed_size
+        if witnessed is None:
+            raise _Broken(
+                None,
+                f"no checkpoint carries valid cosignatures of {need}: this may be a view of "
+                "the log shown to this auditor alone (a split view)",
+            )
+        size = self.tree.size
+        if witnessed >= size or self.witness_tail_us is None:
+            return [f"the newest checkpoint (size {witnessed}) is cosigned by {need}"]
+        now_us = self.newest_time_us if tail.now_us is None else tail.now_us
+        lag_s = ((now_us or 0) - self.witness_tail_us) // 1_000_000
+        unwitnessed = f"entries from seq {witnessed} to {size - 1}"
+        if lag_s > rule.max_lag_s:
+            raise _Broken(
+                witnessed,
+                f"{unwitnessed} are not covered by a checkpoint cosigned by {need}, and the "
+                f"oldest of them is {lag_s} s old, more than the {rule.max_lag_s} s witnesses "
+                "may lag: the witnesses are down, or this is a view shown to this auditor alone",
+            )
+        return [
+            f"the newest checkpoint cosigned by {need} has size {witnessed}; {unwitnessed} "
+            f"are younger than the witness lag of {rule.max_lag_s} s"
+        ]
 
     def _judge_tail(self, tail: TailRule) -> str:
         """The warning for an acceptable uncovered tail; raises `_Broken` for another."""
@@ -531,6 +650,7 @@ def verify_export(
     tail: TailRule | None = None,
     progress: VerifyProgress = no_progress,
     expected_entries: int | None = None,
+    witness_rule: WitnessRule | None = None,
 ) -> VerifyReport:
     """Verify an export in one streaming pass; stop at and report the first problem.
 
@@ -546,8 +666,15 @@ def verify_export(
     supplied checkpoint that does not verify); problems in the export go into the report.
     """
     verifier = parse_verifier_key(verifier_key_text)
-    trusted = [parse_and_verify_checkpoint(n, verifier_key_text) for n in trusted_checkpoints]
-    state = _Verifier(verifier, verifier_key_text, trusted, progress, expected_entries)
+    trusted = list(trusted_checkpoints)
+    for note in trusted:  # bad caller input raises here, before any pass
+        parse_and_verify_checkpoint(note, verifier_key_text)
+    rule = witness_rule or WitnessRule()
+    if rule.min_witnesses > len(set(rule.witnesses)):
+        raise CheckpointError("--min-witnesses exceeds the number of distinct --witness keys")
+    for vkey in rule.witnesses:
+        parse_witness_key(vkey)
+    state = _Verifier(verifier, verifier_key_text, trusted, progress, expected_entries, rule)
     warnings: list[str] = [] if trusted else [_NO_OUTSIDE_CHECKPOINT]
     seen_header = False
     source = iter(lines)

@@ -42,7 +42,7 @@ flat. PostgreSQL gets an ``ANALYZE`` after each load (autovacuum would do the sa
 after such a load); SQLite none (the hub never runs one).
 
 Per level the same briefing also runs in this process, without HTTP (authentication of a
-fresh token, the disclosure service, then FastAPI-style response validation and JSON): its
+fresh token, the disclosure service, then the JSON answer as the router writes it): its
 wall and *CPU* time, which other load on a shared machine hardly inflates, the SQL statements
 per request, and the plan of the briefing's fact query (it must stay an index search). At the
 end one briefing is broken down by stage (wall and CPU ms per stage, by wrapping the stage
@@ -743,7 +743,7 @@ STAGES: list[tuple[str, str, str, int]] = [
     ("project_fields (deepcopy)", "hub.disclosure.vault", "project_fields", 3),
     ("access-log append (Merkle, rows)", "hub.audit.log:AccessLog", "append", 1),
     ("case pseudonyms query", "hub.cases.repository:CaseRepository", "pseudonyms_of_case", 1),
-    ("response: dump + validate + JSON", "__main__:InProcess", "respond", 0),
+    ("response: JSON (model_response)", "__main__:InProcess", "respond", 0),
     (
         "-- across: case_input (participants query)",
         "hub.gate.gate:Gate",
@@ -840,8 +840,11 @@ class InProcess:
             self.one(token)
 
     def respond(self, briefing: Any) -> bytes:
-        checked = type(briefing).model_validate(briefing.model_dump(by_alias=True))
-        return bytes(checked.model_dump_json(by_alias=True).encode())
+        """What the router answers: `hub.http.model_response` (the route returns a
+        response, so FastAPI does not validate the model again)."""
+        from hub.http import model_response
+
+        return bytes(model_response(briefing).body)
 
     def one(self, token: str) -> bytes:
         from hub.audit.log import RequestInfo
@@ -1133,7 +1136,7 @@ def main(argv: list[str] | None = None) -> int:
         "the briefing includes: token verification + replay-store insert (own commit), case "
         "load and read check (one allow_action), one batch policy decision (regorus, classes "
         "deduplicated), AES-256-GCM decryption of each released fact, one access-log entry "
-        "(Merkle append) committed before the answer, response validation and JSON."
+        "(Merkle append) committed before the answer, one JSON serialisation (pydantic-core)."
     )
     auth = (
         "the hub's authentication middleware verifies its token and inserts it in the replay "
@@ -1148,7 +1151,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "in-process: the same briefing without HTTP, in the bench process (authentication, "
-        "the disclosure service, response validation and JSON); CPU ms is this process's CPU "
+        "the disclosure service, the JSON answer); CPU ms is this process's CPU "
         "time, which the other load on the machine (load avg: 1-minute load average before "
         "and after the HTTP run) hardly inflates."
     )

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/publish_bench.py [--facts 1000] [--batch 100]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--profile] [--profile-rounds 20] [--profile-top 25]
 
 A hub is started in a child process on a free loopback port, on a fresh temporary data dir
 (SQLite in it by default; with ``--database-url`` a fresh database is created on that server
@@ -27,13 +28,20 @@ On SQLite the whole run is repeated per durability level (``--synchronous``, def
 data dir and hub process, in the same invocation, and the FULL/NORMAL ratios are printed for
 the hub and the baseline alike (the baseline shares the hub's engine settings, so it pays the
 same fsyncs). PostgreSQL has no such pragma and runs once.
+
+With ``--profile`` the last run ends with the publish in this process, without HTTP, on the
+same database: per request the authentication of a fresh token and `FactService.publish`,
+for one fact and for a batch: wall and CPU ms per request and the cProfile top functions by
+own time (what to attack next, ADR 0020).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
+import pstats
 import socket
 import statistics
 import sys
@@ -326,7 +334,70 @@ def run(
     expected = 2 * n + WARMUP_REQUESTS + 2 * batch
     if stored != expected or plain != expected:
         raise SystemExit(f"row counts off: hub {stored}, baseline {plain}, expected {expected}")
+    if PROFILE.get("on"):
+        profile_in_process(settings, police, cid, sid, batch)
     return results
+
+
+#: set by --profile (rounds, top)
+PROFILE: dict[str, int] = {}
+
+
+def profile_in_process(settings: Settings, police: Actor, cid: str, sid: str, batch: int) -> None:
+    """The publish in this process: authentication of a fresh token plus the service call,
+    timed (wall and CPU) and profiled, for one fact and for one batch per request."""
+    from hub.audit.log import RequestInfo
+    from hub.context import HubContext
+    from hub.facts.schemas import FactIn
+
+    ctx = HubContext.open(settings)
+    rounds, top = PROFILE["rounds"], PROFILE["top"]
+    try:
+        for size in (1, batch):
+
+            def one(token: str, i: int, size: int = size) -> None:
+                viewer = ctx.authenticator.authenticate(
+                    f"Bearer {token}",
+                    "preparation",
+                    RequestInfo(request_id=str(uuid.uuid4()), source="127.0.0.1"),
+                )
+                facts = [
+                    FactIn.model_validate(fact(f"p{size}-{i}-{j}-{uuid.uuid4().hex[:6]}", sid))
+                    for j in range(size)
+                ]
+                ctx.facts.publish(viewer, cid, facts)
+
+            for i, token in enumerate(police.tokens(3)):  # warm up
+                one(token, -1 - i)
+            tokens = police.tokens(rounds)
+            wall: list[float] = []
+            cpu: list[float] = []
+            for i, token in enumerate(tokens):
+                w0, c0 = time.perf_counter(), time.process_time()
+                one(token, i)
+                cpu.append((time.process_time() - c0) * 1000)
+                wall.append((time.perf_counter() - w0) * 1000)
+            tokens = police.tokens(rounds)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i, token in enumerate(tokens):
+                one(token, 10_000 + i)
+            profiler.disable()
+            print(
+                f"\nin-process publish of {size} fact(s) per request ({rounds} requests): "
+                f"p50 wall {statistics.median(wall):.2f} ms, CPU {statistics.median(cpu):.2f} ms"
+                f" ({statistics.median(cpu) / size:.3f} ms CPU per fact); cProfile top {top}:"
+            )
+            stats = pstats.Stats(profiler)
+            rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]  # type: ignore[attr-defined]
+            for (path, line, name), (_, calls, own, cum, _) in rows:
+                where = "/".join(Path(path).parts[-2:]) if path != "~" else "~"
+                print(
+                    f"  {own * 1000 / rounds:7.3f} ms own {cum * 1000 / rounds:8.3f} ms cum"
+                    f" {calls / rounds:8.1f} calls/req  {where}:{line}({name})"
+                )
+    finally:
+        ctx.close()
 
 
 @contextmanager
@@ -411,7 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         help="SQLite only: the PRAGMA synchronous levels to run, comma-separated, each on a "
         "fresh data dir in this one invocation (default NORMAL,FULL; ratios to the first)",
     )
+    parser.add_argument("--profile", action="store_true", help="profile the publish in-process")
+    parser.add_argument("--profile-rounds", type=int, default=20)
+    parser.add_argument("--profile-top", type=int, default=25)
     args = parser.parse_args(argv)
+    if args.profile:
+        PROFILE.update(on=1, rounds=args.profile_rounds, top=args.profile_top)
     if not 1 <= args.batch <= 500 or args.facts < args.batch:
         parser.error("need 1 <= --batch <= 500 and --facts >= --batch")
     levels: list[str | None] = [

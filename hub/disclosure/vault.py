@@ -23,7 +23,6 @@ from hub.crypto.errors import DecryptionError
 from hub.crypto.keys import KeyProvider
 from hub.disclosure.models import CaseKey
 from hub.errors import HubError, Refusal
-from hub.facts.catalog import project_fields
 from hub.facts.models import Fact
 from hub.gate.permits import FactPermit, IdentityPermit, MinutesPartPermit, Permit, PlanPermit
 from hub.meetings.models import MINUTES_SCHEMA, MeetingMinutes
@@ -139,7 +138,10 @@ class CaseVault:
             schema_id=fact.fact_type,
             ciphertext=fact.content_ct,
         )
-        return project_fields(content, permit.fields)
+        # the document was parsed for this call alone and nothing else holds it, so the
+        # released fields are taken as they are: project_fields' deep copy (which guards a
+        # document someone keeps) cost a briefing about 1.7 ms (ADR 0020)
+        return {name: content[name] for name in permit.fields if name in content}
 
     def open_subject(
         self, session: Session, subject: Subject, permit: IdentityPermit

@@ -10,8 +10,10 @@ about that person (ADR 0403). Clear columns only; nothing is decrypted here.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from hub.cases.models import SubjectIndex
@@ -27,6 +29,19 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `column = ANY(:array)`, one parameter: an IN list
+    of a briefing's 200 ids is a statement over psycopg's 4 KB cache limit, parsed anew on
+    every read (about 1 ms of CPU per briefing, ADR 0020). The same rows either way."""
+    if session.get_bind().dialect.name == "postgresql":
+        matches: ColumnElement[bool] = column == any_(
+            bindparam("one_of", list(values), type_=ARRAY(String))
+        )
+        return matches
+    within: ColumnElement[bool] = column.in_(values)
+    return within
+
+
 def subject_ids_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str, list[str]]:
     """fact id -> the ids of the subjects it concerns, sorted; a fact of the whole case is
     absent from the answer."""
@@ -35,7 +50,7 @@ def subject_ids_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str
     for chunk in _chunks(ids):
         for fact_id, subject_id in session.execute(
             select(FactSubject.fact_id, FactSubject.subject_id).where(
-                FactSubject.fact_id.in_(chunk)
+                _one_of(session, FactSubject.fact_id, chunk)
             )
         ):
             out.setdefault(fact_id, []).append(subject_id)

@@ -195,6 +195,20 @@ def of_fact(fact: Fact, fact_type: FactType) -> FactInput:
     )
 
 
+def stored_fact_input(fact: Fact, fields: dict[str, str]) -> FactInput:
+    """`of_fact` with the type's disclosure classes given, and shared, not copied: the gate
+    builds one mapping per type for a whole batch (the input is only read)."""
+    return {
+        "type": fact.fact_type,
+        "domain": fact.life_domain,
+        "sensitivity": fact.sensitivity,
+        "publisher": fact.publisher_partner,
+        "publisher_kind": fact.publisher_kind,
+        "shareable": fact.shareable,
+        "fields": fields,
+    }
+
+
 #: The fact type the policy decides a plan part's text as, per the part's sensitivity
 #: (schemas/plan.note*.1.json; ADR 0007). The catalogue fixes each type's sensitivity, so
 #: every sensitivity has a type of its own; none of them is publishable through the facts API.

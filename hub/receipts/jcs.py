@@ -19,6 +19,8 @@ from typing import Any
 __all__ = ["CanonicalizationError", "canonicalize"]
 
 _MAX_SAFE = 2**53
+#: what json.dumps(text, ensure_ascii=False) calls, without building an encoder per string
+_string = json.encoder.encode_basestring
 _MAX_DEPTH = 64
 
 
@@ -57,15 +59,18 @@ def _write(value: Any, out: list[str], depth: int) -> None:
     elif isinstance(value, float):
         out.append(number_text(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        out.append(_string(value))
     elif isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise CanonicalizationError("an object key is not a string")
         out.append("{")
-        for index, key in enumerate(sorted(value, key=_utf16_order)):
+        # ASCII keys sort the same by code point as by UTF-16 code unit, without encoding
+        ascii_keys = all(k.isascii() for k in value)
+        keys = sorted(value) if ascii_keys else sorted(value, key=_utf16_order)
+        for index, key in enumerate(keys):
             if index:
                 out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(_string(key))
             out.append(":")
             _write(value[key], out, depth + 1)
         out.append("}")

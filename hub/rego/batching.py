@@ -18,7 +18,6 @@ well-formed decision per asked class, releasing only fields the fact has, is a P
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,14 +66,20 @@ def _checked_facts(decision_input: Mapping[str, Any]) -> Mapping[str, Any]:
     facts = decision_input.get("facts")
     if not isinstance(facts, Mapping):
         raise PolicyError("decision input has no facts object")
+    # the gate hands the facts of one type one shared fields mapping: each is checked once
+    # (every fact stays referenced by `facts`, so no id is reused during the loop)
+    checked: set[int] = set()
     for fact_id, fact in facts.items():
         if not isinstance(fact_id, str) or not isinstance(fact, Mapping):
             raise PolicyError("decision input holds a fact that is not an object")
         fields = fact.get("fields", {})
+        if id(fields) in checked:
+            continue
         if not isinstance(fields, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
         ):
             raise PolicyError("decision input holds a fact whose fields are not name -> class")
+        checked.add(id(fields))
     return facts
 
 
@@ -82,22 +87,52 @@ def _project(fact: Mapping[str, Any]) -> dict[str, Any]:
     return {key: fact[key] for key in CLASS_ATTRIBUTES if key in fact}
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a JSON-like value, equal only for values that encode to the
+    same JSON *and* have the same Python types (True and 1, 1 and 1.0 stay apart): classes
+    are never coarser than with a JSON key, so deduplication stays exact."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return (kind, value)
+    if isinstance(value, Mapping):
+        return (dict, tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (list, tuple(_freeze(v) for v in value))
+    return (object, repr(value))
+
+
 def deduplicate(decision_input: Mapping[str, Any]) -> FactClasses:
-    """Group facts into classes; the engine input holds one representative per class."""
+    """Group facts into classes; the engine input holds one representative per class.
+
+    The class key is a tuple of the class attributes (publisher reduced to "is it the
+    viewer's"), not their sorted JSON: a fact costs a tuple, not an encoding (ADR 0020).
+    A fields mapping shared by several facts is frozen once."""
     facts = _checked_facts(decision_input)
     viewer_partner = _viewer_partner(decision_input)
-    class_by_key: dict[str, str] = {}
+    class_by_key: dict[tuple[Any, ...], str] = {}
     representatives: dict[str, dict[str, Any]] = {}
     class_of: dict[str, str] = {}
+    frozen: dict[int, Any] = {}  # id of a fields mapping -> its frozen form
     for fact_id, fact in facts.items():
-        projected = _project(fact)
-        own = "publisher" in projected and projected["publisher"] == viewer_partner
-        key = json.dumps({**projected, "publisher": own}, sort_keys=True, default=repr)
+        parts: list[Any] = []
+        for name in CLASS_ATTRIBUTES:
+            if name == "publisher":
+                parts.append("publisher" in fact and fact["publisher"] == viewer_partner)
+            elif name in fact:
+                value = fact[name]
+                if name == "fields":
+                    done = frozen.get(id(value))
+                    if done is None:
+                        done = frozen[id(value)] = _freeze(value)
+                    parts.append((name, done))
+                else:
+                    parts.append((name, _freeze(value)))
+        key = tuple(parts)
         class_id = class_by_key.get(key)
         if class_id is None:
             class_id = f"k{len(class_by_key)}"
             class_by_key[key] = class_id
-            representatives[class_id] = projected
+            representatives[class_id] = _project(fact)
         class_of[fact_id] = class_id
     return FactClasses({**decision_input, "facts": representatives}, class_of)
 

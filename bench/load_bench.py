@@ -1,0 +1,681 @@
+"""Mixed load on a hub of several worker processes: publish, briefing and updates from many
+clients at once, for a bounded time; throughput, latency percentiles, errors and the RSS of
+every hub process, and afterwards a verification of the access log.
+
+    .venv/bin/python bench/load_bench.py
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--clients 16] [--workers 2] [--duration 60] [--warmup 5]
+        [--mix briefing=2,updates=2,publish=1] [--cases 4] [--rss-every 1]
+
+A fresh database is created on the PostgreSQL server (dropped afterwards) with a fresh
+temporary data dir; ``vhhub init`` prepares it and ``vhhub serve --workers N`` serves it on a
+free loopback port, as an operator runs it (ADR 0017). Through the API ``--cases`` cases are
+played to ``case_conference`` with eight participants and seeded with 200 facts each
+(25 per partner, every publishable type, as bench/briefing_bench.py does), and as many other
+cases are played the same way to receive the publishes of the load (so a briefed case keeps
+its 200 facts however long the run).
+
+Then ``--clients`` threads in this process (one keep-alive httpx client each) send requests
+one after the other for ``--duration`` seconds after ``--warmup`` seconds that are not
+counted. Each request picks, by the weights of ``--mix``:
+
+- **briefing**: the municipality (``gemeente-wi``) reads the briefing of one of the seeded
+  200-fact cases (``GET /cases/{id}/briefing``, purpose case_conference);
+- **updates**: the municipality polls one of the publish cases from its own last
+  ``next_cursor`` (``GET /cases/{id}/updates``): what other clients published since;
+- **publish**: the police publishes one fact into one of the publish cases
+  (``POST /cases/{id}/facts``).
+
+Every request carries its own single-use token, minted before the clock starts (the run
+mints more on the fly should the pool run dry, and says so). Any answer but 200/201, and any
+transport error, is an error. Printed: requests/s over the measured window, per kind the
+count, rate and p50/p95/p99/max ms, the errors by status, and per hub process (the serving
+parent and each worker, found under /proc) its RSS at the start, the peak and at the end.
+
+Afterwards the bench checks what the load left: every successful request appended at least
+one access-log entry (the log grew by at least the number of successful requests; each
+answer came only after its entry committed), every acknowledged publish is stored, and
+``vhhub audit verify`` passes over the whole log (hashes, order, Merkle proofs, checkpoint
+signatures). A failed check makes the bench exit 1.
+
+The client threads share the machine's cores with the hub (on the 2-core development box,
+with the hub's two workers): the figures are what the hub holds with its own load generator
+beside it, not its capacity on a dedicated host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from briefing_bench import (
+    LEGAL_BASIS,
+    PARTNERS,
+    PHASE,
+    ROLES,
+    Actor,
+    _ok,
+    play_case,
+    publishable_types,
+    varied_content,
+)
+
+from hub.settings import PROJECT_ROOT, Settings
+
+API = "/api/v1"
+KINDS = ("briefing", "updates", "publish")
+VIEWER = ("gemeente-wi", "gemeente-wi-user")
+PUBLISHER = ("politie", "politie-user")
+PUBLISH_TYPE = "police.incident/1"
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+# -- setup ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    base = make_url(server_url)
+    name = f"vhhub_load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def hub_env(data_dir: Path, database_url: str, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        VHHUB_DATA_DIR=str(data_dir),
+        VHHUB_DATABASE_URL=database_url,
+        VHHUB_LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def vhhub(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "vhhub"), *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,
+    )
+
+
+@contextmanager
+def serving_hub(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
+    """`vhhub serve --workers N` on a free port; yields its base URL and the parent's pid."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "vhhub"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base_url}{API}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                err = process.stderr.read() if process.stderr else ""
+                raise SystemExit(f"the hub did not start: {err[-2000:]}")
+            time.sleep(0.2)
+        # wait until every worker process exists (one answering health is not all of them)
+        expected = 1 if workers == 1 else workers + 2  # parent, resource tracker, workers
+        while len(hub_processes(process.pid)) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield base_url, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def serving_hubs(
+    env: dict[str, str], workers: int, processes: int
+) -> Iterator[tuple[list[str], list[int]]]:
+    """`processes` separate `vhhub serve` commands (each with `workers` workers) on the same
+    database; yields their base URLs and parent pids."""
+    with ExitStack() as stack:
+        started = [stack.enter_context(serving_hub(env, workers)) for _ in range(processes)]
+        yield [url for url, _ in started], [pid for _, pid in started]
+
+
+def seed(http: httpx.Client, settings: Settings, cid: str, subjects: list[str], tag: str) -> None:
+    """200 facts from the eight partners (25 each, one batch request per partner)."""
+    types = publishable_types()
+    n = 0
+    for partner, kind in PARTNERS.items():
+        actor = Actor(settings, partner, f"{partner}-user", ROLES)
+        facts = []
+        for i in range(25):
+            type_id = types[kind][i % len(types[kind])]
+            facts.append(
+                {
+                    "idempotency_key": f"load-{tag}-{partner}-{i}",
+                    "type": type_id,
+                    "subject_id": subjects[i % len(subjects)] if i % 5 else None,
+                    "legal_basis": LEGAL_BASIS[kind],
+                    "shareable": kind == "mental_health" and i % 4 == 0,
+                    "content": varied_content(type_id, n),
+                }
+            )
+            n += 1
+        _ok(
+            http.post(
+                f"{API}/cases/{cid}/fact-batches",
+                json={"facts": facts},
+                headers=actor.headers(PHASE),
+            ),
+            201,
+        )
+
+
+# -- hub processes and their memory ---------------------------------------------------------------
+
+
+def hub_processes(parent: int) -> list[int]:
+    """The serving parent and its descendants (uvicorn's workers), from /proc."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children[ppid].append(int(entry.name))
+    found, todo = [], [parent]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return sorted(found)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "?"
+    if "resource_tracker" in raw:
+        return "tracker"
+    return "worker" if "multiprocessing" in raw else "parent" if "serve" in raw else raw[:8]
+
+
+@dataclass
+class Memory:
+    start: dict[int, float] = field(default_factory=dict)
+    peak: dict[int, float] = field(default_factory=dict)
+    end: dict[int, float] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    #: CPU seconds at the start and the end of the measured window
+    cpu_start: dict[int, float] = field(default_factory=dict)
+    cpu_end: dict[int, float] = field(default_factory=dict)
+
+    def sample(self, pids: list[int], into: dict[int, float] | None = None) -> None:
+        for pid in pids:
+            self.names.setdefault(pid, command_of(pid))
+            value = rss_mb(pid)
+            if value is None:
+                continue
+            self.peak[pid] = max(self.peak.get(pid, 0.0), value)
+            if into is not None:
+                into[pid] = value
+
+    def cpu(self, pids: list[int], into: dict[int, float]) -> None:
+        for pid in [*pids, os.getpid()]:
+            value = cpu_s(pid)
+            if value is not None:
+                into[pid] = value
+
+
+# -- the load -------------------------------------------------------------------------------------
+
+
+class TokenPool:
+    """Single-use tokens minted before the clock starts; more on the fly if it runs dry."""
+
+    def __init__(self, actor: Actor, n: int) -> None:
+        self.actor = actor
+        self.tokens: collections.deque[str] = collections.deque(actor.tokens(n))
+        self.minted_late = 0
+
+    def take(self) -> str:
+        try:
+            return self.tokens.popleft()
+        except IndexError:
+            self.minted_late += 1
+            return self.actor.tokens(1)[0]
+
+
+@dataclass
+class Outcome:
+    kind: str
+    started: float
+    ms: float
+    status: int  # 0: transport error
+
+
+@dataclass
+class Shared:
+    base_urls: list[str]
+    deadline: float
+    briefing_cases: list[str]
+    publish_cases: list[str]
+    cursors: dict[str, str]
+    weights: dict[str, float]
+    viewer: TokenPool
+    publisher: TokenPool
+    subject_of: dict[str, str]
+    outcomes: list[Outcome] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def client(shared: Shared, number: int) -> None:
+    rng = random.Random(number)
+    kinds = list(shared.weights)
+    weights = [shared.weights[k] for k in kinds]
+    cursors = dict(shared.cursors)  # this client's own position per publish case
+    mine: list[Outcome] = []
+    published: list[str] = []
+    sequence = 0
+    # client i talks to hub process i mod n (a load balancer's round robin by connection)
+    base_url = shared.base_urls[number % len(shared.base_urls)]
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        while time.perf_counter() < shared.deadline:
+            kind = rng.choices(kinds, weights)[0]
+            if kind == "publish":
+                cid = rng.choice(shared.publish_cases)
+                sequence += 1
+                key = f"c{number}-{sequence}-{uuid.uuid4().hex[:8]}"
+                body = {
+                    "idempotency_key": key,
+                    "type": PUBLISH_TYPE,
+                    "subject_id": shared.subject_of[cid],
+                    "legal_basis": LEGAL_BASIS["police"],
+                    "content": varied_content(PUBLISH_TYPE, sequence),
+                }
+                headers = {
+                    "Authorization": f"Bearer {shared.publisher.take()}",
+                    "Purpose": PHASE,
+                }
+                t0 = time.perf_counter()
+                try:
+                    response = http.post(f"{API}/cases/{cid}/facts", json=body, headers=headers)
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                ms = (time.perf_counter() - t0) * 1000
+                if status == 201:
+                    published.append(response.json()["facts"][0]["id"])
+            else:
+                headers = {"Authorization": f"Bearer {shared.viewer.take()}", "Purpose": PHASE}
+                if kind == "briefing":
+                    cid = rng.choice(shared.briefing_cases)
+                    url, params = f"{API}/cases/{cid}/briefing", {}
+                else:
+                    cid = rng.choice(shared.publish_cases)
+                    url, params = f"{API}/cases/{cid}/updates", {"cursor": cursors[cid]}
+                t0 = time.perf_counter()
+                try:
+                    response = http.get(url, params=params, headers=headers)
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                ms = (time.perf_counter() - t0) * 1000
+                if kind == "updates" and status == 200:
+                    cursors[cid] = response.json()["next_cursor"]
+            mine.append(Outcome(kind, t0, ms, status))
+    with shared.lock:
+        shared.outcomes.extend(mine)
+        shared.published.extend(published)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def parse_mix(text_: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for part in text_.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in KINDS:
+            raise SystemExit(f"--mix: unknown kind {name!r} (one of {', '.join(KINDS)})")
+        weights[name] = float(value)
+    if not weights or sum(weights.values()) <= 0:
+        raise SystemExit("--mix needs at least one positive weight")
+    return weights
+
+
+def log_size(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT size FROM access_log_head WHERE id = 1")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def stored_facts(database_url: str, ids: list[str]) -> int:
+    engine = create_engine(database_url)
+    found = 0
+    try:
+        with engine.connect() as conn:
+            for i in range(0, len(ids), 1000):
+                chunk = ids[i : i + 1000]
+                found += int(
+                    conn.execute(
+                        text("SELECT count(*) FROM facts WHERE id = ANY(:ids)"), {"ids": chunk}
+                    ).scalar_one()
+                )
+    finally:
+        engine.dispose()
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_SERVER, help="a PostgreSQL server")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="--workers of each vhhub serve")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="separate vhhub serve commands on their own ports, clients spread round robin "
+        "(--processes 2 --workers 1: two hub processes, evenly loaded)",
+    )
+    parser.add_argument("--duration", type=float, default=60.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted")
+    parser.add_argument("--mix", default="briefing=2,updates=2,publish=1")
+    parser.add_argument("--cases", type=int, default=4, help="briefed cases (and publish cases)")
+    parser.add_argument("--rss-every", type=float, default=1.0, help="RSS sampling interval (s)")
+    parser.add_argument(
+        "--token-rate",
+        type=float,
+        default=350.0,
+        help="requests/s to mint tokens for in advance (more are minted on the fly)",
+    )
+    parser.add_argument(
+        "--hub-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the hub processes (repeatable), e.g. "
+        "VHHUB_WORKER_THREADS=8 or MALLOC_ARENA_MAX=2",
+    )
+    args = parser.parse_args(argv)
+    if not args.database_url.startswith("postgresql"):
+        parser.error("the mixed load runs on PostgreSQL (several workers need it, ADR 0017)")
+    weights = parse_mix(args.mix)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="vhhub-load-") as tmp,
+        scratch_database(args.database_url) as database_url,
+    ):
+        data_dir = Path(tmp) / "data"
+        extra = dict(item.split("=", 1) for item in args.hub_env)
+        env = hub_env(data_dir, database_url, extra)
+        init = vhhub("init", env=env)
+        if init.returncode != 0:
+            raise SystemExit(f"vhhub init failed: {init.stderr[-2000:]}")
+        settings = Settings(data_dir=data_dir, database_url=database_url, log_level="WARNING")
+        with serving_hubs(env, args.workers, args.processes) as (base_urls, parents):
+            base_url = base_urls[0]
+            t0 = time.perf_counter()
+            briefing_cases: list[str] = []
+            publish_cases: list[str] = []
+            subject_of: dict[str, str] = {}
+            with httpx.Client(base_url=base_url, timeout=120) as http:
+                for n in range(args.cases):
+                    cid, subjects = play_case(http, settings)
+                    seed(http, settings, cid, subjects, f"b{n}")
+                    briefing_cases.append(cid)
+                    cid, subjects = play_case(http, settings)
+                    publish_cases.append(cid)
+                    subject_of[cid] = subjects[0]
+                viewer_actor = Actor(settings, *VIEWER, ROLES)
+                cursors = {}
+                for cid in publish_cases:
+                    cursors[cid] = _ok(
+                        http.get(f"{API}/cases/{cid}/updates", headers=viewer_actor.headers(PHASE))
+                    )["next_cursor"]
+            setup_s = time.perf_counter() - t0
+            total = (args.duration + args.warmup) * args.token_rate
+            share = {k: w / sum(weights.values()) for k, w in weights.items()}
+            t0 = time.perf_counter()
+            viewer = TokenPool(
+                viewer_actor,
+                int(total * (share.get("briefing", 0) + share.get("updates", 0))) + 100,
+            )
+            publisher = TokenPool(
+                Actor(settings, *PUBLISHER, ROLES), int(total * share.get("publish", 0)) + 100
+            )
+            mint_s = time.perf_counter() - t0
+            print(
+                f"setup: {args.cases} briefed cases of 200 facts and {args.cases} publish "
+                f"cases in {setup_s:.1f} s; {len(viewer.tokens) + len(publisher.tokens)} "
+                f"tokens minted in {mint_s:.1f} s"
+            )
+
+            pids = sorted(p for parent in parents for p in hub_processes(parent))
+            memory = Memory()
+            memory.sample(pids, memory.start)
+            size_before = log_size(database_url)
+            start = time.perf_counter()
+            shared = Shared(
+                base_urls=base_urls,
+                deadline=start + args.warmup + args.duration,
+                briefing_cases=briefing_cases,
+                publish_cases=publish_cases,
+                cursors=cursors,
+                weights=weights,
+                viewer=viewer,
+                publisher=publisher,
+                subject_of=subject_of,
+            )
+            threads = [
+                threading.Thread(target=client, args=(shared, i), daemon=True)
+                for i in range(args.clients)
+            ]
+            for thread in threads:
+                thread.start()
+            warm_until = start + args.warmup
+            while any(t.is_alive() for t in threads):
+                memory.sample(pids)
+                if not memory.cpu_start and time.perf_counter() >= warm_until:
+                    memory.cpu(pids, memory.cpu_start)
+                time.sleep(args.rss_every)
+            memory.cpu(pids, memory.cpu_end)
+            for thread in threads:
+                thread.join()
+            memory.sample(pids, memory.end)
+            # let the workers finish what they answered, then read the log
+            time.sleep(0.5)
+            size_after = log_size(database_url)
+        # the hub has stopped (and signed what it owed); now check what it left
+        verify = vhhub("audit", "verify", env=env, timeout=1800)
+        measured_from = start + args.warmup
+        window = [o for o in shared.outcomes if o.started >= measured_from]
+        report(args, window, shared, memory, pids, weights)
+        ok_all = [o for o in shared.outcomes if o.status in (200, 201)]
+        grown = size_after - size_before
+        found = stored_facts(database_url, shared.published)
+        print()
+        print("after the load:")
+        checks = [
+            (
+                grown >= len(ok_all),
+                f"access log grew by {grown:,} entries for {len(ok_all):,} successful "
+                "requests (each needs at least one, committed before its answer)",
+            ),
+            (
+                found == len(shared.published),
+                f"{found:,} of {len(shared.published):,} acknowledged publishes are stored",
+            ),
+            (
+                verify.returncode == 0,
+                f"vhhub audit verify: exit {verify.returncode}: "
+                + (verify.stdout.strip() or verify.stderr.strip()).splitlines()[-1][:200],
+            ),
+        ]
+        for good, line in checks:
+            print(f"  {'ok  ' if good else 'FAIL'} {line}")
+        return 0 if all(good for good, _ in checks) else 1
+
+
+def report(
+    args: argparse.Namespace,
+    window: list[Outcome],
+    shared: Shared,
+    memory: Memory,
+    pids: list[int],
+    weights: dict[str, float],
+) -> None:
+    seconds = args.duration
+    ok = [o for o in window if o.status in (200, 201)]
+    errors = collections.Counter(o.status for o in window if o.status not in (200, 201))
+    mix = ", ".join(f"{k} {w:g}" for k, w in weights.items())
+    print()
+    print(
+        f"mixed load, PostgreSQL, {args.processes} x vhhub serve --workers {args.workers}, "
+        f"{args.clients} "
+        f"clients (threads of this process, keep-alive), {seconds:g} s measured after "
+        f"{args.warmup:g} s warm-up; mix by weight: {mix}"
+        + (f"; hub environment: {' '.join(args.hub_env)}" if args.hub_env else "")
+    )
+    listed = ", ".join(f"{status or 'transport'}: {n}" for status, n in sorted(errors.items()))
+    print(
+        f"throughput: {len(window) / seconds:,.1f} requests/s ({len(ok) / seconds:,.1f} "
+        f"successful), errors: {sum(errors.values())}" + (f" ({listed})" if listed else "")
+    )
+    print(
+        f"{'kind':<10}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
+    for kind in KINDS:
+        times = [o.ms for o in ok if o.kind == kind]
+        if not times:
+            continue
+        print(
+            f"{kind:<10}{len(times):>8}{len(times) / seconds:>9.1f}{pct(times, 50):>9.1f}"
+            f"{pct(times, 95):>9.1f}{pct(times, 99):>9.1f}{max(times):>9.1f}"
+        )
+    all_times = [o.ms for o in ok]
+    if all_times:
+        print(
+            f"{'all':<10}{len(all_times):>8}{len(all_times) / seconds:>9.1f}"
+            f"{pct(all_times, 50):>9.1f}{pct(all_times, 95):>9.1f}{pct(all_times, 99):>9.1f}"
+            f"{max(all_times):>9.1f}"
+        )
+    late = shared.viewer.minted_late + shared.publisher.minted_late
+    if late:
+        print(f"note: {late} tokens were minted during the run (the pool ran dry)")
+    print()
+    print("hub processes: RSS MB (VmRSS) and CPU over the measured window (% of one core)")
+    print(f"{'pid':>8} {'process':<8}{'start':>9}{'peak':>9}{'end':>9}{'CPU %':>8}")
+    nan = float("nan")
+    for pid in pids:
+        used = memory.cpu_end.get(pid, nan) - memory.cpu_start.get(pid, nan)
+        print(
+            f"{pid:>8} {memory.names.get(pid, '?'):<8}{memory.start.get(pid, nan):>9.1f}"
+            f"{memory.peak.get(pid, nan):>9.1f}{memory.end.get(pid, nan):>9.1f}"
+            f"{100 * used / seconds:>8.0f}"
+        )
+    me = os.getpid()
+    client_cpu = memory.cpu_end.get(me, nan) - memory.cpu_start.get(me, nan)
+    hub_cpu = sum(memory.cpu_end.get(p, 0) - memory.cpu_start.get(p, 0) for p in pids)
+    print(
+        f"the clients (this process) used {100 * client_cpu / seconds:.0f}% of one core; the "
+        f"hub {1000 * hub_cpu / max(len(ok), 1):.1f} ms of CPU per successful request"
+    )
+    if shared.outcomes:
+        load = os.getloadavg()
+        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,6 +27,7 @@ from hub.identity.router import router as identity_router
 from hub.logging import configure_logging, get_logger
 from hub.meetings.router import router as meetings_router
 from hub.metrics import MetricsSettings, install_metrics, install_tracing
+from hub.notifications.router import router as notifications_router
 from hub.openapi import install_openapi
 from hub.plans.router import router as plans_router
 from hub.policy_review.router import router as policy_review_router
@@ -47,8 +48,27 @@ async def _checkpoint_signer(ctx: HubContext) -> None:
         await asyncio.sleep(period)
         try:
             await to_thread.run_sync(ctx.sign_stale_checkpoint)
+            if ctx.settings.witness_min:  # the witness quorum alert (ADR 0406)
+                await to_thread.run_sync(
+                    partial(
+                        ctx.audit.witnesses.quorum,
+                        ctx.settings.witness_min,
+                        ctx.settings.witness_alert_after_s,
+                    )
+                )
         except Exception as exc:  # keep signing later; the error type is all we log
             log.warning("checkpoint_signer_failed", error_type=type(exc).__name__)
+
+
+async def _notification_deliverer(ctx: HubContext) -> None:
+    """Send what the outbox holds, every few seconds (ADR 0019). Each replica may run one:
+    deliveries are claimed, so none is sent twice in one attempt."""
+    while True:
+        await asyncio.sleep(ctx.settings.notification_poll_s)
+        try:
+            await to_thread.run_sync(ctx.deliver_notifications)
+        except Exception as exc:  # the outbox keeps everything; the next round sends it
+            log.warning("notification_delivery_failed", error_type=type(exc).__name__)
 
 
 async def _refusal_flusher(ctx: HubContext) -> None:
@@ -71,11 +91,23 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # how many requests this process works on at once: anyio's thread limiter bounds
+        # the request threads, and with them the memory of the work held (ADR 0020)
+        to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
         signer = asyncio.create_task(_checkpoint_signer(ctx))
         flusher = asyncio.create_task(_refusal_flusher(ctx))
+        deliverer = (
+            asyncio.create_task(_notification_deliverer(ctx))
+            if ctx.settings.notification_deliverer
+            else None
+        )
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.cancel()
+                with suppress(asyncio.CancelledError):
+                    await deliverer
             signer.cancel()
             flusher.cancel()
             with suppress(asyncio.CancelledError):
@@ -137,6 +169,7 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.include_router(plans_router, prefix=API_PREFIX)
     app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(policy_review_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
     # the document partners read: shared statuses, bearer auth, Purpose, fact types, examples
     install_openapi(app, schema_dir=settings.schema_dir)
     return app

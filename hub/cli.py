@@ -33,7 +33,9 @@ try:  # typer 0.2x parses with its own copy of click, whose exceptions are not c
 except ImportError:  # pragma: no cover - typer that uses click itself
     from click import exceptions as cli_errors  # type: ignore[no-redef]
 from hub.audit.cli import audit_app
+from hub.audit.witness_cli import witness_app
 from hub.disclosure.cli import keys_app
+from hub.notifications.cli import notifications_app
 from hub.policy_review.cli import policy_app
 from hub.receipts.cli import receipt_app
 from hub.retention.cli import retention_app
@@ -54,6 +56,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(retention_app, name="retention")
 app.add_typer(receipt_app, name="receipt")
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(witness_app, name="witness")
 
 
 def _print_version(wanted: bool) -> None:

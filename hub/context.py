@@ -29,6 +29,8 @@ from hub.cases.phases import PhaseService
 from hub.cases.screening import ScreeningService
 from hub.cases.statistics import StatisticsService
 from hub.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from hub.crypto.notification_key import notification_signer
+from hub.crypto.signing import SigningKey
 from hub.db.session import Database
 from hub.disclosure.briefing import BriefingService
 from hub.disclosure.minutes import MinutesDisclosure
@@ -42,6 +44,8 @@ from hub.identity.service import Authenticator, build_key_resolver
 from hub.identity.throttle import Throttle
 from hub.logging import get_logger
 from hub.meetings.service import MeetingService
+from hub.notifications.deliverer import Deliverer, DeliverySettings
+from hub.notifications.service import SubscriptionService
 from hub.plans.service import PlanService
 from hub.policy_review.service import PolicyReviewService
 from hub.policy_review.simulation import SimulationService
@@ -86,6 +90,9 @@ class HubContext:
     signals: MisuseSignals = field(init=False)
     partner_log: PartnerLogService = field(init=False)
     fact_types: FactTypeContract = field(init=False)
+    subscriptions: SubscriptionService = field(init=False)
+    deliverer: Deliverer = field(init=False)
+    _notification_key: SigningKey | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         uow, gate, log, registry = self.db.unit_of_work, self.gate, self.log, self.registry
@@ -133,6 +140,20 @@ class HubContext:
         self.minutes = MinutesDisclosure(uow, gate, self.vault, log)
         self.signals = MisuseSignals(self.db, gate, log, signal_settings(self.settings))
         self.partner_log = PartnerLogService(self.db, gate, log)
+        self.subscriptions = SubscriptionService(uow, gate, log, registry)
+        self.deliverer = Deliverer(
+            self.db, gate, registry, self.notification_signer, delivery_settings(self.settings)
+        )
+
+    def notification_signer(self) -> SigningKey:
+        """The notification signing key (ADR 0019), read or created once per process."""
+        if self._notification_key is None:
+            self._notification_key = notification_signer(self.settings.keys_dir)
+        return self._notification_key
+
+    def deliver_notifications(self) -> None:
+        """One deliverer run (the hub's background task; `vhhub notifications deliver`)."""
+        self.deliverer.run_once()
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003)."""
@@ -244,6 +265,20 @@ def open_access_log(settings: Settings, keys: KeyProvider) -> AccessLog:
         signer,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_interval_s=settings.checkpoint_interval_s,
+        key_ring=keys.audit_signers,
+    )
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    """How notifications are sent (`VHHUB_NOTIFICATION_*`, ADR 0019)."""
+    return DeliverySettings(
+        source=settings.notification_source,
+        public_url=settings.effective_public_url,
+        timeout_s=settings.notification_timeout_s,
+        max_attempts=settings.notification_max_attempts,
+        backoff_s=settings.notification_backoff_s,
+        backoff_max_s=settings.notification_backoff_max_s,
+        workers=settings.notification_workers,
     )
 
 

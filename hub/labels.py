@@ -205,6 +205,8 @@ LOG_ACTION: Final[Mapping[str, str]] = {
     Action.STATISTICS_READ: "Cijfers opgevraagd",
     Action.SESSION_START: "Aangemeld",
     Action.SESSION_END: "Afgemeld",
+    Action.SUBSCRIPTION_CREATE: "Meldingen aangevraagd",
+    Action.SUBSCRIPTION_END: "Meldingen stopgezet",
 }
 
 #: the outcome of a logged act

@@ -31,6 +31,7 @@ and a scrape of any worker sums them (the database gauges are the same in every 
 
 from __future__ import annotations
 
+import collections
 import hmac
 import os
 import re
@@ -45,6 +46,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -133,6 +135,42 @@ REFUSALS = Counter(
     "Authentication and request refusals by reason code.",
     ["reason"],
 )
+NOTIFICATION_DELIVERIES = Counter(
+    "vhhub_notification_deliveries_total",
+    "Notification delivery attempts by outcome (delivered, failed, withheld, dead).",
+    ["outcome"],
+)
+#: alert on any increase: each one is a notification a partner will not get (ADR 0019)
+NOTIFICATION_DEAD_LETTERS = Counter(
+    "vhhub_notification_dead_letters_total",
+    "Notifications given up after the last attempt (dead letters), by event type.",
+    ["type"],
+)
+
+#: witnesses (ADR 0406): alert when vhhub_witness_quorum_alert is 1 (the log's head has been
+#: without the configured number of cosignatures for longer than VHHUB_WITNESS_ALERT_AFTER_S)
+WITNESS_COSIGNATURES = Gauge(
+    "vhhub_witness_cosignatures",
+    "Witness cosignatures on the newest checkpoint.",
+    multiprocess_mode="max",
+)
+WITNESS_WAITING_SECONDS = Gauge(
+    "vhhub_witness_quorum_waiting_seconds",
+    "How long the oldest checkpoint after the newest quorum-cosigned one has waited.",
+    multiprocess_mode="max",
+)
+WITNESS_QUORUM_ALERT = Gauge(
+    "vhhub_witness_quorum_alert",
+    "1 while the log's head has lacked a quorum of cosignatures for too long, else 0.",
+    multiprocess_mode="max",
+)
+
+
+def witness_quorum(cosignatures: int, waiting_s: int, alert: bool) -> None:
+    """The witness quorum check's verdict (hub/audit/witness_service.py)."""
+    WITNESS_COSIGNATURES.set(cosignatures)
+    WITNESS_WAITING_SECONDS.set(waiting_s)
+    WITNESS_QUORUM_ALERT.set(1 if alert else 0)
 
 
 def code_label(value: str) -> str:
@@ -155,9 +193,20 @@ def policy_decision(action: str, outcome: str) -> None:
 
 
 def fact_releases(levels: Iterable[str]) -> None:
-    """A batch of fact decisions, counted by the disclosure level each got."""
-    for level in levels:
-        POLICY_DECISIONS.labels("release_fact", code_label(level)).inc()
+    """A batch of fact decisions, counted by the disclosure level each got (one counter
+    update per level, not per fact: a briefing has 200-500)."""
+    for level, count in collections.Counter(levels).items():
+        POLICY_DECISIONS.labels("release_fact", code_label(level)).inc(count)
+
+
+def notification_delivery(outcome: str) -> None:
+    """One delivery attempt's outcome (delivered, failed, withheld, dead)."""
+    NOTIFICATION_DELIVERIES.labels(code_label(outcome)).inc()
+
+
+def notification_dead_letter(event_type: str) -> None:
+    """A delivery given up: the operator's alert counts these."""
+    NOTIFICATION_DEAD_LETTERS.labels(code_label(event_type)).inc()
 
 
 def log_appended(action: str, outcome: str, reason: str | None, count: int | None) -> None:

@@ -6,12 +6,14 @@ import this one module to see them all.
 
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.partner_log_models import EntryTrace, PartnerLogLink, PartnerLogState
+from hub.audit.witness_models import Cosignature, LogKeyList, WitnessKey
 from hub.cases.models import AgendaItem, Case, Participant, Subject, SubjectIndex
 from hub.db.base import Base
 from hub.disclosure.models import CaseKey
 from hub.facts.models import Fact, FactSubject
 from hub.identity.models import NetworkTable, Partner, PartnerKindRole, TableMembership, UsedToken
 from hub.meetings.models import Meeting, MeetingInvitee, MeetingItem, MeetingMinutes
+from hub.notifications.models import Delivery, DueReminder, OutboxEvent, Subscription
 from hub.plans.models import PlanNote, PlanVersion
 from hub.policy_review.models import (
     PolicyApproval,
@@ -30,18 +32,23 @@ __all__ = [
     "CaseKey",
     "CaseVisit",
     "Checkpoint",
+    "Cosignature",
+    "Delivery",
+    "DueReminder",
     "EntryTrace",
     "Fact",
     "FactReceipt",
     "FactSubject",
     "LogEntry",
     "LogHead",
+    "LogKeyList",
     "LogSubject",
     "Meeting",
     "MeetingInvitee",
     "MeetingItem",
     "MeetingMinutes",
     "NetworkTable",
+    "OutboxEvent",
     "Participant",
     "Partner",
     "PartnerKindRole",
@@ -57,7 +64,9 @@ __all__ = [
     "ProtectedTestSuite",
     "Subject",
     "SubjectIndex",
+    "Subscription",
     "TableMembership",
     "UsedToken",
     "WebSession",
+    "WitnessKey",
 ]

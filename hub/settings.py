@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     policy_engine: Literal["embedded", "opa"] = "embedded"
     opa_url: str | None = None
     policy_timeout_s: float = 2.0
+    # Requests one process works on at once (ADR 0020; anyio's thread limiter)
+    worker_threads: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="Threads per hub process that run requests (anyio's default is 40).",
+    )
     key_provider: Literal["file", "env", "pkcs11"] = "file"
     # The KEK inside a PKCS#11 token (HSM), ADR 0304 and keys/README.md
     pkcs11_module: Path | None = Field(
@@ -69,6 +76,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Sign a checkpoint at least this often; `vhhub audit verify` fails entries "
         "left uncovered for longer (plus a grace), and /audit/checkpoints/latest is never older.",
+    )
+    witness_min: int = Field(
+        default=0,
+        ge=0,
+        description="Cosignatures the newest checkpoints should carry (ADR 0406); 0: no alert.",
+    )
+    witness_alert_after_s: int = Field(
+        default=900,
+        ge=1,
+        description="Alert (metric vhhub_witness_quorum_alert, log witness_quorum_missing) when "
+        "the log's head has lacked VHHUB_WITNESS_MIN cosignatures for longer than this.",
     )
     retention_closed_days: int = Field(default=730, ge=1, description="After closing (ADR 0006).")
     retention_rejected_days: int = Field(default=28, ge=1, description="After a rejected triage.")
@@ -173,6 +191,33 @@ class Settings(BaseSettings):
     )
     signal_refusals_minimum: int = Field(
         default=1, ge=1, description="Refusals of a user in a period that raise a signal."
+    )
+    # Notifications to partners (ADR 0019, docs/partner-notifications.md)
+    notification_source: str = Field(
+        default="urn:nld:vhhub.local:systeem:vhhub",
+        description="The CloudEvents `source` of every notification (NL GOV profile: "
+        "urn:nld:oin:<OIN>:systeem:<name>, or the hub's https URL).",
+    )
+    notification_deliverer: bool = Field(
+        default=True,
+        description="Run the notification deliverer inside each hub process (several "
+        "replicas may: deliveries are claimed, never sent twice in one attempt).",
+    )
+    notification_poll_s: float = Field(default=2.0, gt=0, description="Deliverer's pause.")
+    notification_timeout_s: float = Field(
+        default=5.0, gt=0, description="A callback that has not answered by then failed."
+    )
+    notification_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a delivery is dead (a dead letter)."
+    )
+    notification_backoff_s: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles each attempt, with jitter."
+    )
+    notification_backoff_max_s: float = Field(
+        default=900.0, gt=0, description="The longest delay between two attempts."
+    )
+    notification_workers: int = Field(
+        default=4, ge=1, le=64, description="Callbacks called at once by one deliverer."
     )
     log_level: str = "INFO"
 

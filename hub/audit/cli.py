@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
@@ -14,7 +14,7 @@ import typer
 from hub.console import count, duration, progress, summary
 
 if TYPE_CHECKING:
-    from hub.audit.verify import VerifyReport
+    from hub.audit.verify import VerifyReport, WitnessRule
     from hub.context import HubContext
 
 audit_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
@@ -139,6 +139,32 @@ def verify(
             "for a hub known to have stopped without signing.",
         ),
     ] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A witness's key (vkey, or a file holding it) obtained from the witness "
+            "out of band (repeatable); its rotations are followed (ADR 0406).",
+        ),
+    ] = None,
+    min_witnesses: Annotated[
+        int,
+        typer.Option(
+            "--min-witnesses",
+            min=0,
+            help="How many of the --witness keys must have cosigned the newest checkpoint.",
+        ),
+    ] = 0,
+    witness_max_lag: Annotated[
+        int,
+        typer.Option(
+            "--witness-max-lag",
+            min=0,
+            metavar="SECONDS",
+            help="How far the newest checkpoint may run ahead of the newest one the witnesses "
+            "cosigned: the age of the oldest entry after it (default 300).",
+        ),
+    ] = 300,
 ) -> None:
     """Check hashes, order, proofs and checkpoint signatures; report the first broken entry.
 
@@ -146,16 +172,21 @@ def verify(
     longer than the checkpoint interval (an export is judged by its own newest entry, the
     database by the clock). Exits 0 when the log verifies, 1 when it does not, 2 when an
     argument is unusable."""
+    from hub.audit.checkpoints import CheckpointError
     from hub.audit.verify import VerifyInputError
 
     started = time.monotonic()
     try:
+        rule = _witness_rule(witness or [], min_witnesses, witness_max_lag)
         if file is not None:
             if public_key is None:
                 raise VerifyInputError("--public-key is required to verify an export offline")
-            report = _verify_file(file, public_key, checkpoint or [], allow_unsigned_tail)
+            report = _verify_file(file, public_key, checkpoint or [], allow_unsigned_tail, rule)
         else:
-            report = _verify_database(public_key, checkpoint or [], allow_unsigned_tail)
+            report = _verify_database(public_key, checkpoint or [], allow_unsigned_tail, rule)
+    except CheckpointError as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(2) from None
     except VerifyInputError as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -174,8 +205,31 @@ def verify(
     )
 
 
+def _witness_rule(witnesses: list[str], min_witnesses: int, max_lag_s: int) -> WitnessRule:
+    """The witness keys (inline or from files), checked before any verification starts."""
+    from hub.audit.checkpoints import CheckpointError
+    from hub.audit.verify import VerifyInputError, WitnessRule
+    from hub.audit.witness import parse_witness_key
+
+    keys = []
+    for text in witnesses:
+        path = Path(text)
+        try:
+            value = path.read_text("utf-8").strip() if path.is_file() else text
+            keys.append(parse_witness_key(value).text)
+        except (OSError, UnicodeDecodeError, CheckpointError) as exc:
+            raise VerifyInputError(f"a --witness key is not usable: {exc}") from None
+    if min_witnesses > len(set(keys)):
+        raise VerifyInputError("--min-witnesses exceeds the number of distinct --witness keys")
+    return WitnessRule(witnesses=tuple(keys), min_witnesses=min_witnesses, max_lag_s=max_lag_s)
+
+
 def _verify_file(
-    file: Path, public_key: str, checkpoints: list[Path], allow_unsigned_tail: bool
+    file: Path,
+    public_key: str,
+    checkpoints: list[Path],
+    allow_unsigned_tail: bool,
+    rule: WitnessRule,
 ) -> VerifyReport:
     from hub.audit.verify import TailRule, read_verifier_inputs, verify_export_file
     from hub.settings import Settings
@@ -183,7 +237,9 @@ def _verify_file(
     key, notes = read_verifier_inputs(public_key, checkpoints)
     tail = TailRule(interval_s=Settings().checkpoint_interval_s, allow=allow_unsigned_tail)
     with progress(f"Verifying {file.name}") as bar:
-        return verify_export_file(file, key, trusted_checkpoints=notes, tail=tail, progress=bar)
+        return verify_export_file(
+            file, key, trusted_checkpoints=notes, tail=tail, progress=bar, witness_rule=rule
+        )
 
 
 def _record(ctx: HubContext, report: VerifyReport) -> None:
@@ -197,7 +253,10 @@ def _record(ctx: HubContext, report: VerifyReport) -> None:
 
 
 def _verify_database(
-    public_key: str | None, checkpoints: list[Path], allow_unsigned_tail: bool
+    public_key: str | None,
+    checkpoints: list[Path],
+    allow_unsigned_tail: bool,
+    rule: WitnessRule,
 ) -> VerifyReport:
     """The live log. A clean verdict is itself a `log.verify` entry, so the auditor's status
     page shows when the log was last verified. A failed one (or one that needed an allowance)
@@ -211,10 +270,86 @@ def _verify_database(
         key, notes = read_verifier_inputs(public_key or ctx.log.signer.verifier_key, checkpoints)
         with progress("Verifying the access log in the database") as bar:
             report = ctx.audit.verify_live(
-                key, notes, allow_unsigned_tail=allow_unsigned_tail, progress=bar
+                key,
+                notes,
+                allow_unsigned_tail=allow_unsigned_tail,
+                progress=bar,
+                witness_rule=rule,
             )
         if report.ok and not allow_unsigned_tail:
             _record(ctx, report)
         return report
     finally:
         ctx.close()
+
+
+witnesses_app = typer.Typer(
+    help="Partners that witness the log: register their keys (ADR 0406).",
+    no_args_is_help=True,
+)
+audit_app.add_typer(witnesses_app, name="witnesses")
+
+
+@witnesses_app.command("add")
+def add_witness(
+    partner: Annotated[str, typer.Argument(help="The partner id that runs the witness.")],
+    key: Annotated[str, typer.Argument(help="The witness key (vkey) the partner gave you.")],
+) -> None:
+    """Register a partner's witness key: it may then fetch checkpoints and cosign."""
+    from hub.audit.checkpoints import CheckpointError
+    from hub.errors import Conflict
+
+    if partner not in _partner_ids():
+        typer.echo(f"vhhub: no partner {partner!r} in the network file", err=True)
+        raise typer.Exit(2)
+    ctx = _context()
+    try:
+        ctx.audit.witnesses.register(partner, key.strip())
+        typer.echo(f"registered witness key for {partner}")
+    except (CheckpointError, Conflict) as exc:
+        typer.echo(f"vhhub: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+
+
+@witnesses_app.command("list")
+def list_witnesses() -> None:
+    """The registered witness keys, current and retired (JSON lines)."""
+    ctx = _context()
+    try:
+        for row in ctx.audit.witnesses.keys(active_only=False):
+            typer.echo(
+                json.dumps(
+                    {
+                        "partner": row.partner,
+                        "key": row.vkey,
+                        "valid_from": row.valid_from.isoformat(),
+                        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+                    }
+                )
+            )
+    finally:
+        ctx.close()
+
+
+@witnesses_app.command("status")
+def witness_status() -> None:
+    """Cosignatures on the newest checkpoint against VHHUB_WITNESS_MIN; exit 1 on alert."""
+    ctx = _context()
+    try:
+        status = ctx.audit.witnesses.quorum(
+            ctx.settings.witness_min, ctx.settings.witness_alert_after_s
+        )
+    finally:
+        ctx.close()
+    typer.echo(json.dumps(asdict(status)))
+    if status.alert:
+        raise typer.Exit(1)
+
+
+def _partner_ids() -> set[str]:
+    from hub.identity.registry import load_registry
+    from hub.settings import Settings
+
+    return set(load_registry(Settings().network_file).partners)

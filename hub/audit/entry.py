@@ -32,6 +32,7 @@ in logs).
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -181,6 +182,10 @@ class Action(StrEnum):
     SESSION_START = "session.start"
     #: a web session ended: logged out (`logout`), or found expired (`idle`, `absolute`)
     SESSION_END = "session.end"
+    #: a partner application subscribed to notifications (ADR 0019); object: the subscription
+    SUBSCRIPTION_CREATE = "subscription.create"
+    #: a partner application ended a subscription to notifications (ADR 0019)
+    SUBSCRIPTION_END = "subscription.end"
 
 
 class Outcome(StrEnum):
@@ -236,13 +241,24 @@ def _check_source(value: object) -> str | None:
     return _check_optional_id("source", value)
 
 
+#: Field names already found well-formed: a briefing names the same few dozen schema
+#: fields hundreds of times (ADR 0020). Only names that passed the check enter, and the set
+#: stops growing at its bound, so a flood of new names costs memory no more than that.
+_GOOD_FIELD_NAMES: set[str] = set()
+_GOOD_FIELD_NAMES_MAX: Final = 4096
+
+
 def _check_field_name(name: str, value: object) -> str:
+    if type(value) is str and value in _GOOD_FIELD_NAMES:
+        return value
     if (
         not isinstance(value, str)
         or len(value) > _MAX_FIELD_LENGTH
         or not _FIELD_RE.fullmatch(value)
     ):
         raise EntryError(f"{name}: must be a field name (lower-case, digits, _ and .)")
+    if type(value) is str and len(_GOOD_FIELD_NAMES) < _GOOD_FIELD_NAMES_MAX:
+        _GOOD_FIELD_NAMES.add(value)
     return value
 
 
@@ -400,6 +416,18 @@ class AccessLogEntry:
     def at(self) -> datetime:
         """`time_us` as an aware UTC datetime, for display and queries."""
         return _EPOCH + timedelta(microseconds=self.time_us)
+
+    def placed(self, seq: int, time_us: int) -> AccessLogEntry:
+        """This entry at a log position and time. Everything else was validated and
+        normalised when this draft was built, so only the two new values are checked: the
+        appender builds the draft before it locks the log head, and holds the lock (which
+        every writer waits for) only for the position, the hash and the rows (ADR 0020)."""
+        _check_int("seq", seq, (1 << 63) - 1)
+        _check_int("time_us", time_us, _MAX_TIME_US)
+        entry = copy.copy(self)  # no __init__: nothing is validated again
+        object.__setattr__(entry, "seq", seq)
+        object.__setattr__(entry, "time_us", time_us)
+        return entry
 
 
 #: The fields of an entry, in NEN 7513 order: the export form's keys and the log table's

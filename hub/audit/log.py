@@ -10,7 +10,7 @@ commit together or not at all (ADR 0003, ADR 0401).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import sign_checkpoint, verifier_key_text
 from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash, utc_micros
+from hub.audit.keylist import parse_key_list_unsafe, rotated_list
 from hub.audit.merkle import CompactRange
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
+from hub.audit.witness_models import LogKeyList
 from hub.crypto.signing import SigningKey
 from hub.metrics import log_appended
 from hub.vocabulary import PartnerKind, Purpose, Role
@@ -95,9 +97,18 @@ class LogSigner:
 
 class AccessLog:
     def __init__(
-        self, signer: LogSigner, *, checkpoint_every: int = 256, checkpoint_interval_s: int = 60
+        self,
+        signer: LogSigner,
+        *,
+        checkpoint_every: int = 256,
+        checkpoint_interval_s: int = 60,
+        key_ring: Callable[[], Sequence[SigningKey]] | None = None,
     ) -> None:
         self.signer = signer
+        #: every checkpoint key the key provider holds (rotation, ADR 0406); None: only `signer`
+        self._key_ring = key_ring
+        #: the key list version `signer` was checked against (-1: not yet checked)
+        self._key_version = -1
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
         self.checkpoint_interval_us = checkpoint_interval_s * 1_000_000
@@ -111,11 +122,12 @@ class AccessLog:
         pseudonyms = set(event.subject_pseudonyms)
         for names in event.fact_subjects.values():
             pseudonyms.update(names)
-        head = self._lock_head(session)
-        now_us = self._entry_time(head)
-        entry = AccessLogEntry(
-            seq=head.size,
-            time_us=now_us,
+        # Validated and normalised before the head is locked: every writer of every process
+        # waits for that lock, so only placing, hashing and the rows happen under it (a
+        # briefing's entry names 200 facts and their fields; ADR 0020).
+        draft = AccessLogEntry(
+            seq=0,
+            time_us=0,
             action=event.action,
             outcome=event.outcome,
             actor_partner=actor.partner,
@@ -134,6 +146,9 @@ class AccessLog:
             fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
             count=event.count,
         )
+        head = self._lock_head(session)
+        now_us = self._entry_time(head)
+        entry = draft.placed(head.size, now_us)
         leaf = entry_leaf_hash(entry)
         frontier = CompactRange.from_hex(head.size, head.frontier)
         frontier.append(leaf)
@@ -224,9 +239,71 @@ class AccessLog:
         session.flush()  # fills in signed_at, which callers hand out
         return checkpoint
 
+    def current_signer(self, session: Session) -> LogSigner:
+        """The signer the log's key list names as current (the caller holds the head lock).
+
+        Another process may have rotated the key since this one started: the newest list
+        decides, and this process switches to the matching key from its key provider. When
+        it does not hold that key it refuses to sign (fail closed): a checkpoint under a
+        retired key would fail every verifier, being outside that key's window."""
+        newest = session.scalars(
+            select(LogKeyList).order_by(LogKeyList.version.desc()).limit(1)
+        ).one_or_none()
+        version = 0 if newest is None else newest.version
+        if version == self._key_version:
+            return self.signer
+        ring = list(self._key_ring()) if self._key_ring is not None else [self.signer.key]
+        if newest is None:
+            # never rotated: the original key (the provider's oldest) signs
+            wanted = ring[0].public_key().to_bytes() if self._key_ring else None
+        else:
+            current = parse_key_list_unsafe(newest.note).keys[-1]
+            wanted = current.verifier.verify_key.to_bytes()
+        if wanted is not None and self.signer.key.public_key().to_bytes() != wanted:
+            match = [k for k in ring if k.public_key().to_bytes() == wanted]
+            if not match:
+                raise RuntimeError(
+                    "the log's key list names a checkpoint key this process does not hold"
+                )
+            self.signer = LogSigner(key=match[0], origin=self.signer.origin)
+        self._key_version = version
+        return self.signer
+
+    def rotate_key(self, session: Session, new_key: SigningKey) -> str:
+        """Hand checkpoint signing over to `new_key`, in the caller's transaction (which has
+        logged the rotation, so the log has an entry for the old key's last checkpoint).
+
+        Signs a checkpoint over the whole log with the old key, closes the old key's window
+        at that size, and stores the next key list, signed by the old and the new key."""
+        head = self._lock_head(session)
+        old = self.current_signer(session)
+        if old.key.public_key().to_bytes() == new_key.public_key().to_bytes():
+            raise ValueError("the new checkpoint key is the current one")
+        last = self.sign_checkpoint_now(session)
+        if last.tree_size != head.size:  # pragma: no cover - signed just now under the lock
+            raise RuntimeError("no checkpoint over the whole log")
+        newest = session.scalars(
+            select(LogKeyList).order_by(LogKeyList.version.desc()).limit(1)
+        ).one_or_none()
+        note = rotated_list(
+            self.signer.origin,
+            None if newest is None else newest.note,
+            old.key,
+            new_key,
+            last_old_size=head.size,
+            now=time.time_ns() // 1_000_000_000,
+        )
+        version = 1 if newest is None else newest.version + 1
+        session.add(LogKeyList(version=version, note=note))
+        session.flush()
+        self.signer = LogSigner(key=new_key, origin=self.signer.origin)
+        self._key_version = version
+        return note
+
     def _checkpoint(
         self, session: Session, head: LogHead, frontier: CompactRange, now_us: int
     ) -> Checkpoint:
+        self.current_signer(session)
         root = frontier.root()
         note = sign_checkpoint(
             self.signer.origin, frontier.size, root, self.signer.key, self.signer.key_name

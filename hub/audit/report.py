@@ -199,6 +199,8 @@ ACTION_NL: Final[Mapping[Action, str]] = {
     Action.STATISTICS_READ: "cijfers over het werk van het Zorg- en Veiligheidshuis opgevraagd",
     Action.SESSION_START: "zich aangemeld bij het systeem",
     Action.SESSION_END: "zich afgemeld bij het systeem",
+    Action.SUBSCRIPTION_CREATE: "zich aangemeld voor meldingen over wijzigingen",
+    Action.SUBSCRIPTION_END: "zich afgemeld voor meldingen over wijzigingen",
 }
 
 #: How a subject was informed (ADR 0012), after "is/zijn ... geïnformeerd".

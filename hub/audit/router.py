@@ -10,13 +10,19 @@ from fastapi.responses import Response, StreamingResponse
 from hub.audit.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
+    CosignatureIn,
+    CosignedCheckpointOut,
     EntryDetailOut,
     EntryPage,
     InclusionProofOut,
+    LogKeysOut,
     LogStatusOut,
     SubjectIdentifiers,
     SubjectQuery,
     VerificationOut,
+    WitnessKeyRotationIn,
+    WitnessKeyRotationOut,
+    WitnessViewOut,
 )
 from hub.audit.service import AuditService, EntryFilter
 from hub.context import HubContext, get_context
@@ -64,6 +70,79 @@ Filter = Annotated[EntryFilter, Depends(entry_filter)]
 )
 def latest_checkpoint(viewer: CurrentViewer, audit: Audit) -> CheckpointOut:
     return audit.latest_checkpoint(viewer)
+
+
+@router.get(
+    "/witness/checkpoints/latest",
+    response_model=WitnessViewOut,
+    summary="For a witness: the newest checkpoint and a consistency proof from its last size",
+    description="The newest checkpoint (at most one interval old, with the cosignatures so "
+    "far), a consistency proof from `from` (the size of the checkpoint the witness saw last; "
+    "0 the first time) and the log's signed key lists. Who: a partner with a registered "
+    "witness key (`vhhub audit witnesses add`). Logged. ADR 0406; docs/partner-witness.md.",
+    responses=problems(400, 403),
+)
+def witness_checkpoint(
+    viewer: CurrentViewer,
+    audit: Audit,
+    old_size: Annotated[int, Query(alias="from", ge=0, le=MAX_PARAM_INT)] = 0,
+) -> WitnessViewOut:
+    view = audit.witnesses.view(viewer, old_size)
+    return WitnessViewOut(
+        tree_size=view.tree_size,
+        note=view.note,
+        old_size=view.old_size,
+        proof=view.proof,
+        key_lists=view.key_lists,
+    )
+
+
+@router.post(
+    "/checkpoints/{tree_size}/cosignatures",
+    response_model=CosignedCheckpointOut,
+    summary="Return a witness's cosignature (C2SP tlog-cosignature) on a checkpoint",
+    description="Verified against the calling partner's registered witness keys over the "
+    "stored checkpoint; stored and served appended to the checkpoint's note from then on. "
+    "Idempotent per witness key. Who: a partner with a registered witness key. Logged.",
+    responses=problems(400, 403, 404),
+)
+def add_cosignature(
+    tree_size: Annotated[int, Path(ge=0, le=MAX_PARAM_INT)],
+    body: CosignatureIn,
+    viewer: CurrentViewer,
+    audit: Audit,
+) -> CosignedCheckpointOut:
+    note = audit.witnesses.add_cosignature(viewer, tree_size, body.cosignature)
+    return CosignedCheckpointOut(tree_size=tree_size, note=note)
+
+
+@router.post(
+    "/witness/key-rotations",
+    response_model=WitnessKeyRotationOut,
+    status_code=201,
+    summary="A witness hands over to a new key",
+    description="The statement names the old and the new witness key and is signed by both; "
+    "the old key must be the calling partner's registered key. From then on only the new "
+    "key's cosignatures are accepted. Logged.",
+    responses=problems(400, 403, 409),
+)
+def rotate_witness_key(
+    body: WitnessKeyRotationIn, viewer: CurrentViewer, audit: Audit
+) -> WitnessKeyRotationOut:
+    audit.witnesses.rotate_key(viewer, body.statement)
+    return WitnessKeyRotationOut(accepted=True)
+
+
+@router.get(
+    "/log-keys",
+    response_model=LogKeysOut,
+    summary="The log's checkpoint keys (signed key lists) and the witnesses' keys",
+    description="Public key material only: the current verifier key, the signed key lists "
+    "of every rotation (each signed by the outgoing and incoming key), the registered "
+    "witness keys and their rotation statements. Any authenticated partner.",
+)
+def log_keys(viewer: CurrentViewer, audit: Audit) -> LogKeysOut:
+    return audit.log_keys()
 
 
 @router.post(

@@ -135,3 +135,54 @@ class LogStatusOut(BaseModel):
     cosigners: list[str] = Field(
         description="Key names of witnesses that cosigned the newest checkpoint (issue 21)."
     )
+
+
+# -- witnesses and log keys (ADR 0406) ----------------------------------------------------------
+
+
+class WitnessViewOut(BaseModel):
+    """What a witness fetches before it cosigns."""
+
+    tree_size: int
+    note: str = Field(description="The newest checkpoint, with the cosignatures so far.")
+    old_size: int = Field(description="The size the consistency proof starts from.")
+    proof: list[str] = Field(description="Consistency proof old_size -> tree_size, hex.")
+    key_lists: list[str] = Field(
+        description="The log's signed key lists, oldest first (none before a key rotation)."
+    )
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cosignature: str = Field(
+        max_length=1000,
+        description="One C2SP tlog-cosignature line: '— <name> <base64>' (cosignature/v1).",
+    )
+
+
+class CosignedCheckpointOut(BaseModel):
+    tree_size: int
+    note: str = Field(description="The checkpoint with every cosignature the hub holds.")
+
+
+class WitnessKeyRotationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(
+        max_length=4096,
+        description="vhhub-witness-key-rotation/v1 statement signed by the old and new key.",
+    )
+
+
+class WitnessKeyRotationOut(BaseModel):
+    accepted: bool
+
+
+class LogKeysOut(BaseModel):
+    verifier_key: str = Field(description="The current checkpoint verifier key.")
+    key_lists: list[str] = Field(description="Signed key lists, oldest first.")
+    witness_keys: list[str] = Field(description="Registered witness keys in use (vkeys).")
+    witness_rotations: list[str] = Field(
+        description="Witness key rotation statements, each signed by the old and new key."
+    )

@@ -31,12 +31,12 @@ from hub.audit.schemas import (
     EntryPage,
     InclusionCheckOut,
     InclusionProofOut,
+    LogKeysOut,
     LogStatusOut,
     SubjectIdentifiers,
     VerificationOut,
 )
 from hub.audit.store import (
-    checkpoint_notes,
     consistency_proof,
     inclusion_proof,
     iter_rows,
@@ -49,13 +49,22 @@ from hub.audit.verify import (
     TailRule,
     VerifyProgress,
     VerifyReport,
+    WitnessRule,
     export_lines,
     no_progress,
     verify_export,
 )
+from hub.audit.witness_models import WitnessKey
+from hub.audit.witness_service import (
+    WitnessService,
+    cosigned,
+    cosigned_notes,
+    key_list_notes,
+)
 from hub.cases.intake import subject_pseudonyms
 from hub.cases.schemas import SubjectIn
 from hub.crypto.blind_index import BlindIndexer
+from hub.crypto.signing import SigningKey
 from hub.db.session import Database
 from hub.errors import NotFound, ValidationFailed
 from hub.facts.catalog import FactTypeCatalog
@@ -164,6 +173,8 @@ class AuditService:
         self._indexer = indexer
         self._report = report
         self._wording = Wording(report.catalog, report.partner_names)
+        #: witnesses and their cosignatures, key lists (ADR 0406)
+        self.witnesses = WitnessService(db, access_log)
 
     def _authorize(self, session: Session, viewer: Viewer, action: str) -> str:
         return self._gate.authorize(session, viewer, action).policy_version
@@ -195,8 +206,15 @@ class AuditService:
 
     # -- checkpoints and proofs ---------------------------------------------------------------
 
-    def _checkpoint_out(self, checkpoint: Checkpoint) -> CheckpointOut:
-        return CheckpointOut.of(checkpoint, self._log_store.signer.verifier_key)
+    def _checkpoint_out(
+        self, checkpoint: Checkpoint, session: Session | None = None
+    ) -> CheckpointOut:
+        """The checkpoint as the API hands it out: with a session, its note carries the
+        witnesses' cosignatures (C2SP: one note, signature lines appended)."""
+        out = CheckpointOut.of(checkpoint, self._log_store.signer.verifier_key)
+        if session is not None:
+            out.note = cosigned(session, checkpoint)
+        return out
 
     def latest_checkpoint(self, viewer: Viewer) -> CheckpointOut:
         """The newest signed checkpoint, at most one checkpoint interval old (any
@@ -216,7 +234,7 @@ class AuditService:
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            return self._checkpoint_out(self._log_store.fresh_checkpoint(session))
+            return self._checkpoint_out(self._log_store.fresh_checkpoint(session), session)
 
     def sign_checkpoint(self, viewer: Viewer) -> CheckpointOut:
         with self._db.unit_of_work() as session:
@@ -255,7 +273,7 @@ class AuditService:
                 tree_size=checkpoint.tree_size,
                 leaf_hash=row.leaf_hash.hex(),
                 proof=[h.hex() for h in proof],
-                checkpoint=self._checkpoint_out(checkpoint),
+                checkpoint=self._checkpoint_out(checkpoint, session),
             )
 
     def consistency(self, viewer: Viewer, old_size: int, new_size: int) -> ConsistencyProofOut:
@@ -360,7 +378,7 @@ class AuditService:
                 tree_size=checkpoint.tree_size,
                 leaf_hash=row.leaf_hash.hex(),
                 proof=[h.hex() for h in proof],
-                checkpoint=self._checkpoint_out(checkpoint),
+                checkpoint=self._checkpoint_out(checkpoint, session),
             )
             entry = entry_out(row)
         check = self.check_inclusion(stored, inclusion)
@@ -387,7 +405,8 @@ class AuditService:
             note=inclusion.checkpoint.note,
         )
         signer = self._log_store.signer
-        return check_inclusion(given, signer.verifier_key, signer.origin)
+        lists = self.witnesses.key_lists()
+        return check_inclusion(given, signer.verifier_key, signer.origin, lists)
 
     def verify_recorded(self, viewer: Viewer) -> VerificationOut:
         """Verify the live log (`verify_live`) for an auditor and record the verdict as a
@@ -452,7 +471,7 @@ class AuditService:
                 .order_by(LogEntry.seq.desc())
                 .limit(1)
             ).one_or_none()
-            checkpoint = self._checkpoint_out(newest) if newest is not None else None
+            checkpoint = self._checkpoint_out(newest, session) if newest is not None else None
             last = _verification_out(verified) if verified is not None else None
         age = None
         if checkpoint is not None:
@@ -468,9 +487,12 @@ class AuditService:
 
     # -- export and verification -----------------------------------------------------------------
 
-    def _header(self) -> ExportHeader:
+    def _header(self, session: Session, verifier_key: str | None = None) -> ExportHeader:
         return ExportHeader(
-            origin=self._log_store.signer.origin, verifier_key=self._log_store.signer.verifier_key
+            origin=self._log_store.signer.origin,
+            verifier_key=verifier_key or self._log_store.signer.verifier_key,
+            key_lists=tuple(key_list_notes(session)),
+            witness_rotations=tuple(witness_rotation_statements(session)),
         )
 
     def export_full(self, viewer: Viewer | None) -> Iterator[str]:
@@ -505,9 +527,9 @@ class AuditService:
 
     def _stream_full(self) -> Iterator[str]:
         with self._db.snapshot() as session:  # no lock: the hub keeps writing meanwhile
-            notes = checkpoint_notes(session)
+            notes = cosigned_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
-            yield from export_lines(rows, notes, self._header())
+            yield from export_lines(rows, notes, self._header(session))
 
     def export_entries(self, viewer: Viewer, where: EntryFilter, fmt: str) -> Iterator[str]:
         """Query results as JSON Lines or CSV (for analysis; not the verifiable format)."""
@@ -547,6 +569,7 @@ class AuditService:
         *,
         allow_unsigned_tail: bool = False,
         progress: VerifyProgress = no_progress,
+        witness_rule: WitnessRule | None = None,
     ) -> VerifyReport:
         """Verify the database's log with only a public verifier key, and against the log
         head, whose size and Merkle frontier also commit to the entries not yet covered by a
@@ -564,7 +587,6 @@ class AuditService:
         rolled back to an older copy, as in `verify_export`. Raises `CheckpointError` for a
         malformed key or a supplied checkpoint that does not verify."""
         key = verifier_key_text or self._log_store.signer.verifier_key
-        header = ExportHeader(origin=self._log_store.signer.origin, verifier_key=key)
         # one snapshot for the head and every row, however long the pass takes, and no lock
         tail = TailRule(
             interval_s=self._log_store.checkpoint_interval_s,
@@ -580,8 +602,9 @@ class AuditService:
                     )
                 )
             )
-            notes = [note for _, _, note in stored]
+            notes = cosigned_notes(session)
             rows = ((row_json(r), r.leaf_hash) for r in iter_rows(session))
+            header = self._header(session, self._listed_key(session, key))
             report = verify_export(
                 export_lines(rows, notes, header),
                 key,
@@ -589,9 +612,49 @@ class AuditService:
                 tail=tail,
                 progress=progress,
                 expected_entries=head.size if head is not None else None,
+                witness_rule=witness_rule,
             )
             report = _against_checkpoint_rows(report, [(s, bytes(r), n) for s, r, n in stored])
             return _against_head(report, head)
+
+    def _listed_key(self, session: Session, pinned: str) -> str:
+        """The header's key for a live pass: the pinned key itself (a log never rotated, or
+        an auditor who pinned the current key), else the hub's current key, which the
+        verifier then has to find in the key lists it follows from the pinned key."""
+        return pinned if not key_list_notes(session) else self._log_store.signer.verifier_key
+
+    def rotate_log_key(self, new_key: SigningKey) -> str:
+        """Rotate the checkpoint signing key (`vhhub keys rotate-log-key`): log the act, sign
+        the old key's last checkpoint, publish the next key list. Returns the new vkey."""
+        with self._db.unit_of_work() as session:
+            self._log_store.append(
+                session,
+                Event(
+                    action=Action.CHECKPOINT_SIGN,
+                    outcome=Outcome.ALLOWED,
+                    reason="checkpoint key rotated by the operator (CLI)",
+                ),
+                actor=_operator(),
+                request=_cli_request(),
+            )
+            self._log_store.rotate_key(session, new_key)
+        return self._log_store.signer.verifier_key
+
+    def log_keys(self) -> LogKeysOut:
+        """Public keys only: nothing to authorise beyond authentication, nothing logged."""
+        with self._db.snapshot() as session:
+            return LogKeysOut(
+                verifier_key=self._log_store.signer.verifier_key,
+                key_lists=key_list_notes(session),
+                witness_keys=list(
+                    session.scalars(
+                        select(WitnessKey.vkey)
+                        .where(WitnessKey.valid_until.is_(None))
+                        .order_by(WitnessKey.id)
+                    )
+                ),
+                witness_rotations=witness_rotation_statements(session),
+            )
 
     # -- data-subject access report (AVG art. 15) ----------------------------------------------
 
@@ -785,3 +848,15 @@ def _verification_out(row: LogEntry) -> VerificationOut:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def witness_rotation_statements(session: Session) -> list[str]:
+    return [
+        r
+        for r in session.scalars(
+            select(WitnessKey.rotation)
+            .where(WitnessKey.rotation.is_not(None))
+            .order_by(WitnessKey.id)
+        )
+        if r is not None
+    ]

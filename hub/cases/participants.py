@@ -14,6 +14,7 @@ from hub.cases.schemas import CaseOut
 from hub.cases.usecase import CaseUseCase
 from hub.errors import NotFound, ValidationFailed
 from hub.identity.viewer import Viewer
+from hub.notifications.outbox import EventKind, record
 from hub.vocabulary import Role
 
 
@@ -59,6 +60,7 @@ class ParticipantService(CaseUseCase):
                 policy_version=opened.permit.policy_version,
                 object_ids=[existing.id, partner],
             )
+            record(session, EventKind.INVITATION, case.id, [existing.id], audience=partner)
             return self._out(session, case)
 
     def withdraw(self, viewer: Viewer, case_id: str, participant_id: str) -> CaseOut:

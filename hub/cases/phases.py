@@ -15,6 +15,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry
 from hub.identity.viewer import Viewer
+from hub.notifications.outbox import EventKind, record
 from hub.plans.models import PlanRepository
 from hub.plans.schemas import ENDED_STATUSES
 from hub.vocabulary import PHASE_ORDER, CaseStatus, Phase
@@ -73,6 +74,7 @@ class PhaseService(CaseUseCase):
                 policy_version=opened.permit.policy_version,
                 reason=f"{current.value} -> {to.value}",
             )
+            record(session, EventKind.PHASE_CHANGED, case.id, actor_partner=viewer.partner)
             return self._out(session, case)
 
     def close(self, viewer: Viewer, case_id: str, outcome: str) -> CaseOut:
@@ -99,4 +101,5 @@ class PhaseService(CaseUseCase):
                 policy_version=opened.permit.policy_version,
                 reason=f"{previous} -> closed: {outcome}",
             )
+            record(session, EventKind.PHASE_CHANGED, case.id, actor_partner=viewer.partner)
             return self._out(session, case)

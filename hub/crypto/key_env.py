@@ -106,6 +106,10 @@ class EnvKeyProvider:
             raise KeyNotFound(f"{_ENV_AUDIT_SIGNING} is not set")
         return self._audit_signer
 
+    def audit_signers(self) -> tuple[SigningKey, ...]:
+        # one key from the environment: rotate by file provider (ADR 0406)
+        return (self.audit_signer(),)
+
     # LocalKeyProvider
 
     def current_kek(self) -> Kek:

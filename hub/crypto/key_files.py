@@ -53,6 +53,7 @@ KEK_CURRENT_FILE: Final = "kek-current"
 BLIND_INDEX_KEY_FILE: Final = "blind-index.key"
 AUDIT_SIGNING_KEY_FILE: Final = "audit-signing.key"
 _KEK_FILE_RE: Final = re.compile(r"kek-(?P<version>[a-z0-9_]+)\.key")
+_AUDIT_VERSION_RE: Final = re.compile(r"audit-signing-[a-z0-9_]+\.key")
 
 _FILE_MODE: Final = 0o600
 _DIR_MODE: Final = 0o700
@@ -243,7 +244,27 @@ class FileKeyProvider:
         return BlindIndexer(key=_read_key_file(self._path(BLIND_INDEX_KEY_FILE)))
 
     def audit_signer(self) -> SigningKey:
-        return SigningKey.from_seed(_read_key_file(self._path(AUDIT_SIGNING_KEY_FILE)))
+        return self.audit_signers()[-1]
+
+    def audit_signers(self) -> tuple[SigningKey, ...]:
+        """Every checkpoint signing key in the directory, oldest first: the original
+        ``audit-signing.key``, then one ``audit-signing-<version>.key`` per rotation (ADR 0406).
+        The access log signs with the one its key list names as current."""
+        _check_dir(self._dir)
+        rotated = sorted(
+            name for name in os.listdir(self._dir) if _AUDIT_VERSION_RE.fullmatch(name)
+        )
+        names = [AUDIT_SIGNING_KEY_FILE, *rotated]
+        return tuple(SigningKey.from_seed(_read_key_file(self._path(n))) for n in names)
+
+    def create_audit_signer(self) -> SigningKey:
+        """Write a new checkpoint signing key file (rotation); the log's key list, not this
+        file, makes it current, so a crash between the two leaves the old key in use."""
+        _ensure_dir(self._dir)
+        seed = os.urandom(32)
+        name = f"audit-signing-{_new_kek_version()}.key"
+        write_secret_file(self._dir / name, f"{encode_key_text(seed)}\n".encode())
+        return SigningKey.from_seed(seed)
 
     # LocalKeyProvider
 

@@ -66,6 +66,8 @@ class OtherKeys(Protocol):
 
     def audit_signer(self) -> SigningKey: ...
 
+    def audit_signers(self) -> tuple[SigningKey, ...]: ...
+
 
 _CURRENT: Final = "current"
 _APPLICATION: Final = "vhhub"
@@ -389,6 +391,9 @@ class Pkcs11KeyProvider:
 
     def audit_signer(self) -> SigningKey:
         return self._others.audit_signer()
+
+    def audit_signers(self) -> tuple[SigningKey, ...]:
+        return self._others.audit_signers()
 
     # --- rotation (`vhhub keys rotate`) -------------------------------------------------
 

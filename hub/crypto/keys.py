@@ -82,6 +82,11 @@ class KeyProvider(Protocol):
         """The access log's Ed25519 signing key (signs checkpoints; never shows its seed)."""
         ...
 
+    def audit_signers(self) -> tuple[SigningKey, ...]:
+        """Every checkpoint signing key this provider holds, oldest first (rotation, ADR
+        0406): the log signs with the one its signed key list names as current."""
+        ...
+
 
 class LocalKeyProvider(KeyProvider, Protocol):
     """A provider that holds KEKs in process memory and can hand them out (file, env)."""

@@ -75,6 +75,33 @@ def rotate_command(
         raise typer.Exit(1)
 
 
+@keys_app.command("rotate-log-key")
+def rotate_log_key_command() -> None:
+    """Rotate the access log's checkpoint signing key (ADR 0406).
+
+    Writes a new key file (file key provider only), signs a last checkpoint with the old
+    key, and publishes the next signed key list (signed by the old and the new key; GET
+    /api/v1/audit/log-keys, and in every export). Running hub processes switch to the new
+    key at their next checkpoint. Prints the new verifier key."""
+    from hub.context import HubContext
+    from hub.crypto.key_files import FileKeyProvider
+    from hub.settings import Settings
+
+    ctx = HubContext.open(Settings())
+    try:
+        if not isinstance(ctx.keys, FileKeyProvider):
+            typer.echo(
+                "vhhub: rotate-log-key needs the file key provider (VHHUB_KEY_PROVIDER=file)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        new_key = ctx.keys.create_audit_signer()
+        typer.echo(ctx.audit.rotate_log_key(new_key))
+    finally:
+        ctx.close()
+    summary("Checkpoint key rotated; the new key list is published.")
+
+
 def _summary(report: RotationReport, pending: int, seconds: float) -> str:
     unused = count(len(report.retired) + len(report.unreferenced), "old version")
     failed = f", {count(len(report.failed_cases))} FAILED" if report.failed_cases else ""

@@ -35,6 +35,8 @@ PUBLIC_PATHS = frozenset(
         "/api/v1/health",
         "/api/v1/ready",
         "/api/v1/openapi.json",
+        # the key set partners verify notification signatures with (ADR 0019)
+        "/api/v1/notifications/keys",
         # the interactive docs page and each of its files (served from the package)
         *asset_paths("/api/v1/docs"),
     }

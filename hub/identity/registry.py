@@ -76,6 +76,23 @@ class OidcSpec:
 
 
 @dataclass(frozen=True)
+class NotificationSpec:
+    """Where the hub may send a partner's notifications (ADR 0019): the `[partners.notifications]`
+    sub-table's `callbacks`, each an https URL (http only on a loopback host, for tests). A
+    subscription's callback must equal one, or lie under one that ends in "/". The network
+    agrees on this list, not the partner's token: a stolen token cannot point the hub's
+    signed requests at an address of its choosing."""
+
+    callbacks: tuple[str, ...] = ()
+
+    def allows(self, url: str) -> bool:
+        return any(
+            url == allowed or (allowed.endswith("/") and url.startswith(allowed))
+            for allowed in self.callbacks
+        )
+
+
+@dataclass(frozen=True)
 class PartnerSpec:
     id: str
     name: str
@@ -86,6 +103,8 @@ class PartnerSpec:
     oidc: OidcSpec | None = None
     #: its tokens must be bound to its organisation certificate (mutual TLS, RFC 8705)
     certificate_bound: bool = False
+    #: the callback allow-list of its notifications; None: it cannot subscribe
+    notifications: NotificationSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -262,9 +281,64 @@ def _parse_partner(entry: object, kinds: dict[PartnerKind, KindSpec]) -> Partner
     bound = entry.get("certificate_bound", False)
     if not isinstance(bound, bool):
         raise RegistryError(f"partner {partner_id}: certificate_bound must be true or false")
+    notifications = _parse_notifications(partner_id, entry.get("notifications"))
     return PartnerSpec(
-        partner_id, str(entry.get("name", partner_id)), kind, source, location, alg, oidc, bound
+        partner_id,
+        str(entry.get("name", partner_id)),
+        kind,
+        source,
+        location,
+        alg,
+        oidc,
+        bound,
+        notifications,
     )
+
+
+#: a callback URL is at most this long (the subscription's column holds 2048)
+MAX_CALLBACK_CHARS: Final = 2048
+
+
+def _parse_notifications(partner_id: str, raw: object) -> NotificationSpec | None:
+    """The optional [partners.notifications] sub-table: `callbacks`, a list of URLs."""
+    if raw is None:
+        return None
+    where = f"partner {partner_id} [partners.notifications]"
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{where} must be a table")
+    unknown = set(raw) - {"callbacks"}
+    if unknown:
+        raise RegistryError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: callbacks"
+        )
+    callbacks = raw.get("callbacks")
+    if not isinstance(callbacks, list) or not callbacks:
+        raise RegistryError(f"{where}: callbacks must be a non-empty list of URLs")
+    for url in callbacks:
+        if not isinstance(url, str) or callback_url_error(url) is not None:
+            raise RegistryError(
+                f"{where}: each callback must be an https URL without user info, query or "
+                "fragment (http only for a loopback host)"
+            )
+    return NotificationSpec(callbacks=tuple(dict.fromkeys(callbacks)))
+
+
+def callback_url_error(url: str) -> str | None:
+    """Why `url` cannot be a callback (None when it can): absolute, https (http only for a
+    loopback host), no user info, query or fragment, printable ASCII, not too long."""
+    if len(url) > MAX_CALLBACK_CHARS or not url.isascii() or not url.isprintable() or " " in url:
+        return "not a plain ASCII URL of at most 2048 characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "not a URL"
+    if not host or parts.query or parts.fragment or "@" in parts.netloc:
+        return "an absolute URL without user info, query or fragment"
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+        return None
+    return "https (http only for a loopback host)"
 
 
 _OIDC_KEYS: Final = frozenset(

@@ -55,6 +55,7 @@ from hub.meetings.schemas import (
     MinutesIn,
     MinutesRecorded,
 )
+from hub.notifications.outbox import EventKind, record
 from hub.vocabulary import LifeDomain, Role, Sensitivity, TableId
 
 #: the most cases one meeting holds (a table discusses a handful per session)
@@ -172,6 +173,7 @@ class MeetingService:
                 opened.permit.policy_version,
                 f"on meeting at position {position}",
             )
+            record(session, EventKind.MEETING, case.id, [meeting.id], actor_partner=viewer.partner)
             return _item_out(item, [], [])
 
     def invite(self, viewer: Viewer, meeting_id: str, item_id: str, body: InviteeIn) -> ItemOut:
@@ -207,6 +209,14 @@ class MeetingService:
                 [item.meeting_id, item.id],
                 opened.permit.policy_version,
                 f"invited {body.partner}",
+            )
+            record(
+                session,
+                EventKind.MEETING,
+                item.case_id,
+                [item.meeting_id],
+                audience=body.partner,
+                actor_partner=viewer.partner,
             )
             return self._item(session, item)
 

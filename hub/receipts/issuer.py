@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hub.audit.checkpoints import parse_verifier_key
 from hub.audit.entry import AccessLogEntry, entry_leaf_hash
-from hub.audit.log import LogSigner
+from hub.audit.log import AccessLog
+from hub.crypto.signing import SigningKey
 from hub.receipts.receipt import (
     ReceiptClaims,
     content_digest,
@@ -27,6 +30,15 @@ class IssuedReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class Signer:
+    """The log key that signs one entry's receipts, with its origin and `kid`."""
+
+    key: SigningKey
+    origin: str
+    kid: str
+
+
+@dataclass(frozen=True, slots=True)
 class FactAct:
     """What a receipt names about one fact; the publisher is the entry's actor."""
 
@@ -38,15 +50,29 @@ class FactAct:
 
 
 class ReceiptIssuer:
-    """Signs receipts with the access log's key, for entries the log just appended."""
+    """Signs receipts with the access log's key, for entries the log just appended.
 
-    def __init__(self, signer: LogSigner) -> None:
-        self._key = signer.key
-        self._origin = signer.origin
-        self._kid = kid_of(parse_verifier_key(signer.verifier_key))
+    The key is the one the log's key list names as current when the entry is written
+    (`AccessLog.current_signer`, ADR 0406): after a rotation, by this process or another,
+    receipts follow the checkpoints to the new key."""
+
+    def __init__(self, access_log: AccessLog) -> None:
+        self._log = access_log
+
+    def signer(self, session: Session) -> Signer:
+        """The current key, for the receipts of the entry just appended in `session`'s
+        transaction (which holds the log head's lock, so no rotation slips in between)."""
+        signer = self._log.current_signer(session)
+        return Signer(signer.key, signer.origin, kid_of(parse_verifier_key(signer.verifier_key)))
 
     def issue(
-        self, entry: AccessLogEntry, act: FactAct, content: Any | None, *, leaf: bytes | None = None
+        self,
+        signer: Signer,
+        entry: AccessLogEntry,
+        act: FactAct,
+        content: Any | None,
+        *,
+        leaf: bytes | None = None,
     ) -> IssuedReceipt:
         """The receipt of `act`, logged as `entry`; a content digest under a fresh salt when
         `content` is given (publish, correction), none for a withdrawal."""
@@ -54,7 +80,7 @@ class ReceiptIssuer:
             raise ValueError("a receipt names the publisher: the entry has no actor")
         salt = new_salt() if content is not None else None
         claims = ReceiptClaims(
-            issuer=self._origin,
+            issuer=signer.origin,
             # the entry's own time: the receipt and the log agree on when
             issued_at=entry.time_us // 1_000_000,
             action=entry.action.value,
@@ -70,6 +96,6 @@ class ReceiptIssuer:
             leaf_hash=(leaf or entry_leaf_hash(entry)).hex(),
         )
         return IssuedReceipt(
-            issue_receipt(claims, self._key, self._kid),
+            issue_receipt(claims, signer.key, signer.kid),
             salt_text(salt) if salt is not None else None,
         )

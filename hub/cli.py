@@ -227,9 +227,18 @@ def serve(
     except NotInitialised as exc:
         typer.echo(f"vhhub: {exc}", err=True)
         raise typer.Exit(1) from None
+    if host is not None or port is not None or (tls is not None and cfg.public_url is None):
+        # where the hub is reached follows where it listens, unless VHHUB_PUBLIC_URL says
+        # otherwise: login redirects and every notification's dataref are built from it
+        listen_host, listen_port = host or cfg.host, port or cfg.port
+        public = cfg.public_url or f"{'https' if tls else 'http'}://{listen_host}:{listen_port}"
+        cfg = cfg.model_copy(
+            update={"host": listen_host, "port": listen_port, "public_url": public}
+        )
+        os.environ["VHHUB_PUBLIC_URL"] = public  # the workers read their settings from here
     options = {
-        "host": host or cfg.host,
-        "port": port or cfg.port,
+        "host": cfg.host,
+        "port": cfg.port,
         **server_options(cfg),
         **(tls.uvicorn_options() if tls is not None else {}),
     }

@@ -26,7 +26,7 @@ from tests.support import As, ok
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _env(settings: Settings, poll_s: float) -> dict[str, str]:
+def _env(settings: Settings, poll_s: float, public_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VHHUB_")}
     env.update(
         {
@@ -34,22 +34,27 @@ def _env(settings: Settings, poll_s: float) -> dict[str, str]:
             "VHHUB_NETWORK_FILE": str(settings.network_file),
             "VHHUB_NOTIFICATION_POLL_S": str(poll_s),
             "VHHUB_NOTIFICATION_TIMEOUT_S": "2",
-            "VHHUB_PUBLIC_URL": "https://vhhub.test",
             "VHHUB_LOG_LEVEL": "WARNING",
         }
     )
+    if public_url is not None:
+        env["VHHUB_PUBLIC_URL"] = public_url
     return env
 
 
 def _start(
-    settings: Settings, tmp_path: Path, name: str, poll_s: float
+    settings: Settings,
+    tmp_path: Path,
+    name: str,
+    poll_s: float,
+    public_url: str | None = "https://vhhub.test",
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     output = (tmp_path / f"{name}.log").open("wb")
     command = [sys.executable, "-m", "hub", "--data-dir", str(settings.data_dir), "serve"]
     process = subprocess.Popen(
         [*command, "--port", str(port)],
-        env=_env(settings, poll_s),
+        env=_env(settings, poll_s, public_url),
         cwd=PROJECT_ROOT,
         stdout=output,
         stderr=subprocess.STDOUT,
@@ -101,12 +106,14 @@ def test_kill_9_between_commit_and_delivery_loses_no_event(
             first.kill()
             first.wait(timeout=30)
 
-    second, _ = _start(settings, tmp_path, "second", poll_s=0.2)
+    # without VHHUB_PUBLIC_URL, the hub is reached where `serve --port` made it listen
+    second, second_base = _start(settings, tmp_path, "second", poll_s=0.2, public_url=None)
     try:
         [got] = receiver.wait_for(1)
         event = got.json()
         assert event["type"] == FACTS and event["subject"] == case["id"]
         assert event["sequence"] == "00000000000000000001"
+        assert event["dataref"] == f"{second_base}/api/v1/cases/{case['id']}/updates"
     finally:
         second.send_signal(signal.SIGTERM)
         try:

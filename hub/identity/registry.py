@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -336,6 +336,12 @@ def callback_url_error(url: str) -> str | None:
         return "not a URL"
     if not host or parts.query or parts.fragment or "@" in parts.netloc:
         return "an absolute URL without user info, query or fragment"
+    # a prefix entry allows what lies under it: "/hook/../admin" (or its percent-encoded
+    # form) starts with "/hook/" but an HTTP client resolves it elsewhere on the host
+    if "\\" in parts.path or any(
+        unquote(segment) in (".", "..") for segment in parts.path.split("/")
+    ):
+        return "a URL without . or .. path segments"
     if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
         return None
     return "https (http only for a loopback host)"

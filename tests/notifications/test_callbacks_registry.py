@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.identity.registry import RegistryError, parse_registry
+from hub.identity.registry import RegistryError, callback_url_error, parse_registry
 from hub.settings import PROJECT_ROOT
 
 
@@ -42,6 +42,11 @@ def test_the_allow_list_accepts_exact_urls_and_prefixes_ending_in_a_slash() -> N
     assert not spec.allows("https://koppeling.politie.example/other")
     assert not spec.allows("https://koppeling.politie.example.evil.example/vhhub/x")
     assert spec.allows("http://127.0.0.1:8080/dev/a")
+    # a prefix cannot be left by dot segments, plain or percent-encoded: the subscription
+    # is refused before the allow-list is consulted
+    for escape in ("/vhhub/../admin", "/vhhub/%2e%2e/admin", "/vhhub/%2E./x", "/vhhub/./x"):
+        assert callback_url_error(f"https://koppeling.politie.example{escape}") is not None
+    assert callback_url_error("https://koppeling.politie.example/vhhub/..hidden") is None
     # partners without the sub-table cannot subscribe
     assert registry.partners["om"].notifications is None
 
@@ -55,6 +60,7 @@ def test_the_allow_list_accepts_exact_urls_and_prefixes_ending_in_a_slash() -> N
         ["https://koppeling.politie.example/#x"],
         ["ftp://koppeling.politie.example/"],
         ["/relative/"],
+        ["https://koppeling.politie.example/vhhub/../"],
         [],
         "https://koppeling.politie.example/",
         [42],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,12 +29,19 @@ from hub.audit.witness import (
 )
 from hub.audit.witness_models import Cosignature, LogKeyList, WitnessKey
 from hub.db.session import Database
-from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.errors import Conflict, Forbidden, NotFound, Refusal, ValidationFailed
 from hub.identity.viewer import Viewer
 from hub.logging import get_logger
 from hub.metrics import witness_quorum
 
 _log = get_logger("hub.audit.witness")
+
+
+class CosignatureRefused(ValidationFailed, Refusal):
+    """A cosignature or key statement that does not verify, or is not the caller's: a 400
+    whose access-log entry (outcome denied) commits, since a forgery is what an auditor of
+    the witnesses wants to find (ADR 0406)."""
+
 
 #: how far a witness's clock may run ahead of the hub's before its cosignature is refused
 CLOCK_SKEW_S = 300
@@ -125,32 +133,43 @@ class WitnessService:
 
     # -- what a witness calls ------------------------------------------------------------------
 
-    @staticmethod
-    def _witness_keys(session: Session, partner: str) -> list[WitnessKey]:
+    def _witness_keys(self, session: Session, viewer: Viewer, action: Action) -> list[WitnessKey]:
         keys = list(
             session.scalars(
                 select(WitnessKey).where(
-                    WitnessKey.partner == partner, WitnessKey.valid_until.is_(None)
+                    WitnessKey.partner == viewer.partner, WitnessKey.valid_until.is_(None)
                 )
             )
         )
         if not keys:
-            # one answer for "not a witness" whatever else the partner is
+            # one answer for "not a witness" whatever else the partner is; logged (Refusal)
+            self._log_act(session, viewer, action, "witness: no registered witness key", False)
             raise Forbidden("This partner has no registered witness key.")
         return keys
 
-    def _log_act(self, session: Session, viewer: Viewer, action: Action, reason: str) -> None:
+    def _log_act(
+        self, session: Session, viewer: Viewer, action: Action, reason: str, allowed: bool = True
+    ) -> None:
         self._log.append(
             session,
-            Event(action=action, outcome=Outcome.ALLOWED, reason=reason[:200]),
+            Event(
+                action=action,
+                outcome=Outcome.ALLOWED if allowed else Outcome.DENIED,
+                reason=reason[:200],
+            ),
             actor=viewer.actor,
             request=viewer.request,
         )
 
+    def _refuse(self, session: Session, viewer: Viewer, why: str) -> NoReturn:
+        """Log the refused cosignature or key statement (denied), then refuse with a 400."""
+        self._log_act(session, viewer, Action.CHECKPOINT_SIGN, f"witness: {why}", False)
+        raise CosignatureRefused(f"{why[0].upper()}{why[1:]}.")
+
     def view(self, viewer: Viewer, old_size: int) -> WitnessView:
         """The newest checkpoint and a consistency proof from `old_size` (logged)."""
         with self._db.unit_of_work() as session:
-            self._witness_keys(session, viewer.partner)
+            self._witness_keys(session, viewer, Action.LOG_QUERY)
             self._log_act(session, viewer, Action.LOG_QUERY, "witness: latest checkpoint")
             checkpoint = self._log.fresh_checkpoint(session)
             if not 0 <= old_size <= checkpoint.tree_size:
@@ -170,7 +189,7 @@ class WitnessService:
         if not isinstance(line, str) or len(line) > 1000 or "\n" in line.rstrip("\n"):
             raise ValidationFailed("cosignature must be one signature line.")
         with self._db.unit_of_work() as session:
-            keys = self._witness_keys(session, viewer.partner)
+            keys = self._witness_keys(session, viewer, Action.CHECKPOINT_SIGN)
             checkpoint = session.get(Checkpoint, tree_size)
             if checkpoint is None:
                 raise NotFound()
@@ -180,11 +199,15 @@ class WitnessService:
                 try:
                     cosig = verify_cosignature_line(body, line, key)
                 except CheckpointError:
-                    raise ValidationFailed("The cosignature does not verify.") from None
+                    self._refuse(session, viewer, "the cosignature does not verify")
                 if cosig is None:
                     continue
                 if cosig.timestamp > time.time() + CLOCK_SKEW_S:
-                    raise ValidationFailed("The cosignature's time lies in the future.")
+                    self._refuse(
+                        session,
+                        viewer,
+                        "the cosignature's time lies in the future",
+                    )
                 if session.get(Cosignature, (tree_size, row.id)) is None:
                     session.add(
                         Cosignature(
@@ -202,7 +225,11 @@ class WitnessService:
                     )
                 session.flush()
                 return cosigned(session, checkpoint)
-        raise ValidationFailed("The cosignature is not by a witness key of this partner.")
+            self._refuse(
+                session,
+                viewer,
+                "the cosignature is not by a witness key of this partner",
+            )
 
     def rotate_key(self, viewer: Viewer, statement: str) -> int:
         """Accept a witness's new key: the statement must be signed by the partner's current
@@ -212,10 +239,14 @@ class WitnessService:
         except CheckpointError:
             raise ValidationFailed("The key rotation statement does not verify.") from None
         with self._db.unit_of_work() as session:
-            keys = self._witness_keys(session, viewer.partner)
+            keys = self._witness_keys(session, viewer, Action.CHECKPOINT_SIGN)
             old = next((k for k in keys if k.vkey == rotation.old.text), None)
             if old is None:
-                raise ValidationFailed("The statement's old key is not this partner's key.")
+                self._refuse(
+                    session,
+                    viewer,
+                    "the statement's old key is not this partner's key",
+                )
             if session.scalar(select(WitnessKey.id).where(WitnessKey.vkey == rotation.new.text)):
                 raise Conflict("The new witness key is already registered.")
             now = datetime.now(UTC)

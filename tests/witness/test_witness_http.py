@@ -100,6 +100,22 @@ def test_only_registered_witnesses_may_cosign_and_forgeries_are_refused(
         )
     assert stored["note"].count("— witness.") == 1
     assert good in newest_note(hub)["note"] or newest_note(hub)["tree_size"] > size
+    # every refusal is in the access log, denied, under who tried: a forged cosignature is
+    # what an auditor of the witnesses looks for
+    with hub.client() as http:
+        auditor = As(http, settings, "zvh", "aud-1", ["auditor"], "audit")
+        denied = ok(auditor.get("/api/v1/audit/entries?outcome=denied&limit=100"))["entries"]
+    witness_refusals = sorted(
+        (e["actor_partner"], e["action"])
+        for e in denied
+        if (e.get("reason") or "").startswith("witness:")
+    )
+    assert witness_refusals == [
+        ("ggz", "log.query"),
+        ("politie", "checkpoint.sign"),
+        ("politie", "checkpoint.sign"),
+        ("politie", "checkpoint.sign"),
+    ]
 
 
 def test_audit_verify_requires_the_witnesses_live_and_offline(

@@ -130,6 +130,17 @@ LOG_APPENDS = Counter(
     "Access-log entries appended by this process, by action and outcome.",
     ["action", "outcome"],
 )
+LOG_HEAD_WAIT_SECONDS = Histogram(
+    "vhhub_access_log_lock_wait_seconds",
+    "Time a unit of work waited for the access log's head lock (every writer of every "
+    "process takes it in turn: the hub's one serialisation point, ADR 0020).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+LOG_HEAD_HOLD_SECONDS = Histogram(
+    "vhhub_access_log_lock_hold_seconds",
+    "Time a unit of work held the access log's head lock, to its commit or rollback.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 REFUSALS = Counter(
     "vhhub_refusals_total",
     "Authentication and request refusals by reason code.",
@@ -207,6 +218,16 @@ def notification_delivery(outcome: str) -> None:
 def notification_dead_letter(event_type: str) -> None:
     """A delivery given up: the operator's alert counts these."""
     NOTIFICATION_DEAD_LETTERS.labels(code_label(event_type)).inc()
+
+
+def log_head_locked(waited_s: float) -> None:
+    """The access log's head lock was granted after `waited_s` seconds."""
+    LOG_HEAD_WAIT_SECONDS.observe(waited_s)
+
+
+def log_head_released(held_s: float) -> None:
+    """The access log's head lock was released (commit or rollback) after `held_s` seconds."""
+    LOG_HEAD_HOLD_SECONDS.observe(held_s)
 
 
 def log_appended(action: str, outcome: str, reason: str | None, count: int | None) -> None:

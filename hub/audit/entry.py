@@ -58,6 +58,7 @@ __all__ = [
     "AccessLogEntry",
     "Action",
     "EntryError",
+    "LeafTemplate",
     "Outcome",
     "canonical_bytes",
     "entry_and_leaf_from_json",
@@ -65,6 +66,7 @@ __all__ = [
     "entry_from_json",
     "entry_leaf_hash",
     "entry_to_json",
+    "leaf_template",
     "utc_micros",
 ]
 
@@ -520,6 +522,60 @@ def canonical_bytes(entry: AccessLogEntry) -> bytes:
 def entry_leaf_hash(entry: AccessLogEntry) -> bytes:
     """The entry's Merkle leaf hash: ``leaf_hash(canonical_bytes(entry))``."""
     return leaf_hash(canonical_bytes(entry))
+
+
+#: the two values an entry gets only when it is placed, under the log head's lock
+_PLACED_KEYS: Final = ("seq", "time_us")
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTemplate:
+    """The canonical bytes of a draft entry, cut where its seq and time go.
+
+    Why: the appender holds the log head's lock -- which every writer of every process waits
+    for -- from placing the entry to the commit. Encoding a briefing's entry (200 facts,
+    their fields and subjects) costs about 0.7 ms; encoded before the lock, only the two
+    numbers are written and the bytes hashed under it (ADR 0020). The bytes are exactly
+    `canonical_bytes` of the placed entry: the canonical form is a JSON object with sorted
+    keys, so it is the concatenation of its members in key order, and the two members
+    that change are integers (tests/audit/test_leaf_template.py)."""
+
+    before_seq: bytes
+    before_time: bytes
+    after_time: bytes
+
+    def leaf_hash(self, seq: int, time_us: int) -> bytes:
+        """`entry_leaf_hash(draft.placed(seq, time_us))`."""
+        return leaf_hash(
+            b"".join(
+                (
+                    self.before_seq,
+                    str(seq).encode("ascii"),
+                    self.before_time,
+                    str(time_us).encode("ascii"),
+                    self.after_time,
+                )
+            )
+        )
+
+
+def leaf_template(draft: AccessLogEntry) -> LeafTemplate:
+    """The template of `draft`'s canonical bytes (its seq and time are ignored)."""
+    body = entry_to_json(draft)
+    chunks: list[str] = []  # text before seq, between seq and time, after time
+    current = ["{"]
+    for index, key in enumerate(sorted(body)):
+        member = ("," if index else "") + _ENCODER.encode(key) + ":"
+        if key in _PLACED_KEYS:
+            current.append(member)
+            chunks.append("".join(current))
+            current = []
+        else:
+            current.append(member + _ENCODER.encode(body[key]))
+    current.append("}")
+    chunks.append("".join(current))
+    before_seq, before_time, after_time = (c.encode("utf-8") for c in chunks)
+    return LeafTemplate(entry_domain(draft) + before_seq, before_time, after_time)
 
 
 def _strict_list(name: str, value: object) -> list[Any]:

@@ -12,18 +12,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter  # apart from `time`, which tests replace to move the clock
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import sign_checkpoint, verifier_key_text
-from hub.audit.entry import AccessLogEntry, Action, Outcome, entry_leaf_hash, utc_micros
+from hub.audit.entry import AccessLogEntry, Action, Outcome, leaf_template, utc_micros
 from hub.audit.keylist import parse_key_list_unsafe, rotated_list
 from hub.audit.merkle import CompactRange
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.witness_models import LogKeyList
 from hub.crypto.signing import SigningKey
-from hub.metrics import log_appended
+from hub.db.session import on_transaction_end
+from hub.metrics import log_appended, log_head_locked, log_head_released
 from hub.vocabulary import PartnerKind, Purpose, Role
 
 
@@ -119,6 +121,12 @@ class AccessLog:
         self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
     ) -> AccessLogEntry:
         """Write one entry in the caller's transaction and return it (with its position)."""
+        return self.append_with_leaf(session, event, actor=actor, request=request)[0]
+
+    def append_with_leaf(
+        self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
+    ) -> tuple[AccessLogEntry, bytes]:
+        """`append`, and the entry's Merkle leaf hash (a receipt names it)."""
         pseudonyms = set(event.subject_pseudonyms)
         for names in event.fact_subjects.values():
             pseudonyms.update(names)
@@ -146,10 +154,14 @@ class AccessLog:
             fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
             count=event.count,
         )
+        template = leaf_template(draft)
+        # what the caller's unit of work has written so far goes to the database now, before
+        # the lock: under it, only this entry's rows are flushed (ADR 0020)
+        session.flush()
         head = self._lock_head(session)
         now_us = self._entry_time(head)
         entry = draft.placed(head.size, now_us)
-        leaf = entry_leaf_hash(entry)
+        leaf = template.leaf_hash(entry.seq, entry.time_us)
         frontier = CompactRange.from_hex(head.size, head.frontier)
         frontier.append(leaf)
         session.add(_row(entry, leaf))
@@ -170,7 +182,7 @@ class AccessLog:
         session.flush()
         self.appended = True
         log_appended(entry.action.value, entry.outcome.value, entry.reason, entry.count)
-        return entry
+        return entry, leaf
 
     def sign_if_stale(self, session: Session) -> Checkpoint | None:
         """Sign a checkpoint when entries have waited longer than the interval without one.
@@ -324,12 +336,22 @@ class AccessLog:
 
     @staticmethod
     def _lock_head(session: Session) -> LogHead:
+        asked = perf_counter()
         head = session.scalars(
             select(LogHead).where(LogHead.id == 1).with_for_update()
         ).one_or_none()
         if head is None:
             raise RuntimeError("access log head missing: the database is not migrated")
+        if _LOCKED_AT not in session.info:  # the first lock of this unit of work
+            granted = perf_counter()
+            session.info[_LOCKED_AT] = granted
+            log_head_locked(granted - asked)
+            on_transaction_end(session, lambda: log_head_released(perf_counter() - granted))
         return head
+
+
+#: `Session.info` key: when this unit of work was granted the log head's lock
+_LOCKED_AT = "vhhub_log_head_locked_at"
 
 
 def _row(entry: AccessLogEntry, leaf: bytes) -> LogEntry:

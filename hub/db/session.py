@@ -32,6 +32,22 @@ SNAPSHOT_OPTION = "vhhub_snapshot"
 SQLITE_SYNCHRONOUS = "FULL"
 
 
+#: `Session.info` key: what to run once the unit of work has ended (`on_transaction_end`).
+_ON_END = "vhhub_on_transaction_end"
+
+
+def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s unit of work has committed or rolled back: to measure
+    how long a lock taken in it was held (the access log's head, ADR 0020). For measuring
+    only: it runs after the outcome is settled and cannot change it."""
+    session.info.setdefault(_ON_END, []).append(callback)
+
+
+def _ended(session: Session) -> None:
+    for callback in session.info.pop(_ON_END, ()):
+        callback()
+
+
 def _rollback_quietly(session: Session) -> None:
     """Roll back after a database failure, which may fail the same way: the first error is
     the one to report."""
@@ -130,6 +146,7 @@ class Database:
             session.rollback()
             raise
         finally:
+            _ended(session)
             session.close()
 
     def unit_of_work(self) -> AbstractContextManager[Session]:

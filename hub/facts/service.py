@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.audit.entry import Action, Outcome, entry_leaf_hash
+from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.cases.models import Case, Subject
 from hub.cases.repository import CaseRepository
@@ -44,7 +44,7 @@ from hub.gate.gate import Gate, PublishCheck
 from hub.gate.inputs import CaseInput
 from hub.identity.viewer import Viewer
 from hub.notifications.outbox import EventKind, record
-from hub.receipts.issuer import FactAct, ReceiptIssuer
+from hub.receipts.issuer import ContentDigest, FactAct, ReceiptIssuer
 from hub.receipts.models import FactReceipt
 from hub.vocabulary import CaseStatus, FactStatus
 
@@ -291,30 +291,16 @@ class FactService:
             )
             for fact_id, (_, fact, fact_type, _) in zip(ids, new, strict=True)
         ]
-        entry = self._log.append(
-            session,
-            Event(
-                action=Action.FACT_PUBLISH,
-                outcome=Outcome.ALLOWED,
-                case_id=case.id,
-                object_ids=ids,
-                fact_subjects=for_log(
-                    {i: concerned(f) for i, (_, f, _, _) in zip(ids, new, strict=True)}
-                ),
-                policy_version=version,
-            ),
-            actor=viewer.actor,
-            request=viewer.request,
-        )
-        leaf = entry_leaf_hash(entry)
-        signer = self._receipts.signer(session)
+        # everything that does not depend on the log entry is done before it is appended:
+        # the append locks the log head until the commit (ADR 0020)
+        digests = [ContentDigest.of(fact.content) for _, fact, _, _ in new]
+        named_subjects = [sorted(set(requested_subjects(fact))) for _, fact, _, _ in new]
         published_at = utcnow()
-        out: list[PublishedFact] = []
         rows: list[dict[str, Any]] = []
         links: list[dict[str, str]] = []
-        receipts: list[dict[str, Any]] = []
-        for fact_id, content_ct, (_, fact, fact_type, domain) in zip(ids, sealed, new, strict=True):
-            named = sorted(set(requested_subjects(fact)))
+        for fact_id, content_ct, named, (_, fact, fact_type, domain) in zip(
+            ids, sealed, named_subjects, new, strict=True
+        ):
             rows.append(
                 {
                     "id": fact_id,
@@ -333,18 +319,39 @@ class FactService:
                     "lineage_id": fact_id,
                     "version": 1,
                     "status": FactStatus.CURRENT.value,
-                    "change_seq": entry.seq,
                     # the id is chosen up front, so the row is sealed before its one insert
                     "content_ct": content_ct,
                     "published_at": published_at,
                 }
             )
             links.extend({"fact_id": fact_id, "subject_id": s} for s in named)
-            issued = self._receipts.issue(
+        entry, leaf = self._log.append_with_leaf(
+            session,
+            Event(
+                action=Action.FACT_PUBLISH,
+                outcome=Outcome.ALLOWED,
+                case_id=case.id,
+                object_ids=ids,
+                fact_subjects=for_log(
+                    {i: concerned(f) for i, (_, f, _, _) in zip(ids, new, strict=True)}
+                ),
+                policy_version=version,
+            ),
+            actor=viewer.actor,
+            request=viewer.request,
+        )
+        signer = self._receipts.signer(session)
+        out: list[PublishedFact] = []
+        receipts: list[dict[str, Any]] = []
+        for fact_id, row, digest, named, (_, fact, fact_type, _) in zip(
+            ids, rows, digests, named_subjects, new, strict=True
+        ):
+            row["change_seq"] = entry.seq
+            issued = self._receipts.issue_digested(
                 signer,
                 entry,
                 FactAct(case.id, fact_id, fact_type.id, 1, fact.idempotency_key),
-                fact.content,
+                digest,
                 leaf=leaf,
             )
             receipts.append({"fact_id": fact_id, "seq": entry.seq, "receipt": issued.receipt})

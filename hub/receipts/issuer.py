@@ -30,6 +30,21 @@ class IssuedReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentDigest:
+    """A fact's content digest under a fresh salt, made before the log entry is appended:
+    it does not depend on the entry, and canonicalising a batch's content under the log
+    head's lock kept every other writer waiting (ADR 0020)."""
+
+    digest: str
+    salt: bytes
+
+    @classmethod
+    def of(cls, content: Any) -> ContentDigest:
+        salt = new_salt()
+        return cls(content_digest(content, salt), salt)
+
+
+@dataclass(frozen=True, slots=True)
 class Signer:
     """The log key that signs one entry's receipts, with its origin and `kid`."""
 
@@ -76,9 +91,21 @@ class ReceiptIssuer:
     ) -> IssuedReceipt:
         """The receipt of `act`, logged as `entry`; a content digest under a fresh salt when
         `content` is given (publish, correction), none for a withdrawal."""
+        digest = ContentDigest.of(content) if content is not None else None
+        return self.issue_digested(signer, entry, act, digest, leaf=leaf)
+
+    def issue_digested(
+        self,
+        signer: Signer,
+        entry: AccessLogEntry,
+        act: FactAct,
+        digest: ContentDigest | None,
+        *,
+        leaf: bytes | None = None,
+    ) -> IssuedReceipt:
+        """`issue` with the content digest made beforehand (None: a withdrawal)."""
         if entry.actor_partner is None or entry.actor_user is None:
             raise ValueError("a receipt names the publisher: the entry has no actor")
-        salt = new_salt() if content is not None else None
         claims = ReceiptClaims(
             issuer=signer.origin,
             # the entry's own time: the receipt and the log agree on when
@@ -91,11 +118,11 @@ class ReceiptIssuer:
             idempotency_key=act.idempotency_key,
             publisher=entry.actor_partner,
             publisher_user=entry.actor_user,
-            content_digest=content_digest(content, salt) if salt is not None else None,
+            content_digest=None if digest is None else digest.digest,
             seq=entry.seq,
             leaf_hash=(leaf or entry_leaf_hash(entry)).hex(),
         )
         return IssuedReceipt(
             issue_receipt(claims, signer.key, signer.kid),
-            salt_text(salt) if salt is not None else None,
+            None if digest is None else salt_text(digest.salt),
         )

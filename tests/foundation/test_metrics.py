@@ -118,6 +118,9 @@ def test_the_metrics_move_with_a_scenario_and_name_no_one(metrics_hub: RunningHu
     assert moved(appends, action="fact.publish", outcome="allowed") == 1
     assert moved(appends, action="briefing.read", outcome="allowed") == 1
     assert moved(appends, action="auth.failure", outcome="denied") >= 1
+    # every unit of work that appended took the log head's lock, and let it go again
+    for histogram in ("vhhub_access_log_lock_wait_seconds", "vhhub_access_log_lock_hold_seconds"):
+        assert moved(f"{histogram}_count") >= 3
     engine = create_engine(settings.effective_database_url)
     try:
         with engine.connect() as conn:

@@ -5,7 +5,11 @@
 #   phase. The rule decisions answers a whole batch of facts in one evaluation. The levels
 #   come from the disclosure matrix (data.vhhub.matrix); this file only reads it, by key,
 #   and applies the network's fixed limits on top. What depends only on the viewer and the
-#   case is decided once per request (rules), what depends on the fact per fact (functions).
+#   case is decided once per request (rules); what depends on a few fact attributes is decided
+#   once per distinct value of those attributes in the request (rules over the input's
+#   distinct values: the catalogue check and the matrix grant per type, domain and
+#   sensitivity, the released fields per type, field list and level); what depends on the
+#   whole fact per fact (functions).
 # custom:
 #   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 and AVG art. 5(1)(b) (purpose limitation)
 package vhhub.disclosure
@@ -191,6 +195,152 @@ viewer_has_care_or_justice_task if data.vhhub.network.justice_kinds[input.viewer
 viewer_without_care_or_justice_task if not viewer_has_care_or_justice_task
 
 # ---------------------------------------------------------------------------------------
+# Decided once per distinct value in the request.
+#
+# Why: regorus does not remember a function's value, so a function called per fact repeats
+# its work for every fact that shares the attributes it reads (ADR 0020). The rules below
+# hold one entry per distinct value that occurs in this request's facts; regorus evaluates
+# each rule once per evaluation, and a fact then looks its entry up by the attributes it was
+# built from. They are partial rules over the distinct values rather than comprehensions:
+# rego-cpp (the cross-check engine) evaluates a looked-up partial rule for the one key asked,
+# but copies a whole complete rule for every lookup. Nothing outlives the evaluation.
+# ---------------------------------------------------------------------------------------
+
+# METADATA
+# title: Catalogue keys that fit the catalogue
+# description: >-
+#   The distinct (type, life domain, sensitivity) triples of the request's facts that match
+#   the fact-type catalogue (common.fact_matches_catalogue), decided once per triple. These
+#   three are all the catalogue check reads of a fact; a fact without one of them has no
+#   triple and so does not fit.
+# custom:
+#   source: AVG art. 25 (data protection by default) and AVG art. 5(1)(d) (accuracy)
+catalogue_fits contains key if {
+	some key in request_catalogue_keys
+	common.fact_matches_catalogue({"type": key[0], "domain": key[1], "sensitivity": key[2]})
+}
+
+# METADATA
+# title: Catalogue keys of the request's facts
+# description: >-
+#   The distinct (type, life domain, sensitivity) triples of the request's facts: all that
+#   the catalogue check and the matrix grant read of a fact.
+# custom:
+#   source: AVG art. 25 (data protection by default)
+request_catalogue_keys := {[fact.type, fact.domain, fact.sensitivity] | some fact in input.facts}
+
+# METADATA
+# title: Type and field lists of the request's facts
+# description: >-
+#   The distinct (type, fields) pairs of the request's facts, a fact without fields counting
+#   as one with none: all that the released fields and the revealing note read of a fact.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation)
+request_type_fields := {pair | some fact in input.facts; type := fact.type; pair := [type, object.get(fact, "fields", {})]}
+
+# METADATA
+# title: Matrix grant per catalogue key
+# description: >-
+#   For each fitting (type, life domain, sensitivity) triple of the request, the highest rank
+#   the viewer's rows grant and the sentence that names it (matrix_grant, or
+#   matrix_grants_nothing when no row grants anything), decided once per triple. A profile
+#   reads only a fact's type and domain (profile_level).
+# custom:
+#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
+matrix_grants[key] := grant if {
+	some key in catalogue_fits
+	grant := key_grant({"type": key[0], "domain": key[1]})
+}
+
+# METADATA
+# title: Grant for a type and domain
+# description: >-
+#   Per matrix row of the viewer, the rank of the level its profile gives facts of this type
+#   and life domain (profile_level); the best of them (best_grant). Written as matrix_decision
+#   was before ADR 0020 (a fact-like object, the profile by name): rego-cpp, the cross-check
+#   engine, returns stale comprehension results for some other shapes.
+# custom:
+#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
+key_grant(fact) := grant if {
+	ranks := {row: data.vhhub.network.level_rank[profile_level(profile, fact)] | some row; profile := viewer_profiles[row]}
+	grant := best_grant(fact.domain, ranks, highest_rank(ranks))
+}
+
+# METADATA
+# title: Best grant of a catalogue key
+# description: >-
+#   Rank and reason from the ranks the viewer's rows grant: nothing granted gives rank zero
+#   and matrix_grants_nothing, otherwise the highest rank and matrix_grant for the row that
+#   grants it (the first alphabetically when several do).
+# custom:
+#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
+best_grant(domain, ranks, rank) := {"rank": rank, "reason": matrix_grant(domain, row, rank)} if {
+	rank != 0
+	row := sort([candidate | some candidate; ranks[candidate] == rank])[0]
+} else := {"rank": 0, "reason": matrix_grants_nothing(domain)}
+
+# METADATA
+# title: Highest rank granted
+# description: The most any applicable row grants; zero when no row grants anything.
+# custom:
+#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
+highest_rank(ranks) := max([rank | some row; rank := ranks[row]]) if {
+	count(ranks) > 0
+} else := 0
+
+# METADATA
+# title: Released fields and revealing note per type, field list and rank
+# description: >-
+#   For each distinct (type, fields) pair of the request's facts (request_type_fields) and
+#   each rank above none, the level's name, the fields it releases
+#   (released_fields) and the note on revealing fields left out (revealing_note), decided
+#   once per pair and rank. The type, the field list and the level are all these read of a fact.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
+level_releases[[type, fields, rank]] := release if {
+	some [type, fields] in request_type_fields
+	entry := data.vhhub.fact_types[type]
+	some rank
+	level := data.vhhub.network.level_names[rank]
+	rank > 0
+	release := level_release(entry, fields, level)
+}
+
+# METADATA
+# title: What a level releases of a type and field list
+# description: >-
+#   The level's name, the fields it releases (released_fields) and the note on revealing
+#   fields left out (revealing_note), with the revealing fields withheld at this level
+#   (revealing_field_withheld) worked out once for both.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
+level_release(entry, fields, level) := release if {
+	hidden := {field | some field; entry.reveals[field]; revealing_field_withheld(entry, level, field)}
+	release := {
+		"level": level,
+		"fields": released_fields(entry, fields, level, hidden),
+		"note": revealing_note(entry, fields, level, hidden),
+	}
+}
+
+# METADATA
+# title: Fact types that state their own sensitivity
+# description: >-
+#   The catalogue's types whose facts each state their own sensitivity (fact_types.sensitivity_stated,
+#   from the schema's x-sensitivity-stated): plan notes, which a casusregisseur writes for the
+#   whole table. The writer's partner kind does not raise them; the facts they cite do.
+# custom:
+#   source: Landelijk kader Veiligheidshuizen 2013 (casusregie namens de casustafel) and AVG art. 9 and 10
+sensitivity_stated_types := {type | some type; data.vhhub.fact_types[type].sensitivity_stated == true}
+
+# METADATA
+# title: Sensitivity a partner kind publishes by default
+# description: The network's publisher_default_sensitivity, read once per request.
+# custom:
+#   source: AVG art. 9(1) and art. 4(15) with recital 35, AVG art. 10 with UAVG art. 1
+publisher_default_sensitivity := data.vhhub.network.publisher_default_sensitivity
+
+# ---------------------------------------------------------------------------------------
 # Per-fact decisions.
 # ---------------------------------------------------------------------------------------
 
@@ -199,14 +349,7 @@ viewer_without_care_or_justice_task if not viewer_has_care_or_justice_task
 # description: The fact's type, domain or sensitivity does not match the fact-type catalogue; it is withheld (fail closed).
 # custom:
 #   source: AVG art. 25 (data protection by default) and AVG art. 5(1)(d) (accuracy)
-fact_not_in_catalogue(fact) if catalogue_fit(fact) == "does_not_fit"
-
-# METADATA
-# title: Catalogue fit of a fact
-# description: A value rather than a negation, so the check stays cheap per fact.
-# custom:
-#   source: AVG art. 25 (data protection by default)
-catalogue_fit(fact) := "fits" if common.fact_matches_catalogue(fact) else := "does_not_fit"
+fact_not_in_catalogue(fact) if not catalogue_fits[[fact.type, fact.domain, fact.sensitivity]]
 
 # METADATA
 # title: Publisher sees its own facts
@@ -227,18 +370,17 @@ publisher_sees_own(fact) if {
 #   it publishes special-category data by default (data.vhhub.network.publisher_default_sensitivity,
 #   the care partners GGZ, youth care and Veilig Thuis, and the child protection board). A
 #   care relationship is health data whatever life domain the publisher picks, so a GGZ
-#   involvement signal on safety is special-category data too.
+#   involvement signal on safety is special-category data too. A fact of a type that states
+#   its own sensitivity (sensitivity_stated_types) is not raised by its publisher's kind.
 # custom:
 #   source: AVG art. 9(1) and art. 4(15) with recital 35 (health data includes that care is provided)
-fact_is_special(fact) if fact.sensitivity == "special"
-
-fact_is_special(fact) if {
-	data.vhhub.network.publisher_default_sensitivity[fact.publisher_kind] == "special"
-	not sensitivity_is_stated(fact)
-}
-
-fact_is_special(fact) if {
-	some cited in object.get(fact, "cites", [])
+fact_is_special(fact) := true if {
+	fact.sensitivity == "special"
+} else := true if {
+	publisher_default_sensitivity[fact.publisher_kind] == "special"
+	not sensitivity_stated_types[fact.type]
+} else := true if {
+	some cited in fact.cites
 	cited_is_special(cited)
 }
 
@@ -254,33 +396,23 @@ cited_is_special(cited) if cited.sensitivity == "special"
 cited_is_special(cited) if data.vhhub.network.publisher_default_sensitivity[cited.publisher_kind] == "special"
 
 # METADATA
-# title: The fact states its own sensitivity
-# description: >-
-#   Its type says each fact states its own sensitivity (fact_types.sensitivity_stated, from
-#   the schema's x-sensitivity-stated): plan notes, which a casusregisseur writes for the
-#   whole table. The writer's partner kind does not raise it; the facts it cites do.
-# custom:
-#   source: Landelijk kader Veiligheidshuizen 2013 (casusregie namens de casustafel) and AVG art. 9 and 10
-sensitivity_is_stated(fact) if data.vhhub.fact_types[fact.type].sensitivity_stated == true
-
-# METADATA
 # title: Fact is criminal-law data
 # description: >-
 #   Its fact type is criminal in the catalogue, or the kind of partner that published it
 #   publishes criminal-law data by default (data.vhhub.network.publisher_default_sensitivity,
 #   police, prosecution, probation and custodial institutions). What the police or the OM
 #   register about a person is criminal-law data whatever type or domain it is filed under.
+#   A fact of a type that states its own sensitivity (sensitivity_stated_types) is not
+#   raised by its publisher's kind.
 # custom:
 #   source: AVG art. 10 with UAVG art. 1 (strafrechtelijke persoonsgegevens), Wet politiegegevens and Wjsg
-fact_is_criminal(fact) if fact.sensitivity == "criminal"
-
-fact_is_criminal(fact) if {
-	data.vhhub.network.publisher_default_sensitivity[fact.publisher_kind] == "criminal"
-	not sensitivity_is_stated(fact)
-}
-
-fact_is_criminal(fact) if {
-	some cited in object.get(fact, "cites", [])
+fact_is_criminal(fact) := true if {
+	fact.sensitivity == "criminal"
+} else := true if {
+	publisher_default_sensitivity[fact.publisher_kind] == "criminal"
+	not sensitivity_stated_types[fact.type]
+} else := true if {
+	some cited in fact.cites
 	cited_is_criminal(cited)
 }
 
@@ -303,9 +435,9 @@ cited_is_criminal(cited) if data.vhhub.network.publisher_default_sensitivity[cit
 # custom:
 #   source: AVG art. 9 (special categories of personal data)
 special_category_withheld(fact) if {
-	fact_is_special(fact)
 	viewer_kind_capped_for_special_data
 	object.get(fact, "shareable", false) != true
+	fact_is_special(fact)
 }
 
 # METADATA
@@ -317,9 +449,9 @@ special_category_withheld(fact) if {
 # custom:
 #   source: AVG art. 9(1) and 9(2)(h) with UAVG art. 30 (health data only for care and the statutory tasks named there)
 special_category_outside_care_and_justice(fact) if {
-	fact_is_special(fact)
 	viewer_without_care_or_justice_task
 	object.get(fact, "shareable", false) != true
+	fact_is_special(fact)
 }
 
 # METADATA
@@ -331,20 +463,20 @@ special_category_outside_care_and_justice(fact) if {
 # custom:
 #   source: AVG art. 10 (personal data relating to criminal convictions and offences)
 criminal_data_outside_justice_chain(fact) if {
-	fact_is_criminal(fact)
 	viewer_outside_justice_chain
+	fact_is_criminal(fact)
 }
 
 # METADATA
 # title: Decision from the matrix, with the network's caps
 # description: >-
-#   The highest level any of the viewer's rows grants, lowered by the audit cap, the
-#   special-category cap or the criminal-data cap where those apply.
+#   The highest level any of the viewer's rows grants (matrix_grants, once per type, domain
+#   and sensitivity), lowered by the audit cap, the special-category cap or the criminal-data
+#   cap where those apply.
 # custom:
 #   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know), AVG art. 9 and 10
-matrix_decision(fact) := answer if {
-	ranks := {row: data.vhhub.network.level_rank[profile_level(profile, fact)] | some row; profile := viewer_profiles[row]}
-	answer := capped_decision(fact, ranks, highest_rank(ranks))
+matrix_decision(fact) := capped_decision(fact, grant.rank, grant.reason) if {
+	grant := matrix_grants[[fact.type, fact.domain, fact.sensitivity]]
 }
 
 # METADATA
@@ -355,21 +487,21 @@ matrix_decision(fact) := answer if {
 #   justice, criminal data outside the justice chain), and without a cap the grant stands.
 # custom:
 #   source: AVG art. 9 (special categories), AVG art. 10 (criminal data) and AVG art. 5(2) (accountability)
-capped_decision(fact, ranks, rank) := withheld("matrix_grants_nothing", matrix_grants_nothing(fact)) if {
+capped_decision(fact, rank, reason) := withheld("matrix_grants_nothing", reason) if {
 	rank == 0
 } else := shown(fact, 1, "auditor_sees_existence_only", "Auditors see only that a fact exists, never its content.") if {
-	auditor_sees_existence_only
 	rank > 1
+	auditor_sees_existence_only
 } else := shown(fact, 2, "special_category_withheld", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches police and prosecution as a summary at most, unless the publisher marked it shareable.") if {
+	rank > 2
 	special_category_withheld(fact)
-	rank > 2
 } else := shown(fact, 2, "special_category_outside_care_and_justice", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches partners without a care or justice task as a summary at most, unless the publisher marked it shareable.") if {
+	rank > 2
 	special_category_outside_care_and_justice(fact)
-	rank > 2
 } else := shown(fact, 2, "criminal_data_outside_justice_chain", "Criminal-law data (AVG art. 10, by its fact type or its publisher) reaches partners outside the justice chain as a summary at most.") if {
-	criminal_data_outside_justice_chain(fact)
 	rank > 2
-} else := shown(fact, rank, "matrix_grant", matrix_grant(fact, ranks, rank))
+	criminal_data_outside_justice_chain(fact)
+} else := shown(fact, rank, "matrix_grant", reason)
 
 # METADATA
 # title: Auditor sees existence only
@@ -380,7 +512,9 @@ auditor_sees_existence_only if common.purpose_is_audit
 
 # METADATA
 # title: Level a profile gives a fact
-# description: A fact-type entry wins over a life-domain entry, which wins over the profile's level for other domains.
+# description: >-
+#   A fact-type entry wins over a life-domain entry, which wins over the profile's level for
+#   other domains. Only the fact's type and domain matter (matrix_grants passes just those).
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation)
 profile_level(name, fact) := level if {
@@ -389,35 +523,33 @@ profile_level(name, fact) := level if {
 }
 
 # METADATA
-# title: Highest rank granted
-# description: The most any applicable row grants; zero when no row grants anything.
-# custom:
-#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
-highest_rank(ranks) := max([rank | some row; rank := ranks[row]]) if {
-	count(ranks) > 0
-} else := 0
-
-# METADATA
 # title: Matrix grant
 # description: >-
 #   The reason for a level the matrix grants - a sentence naming the table, the phase, the
 #   row that granted it (the first alphabetically when several do), the level and the profile.
 # custom:
 #   source: AVG art. 5(2) (accountability - every decision names why)
-matrix_grant(fact, ranks, rank) := concat("", [
+matrix_grant(domain, row, rank) := concat("", [
+	grant_sentence_start, row, " ", data.vhhub.network.level_names[rank], " on ", domain,
+	" facts (profile ", viewer_profiles[row], ").",
+])
+
+# METADATA
+# title: Start of the matrix grant's sentence
+# description: The part of matrix_grant that names the table and the phase, once per request.
+# custom:
+#   source: AVG art. 5(2) (accountability - every decision names why)
+grant_sentence_start := concat("", [
 	"At the ", input.case.table, " table in the ", input.case.phase, " phase the disclosure matrix gives ",
-	row, " ", data.vhhub.network.level_names[rank], " on ", fact.domain, " facts (profile ", viewer_profiles[row], ").",
-]) if {
-	row := sort([candidate | some candidate; ranks[candidate] == rank])[0]
-}
+])
 
 # METADATA
 # title: Matrix grants nothing
-# description: The reason when none of the viewer's matrix cells grants anything for this fact.
+# description: The reason when none of the viewer's matrix cells grants anything for facts of this life domain.
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation)
-matrix_grants_nothing(fact) := concat("", [
-	"The disclosure matrix grants this viewer nothing on ", fact.domain, " facts at the ",
+matrix_grants_nothing(domain) := concat("", [
+	"The disclosure matrix grants this viewer nothing on ", domain, " facts at the ",
 	input.case.table, " table in the ", input.case.phase, " phase for this purpose.",
 ])
 
@@ -446,16 +578,18 @@ withheld(rule, reason) := {"level": "none", "fields": [], "reason": reason, "rul
 
 # METADATA
 # title: A fact shown at a level
-# description: The level's name and the fields that level releases.
+# description: >-
+#   The level's name and the fields that level releases, with the note on revealing fields
+#   left out (level_releases, once per type, field list and rank).
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation)
 shown(fact, rank, rule, reason) := {
-	"level": level,
-	"fields": released_fields(fact, level),
-	"reason": concat("", [reason, revealing_note(fact, level)]),
+	"level": release.level,
+	"fields": release.fields,
+	"reason": concat("", [reason, release.note]),
 	"rule": rule,
 } if {
-	level := data.vhhub.network.level_names[rank]
+	release := level_releases[[fact.type, object.get(fact, "fields", {}), rank]]
 }
 
 # METADATA
@@ -466,15 +600,14 @@ shown(fact, rank, rule, reason) := {
 #   are revealing fields in a summary for a partner without a care or justice task.
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
-released_fields(fact, level) := fields if {
+released_fields(entry, fact_fields, level, hidden) := fields if {
 	classes := data.vhhub.network.released_field_classes[level]
-	entry := data.vhhub.fact_types[fact.type]
 	fields := sort([field |
 		some field
-		field_class := fact.fields[field]
+		field_class := fact_fields[field]
 		classes[field_class]
 		not entry.never_shared[field]
-		not revealing_field_withheld(entry, level, field)
+		not hidden[field]
 	])
 }
 
@@ -500,22 +633,19 @@ revealing_field_withheld(entry, level, field) if {
 #   release were left out of a summary (see revealing_field_withheld); empty otherwise.
 # custom:
 #   source: AVG art. 5(2) (accountability - every decision names why)
-revealing_note(fact, level) := concat("", [
+revealing_note(entry, fact_fields, level, hidden) := concat("", [
 	" Left out of this summary because they would make a diagnosis, an offence category or a",
 	" procedural role known to a partner without a care or justice task: ",
 	concat(", ", left_out), ".",
 ]) if {
-	level == "summary"
-	viewer_without_care_or_justice_task
-	entry := data.vhhub.fact_types[fact.type]
-	count(entry.reveals) > 0
+	count(hidden) > 0
 	classes := data.vhhub.network.released_field_classes[level]
 	left_out := sort([field |
 		some field
-		field_class := fact.fields[field]
+		field_class := fact_fields[field]
 		classes[field_class]
 		not entry.never_shared[field]
-		revealing_field_withheld(entry, level, field)
+		hidden[field]
 	])
 	count(left_out) > 0
 } else := ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from hub.rego.decisions import FactDecision, IdentityDecision, Verdict
 from hub.rego.errors import PolicyError
@@ -61,21 +61,27 @@ def _viewer_partner(decision_input: Mapping[str, Any]) -> Any:
     return viewer.get("partner") if isinstance(viewer, Mapping) else None
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), with plain dicts (every input the hub builds) answered
+    without the ABC check, which costs more than the rest of a fact's class key."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _checked_facts(decision_input: Mapping[str, Any]) -> Mapping[str, Any]:
     """The input's facts, refused when malformed: the answer could not be checked against them."""
     facts = decision_input.get("facts")
-    if not isinstance(facts, Mapping):
+    if not _is_mapping(facts):
         raise PolicyError("decision input has no facts object")
     # the gate hands the facts of one type one shared fields mapping: each is checked once
     # (every fact stays referenced by `facts`, so no id is reused during the loop)
     checked: set[int] = set()
     for fact_id, fact in facts.items():
-        if not isinstance(fact_id, str) or not isinstance(fact, Mapping):
+        if not isinstance(fact_id, str) or not _is_mapping(fact):
             raise PolicyError("decision input holds a fact that is not an object")
         fields = fact.get("fields", {})
         if id(fields) in checked:
             continue
-        if not isinstance(fields, Mapping) or not all(
+        if not _is_mapping(fields) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
         ):
             raise PolicyError("decision input holds a fact whose fields are not name -> class")
@@ -101,32 +107,43 @@ def _freeze(value: Any) -> Any:
     return (object, repr(value))
 
 
+#: Marks a class attribute the fact does not have (distinct from every value, None included).
+_ABSENT = object()
+
+#: The class attributes that enter the class key as they are (or frozen): all but the
+#: publisher (reduced to "is it the viewer's") and the fields (frozen once per mapping).
+_PLAIN_ATTRIBUTES = tuple(name for name in CLASS_ATTRIBUTES if name not in ("publisher", "fields"))
+
+
 def deduplicate(decision_input: Mapping[str, Any]) -> FactClasses:
     """Group facts into classes; the engine input holds one representative per class.
 
     The class key is a tuple of the class attributes (publisher reduced to "is it the
     viewer's"), not their sorted JSON: a fact costs a tuple, not an encoding (ADR 0020).
-    A fields mapping shared by several facts is frozen once."""
+    A string stands for itself in the key and any other value for its `_freeze` form (a
+    tuple, never equal to a string), an absent attribute for `_ABSENT`: exactly as fine as
+    freezing every value, with one call less per string. A fields mapping shared by several
+    facts is frozen once."""
     facts = _checked_facts(decision_input)
     viewer_partner = _viewer_partner(decision_input)
     class_by_key: dict[tuple[Any, ...], str] = {}
     representatives: dict[str, dict[str, Any]] = {}
     class_of: dict[str, str] = {}
     frozen: dict[int, Any] = {}  # id of a fields mapping -> its frozen form
+    absent = _ABSENT
     for fact_id, fact in facts.items():
-        parts: list[Any] = []
-        for name in CLASS_ATTRIBUTES:
-            if name == "publisher":
-                parts.append("publisher" in fact and fact["publisher"] == viewer_partner)
-            elif name in fact:
-                value = fact[name]
-                if name == "fields":
-                    done = frozen.get(id(value))
-                    if done is None:
-                        done = frozen[id(value)] = _freeze(value)
-                    parts.append((name, done))
-                else:
-                    parts.append((name, _freeze(value)))
+        get = fact.get
+        publisher = get("publisher", absent)
+        fields = get("fields", absent)
+        if not (fields is absent or id(fields) in frozen):
+            frozen[id(fields)] = _freeze(fields)
+        parts: list[Any] = [
+            publisher is not absent and publisher == viewer_partner,
+            absent if fields is absent else frozen[id(fields)],
+        ]
+        for name in _PLAIN_ATTRIBUTES:
+            value = get(name, absent)
+            parts.append(value if type(value) is str or value is absent else _freeze(value))
         key = tuple(parts)
         class_id = class_by_key.get(key)
         if class_id is None:
@@ -167,7 +184,7 @@ def parse_decisions(
 def _fact_decision(
     raw: Any, fact: Mapping[str, Any], viewer_partner: Any, policy_version: str
 ) -> FactDecision:
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         raise PolicyError("policy decision is not an object")
     raw_level = raw.get("level")
     level = _LEVELS.get(raw_level) if isinstance(raw_level, str) else None
@@ -180,7 +197,8 @@ def _fact_decision(
     if not isinstance(reason, str) or not isinstance(rule, str) or not rule:
         raise PolicyError("policy decision lacks a reason or a rule name")
     known: Mapping[str, str] = fact.get("fields", {})
-    if len(set(fields)) != len(fields) or not set(fields) <= set(known):
+    released = set(fields)
+    if len(released) != len(fields) or not released <= known.keys():
         raise PolicyError("policy decision releases fields the fact does not have")
     if fields and level in (DisclosureLevel.NONE, DisclosureLevel.EXISTENCE):
         raise PolicyError("policy decision releases fields at a level that shows no content")

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -30,6 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, TypedDict
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
@@ -266,6 +267,9 @@ class FactType:
     schema_hash: str
     _schema: dict[str, Any] = field(repr=False)
     _validator: Validator = field(repr=False)
+    #: the compiled pre-check (``_compile_precheck``): may only *accept*; ``None`` when the
+    #: schema uses something it is not proven to treat like ``_validator``
+    _precheck: Callable[[object], bool] | None = field(default=None, repr=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FactType):
@@ -362,7 +366,13 @@ class FactType:
 
         The errors name a pointer and a problem derived from the schema only; no part of
         ``content`` (value or free-form key) appears in them.
+
+        The compiled pre-check answers first; it accepts only what ``_validator`` accepts
+        (tests/facts/test_precheck_equivalence.py), and whatever it does not accept goes
+        through ``_validator``, which alone decides a rejection and words its errors.
         """
+        if self._precheck is not None and self._precheck(content):
+            return
         errors = _collect_errors(self._validator, content)
         if errors:
             raise FactValidationError(self.id, errors)
@@ -745,6 +755,7 @@ def _build_fact_type(schema: dict[str, Any]) -> FactType:
         schema_hash=_schema_hash(own),
         _schema=own,
         _validator=_FactValidator(own, format_checker=_FORMAT_CHECKER),
+        _precheck=_compile_precheck(own),
     )
 
 
@@ -797,6 +808,194 @@ _FactValidator: Final[type[Validator]] = extend(  # type: ignore[no-untyped-call
         {"number": _is_json_number, "integer": _is_json_integer}
     ),
 )
+
+
+# --- the compiled pre-check ------------------------------------------------------------------
+#
+# jsonschema walks a document in Python, about 0.1 ms per fact: the largest share of a batch
+# publish (ADR 0020). jsonschema-rs checks the same schema in Rust, some 40 times faster. It is
+# used only to *accept*: a document it does not accept goes through ``_FactValidator`` as
+# before, which alone rejects and words the errors. Accepting is safe only where both engines
+# provably agree, so the pre-check is built only for the vocabulary below (anything else in a
+# schema leaves that type on the slow path), and a document reaches it only when it consists of
+# plain JSON values (``_is_plain_json``). Where the engines would differ, Python does the check:
+#
+# - ``pattern``: Python's ``re.search`` (what jsonschema runs) through a custom keyword; Rust's
+#   regex differs (``$`` before a final newline, ``\d``, ``\w``, case folding).
+# - ``format: date``: ``_is_strict_date`` itself, as a custom format.
+# - ``uniqueItems``: only over string items; jsonschema holds ``1`` and ``1.0`` equal and
+#   ``True`` and ``1`` apart, a rule not worth proving for another engine.
+# - types: jsonschema-rs takes a tuple for an array and a ``Decimal`` for a number, and a NaN
+#   or infinity as null; jsonschema (with our checkers) refuses all of them. Lone surrogates
+#   cannot cross into Rust. ``_is_plain_json`` sends all of these to the slow path.
+#
+# tests/facts/test_precheck_equivalence.py holds both engines to the same answers over every
+# schema in schemas/.
+
+#: keywords only describing (the pre-check drops them)
+_PRECHECK_ANNOTATIONS: Final = frozenset({"$comment", "title", "description", "examples"})
+#: counts and bounds: handed to jsonschema-rs unchanged when the value is a plain int
+_PRECHECK_COUNTS: Final = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
+_PRECHECK_BOUNDS: Final = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+#: the name of the custom keyword that runs ``pattern`` in Python
+_PYTHON_PATTERN: Final = "vhhubPythonPattern"
+#: a plain document nested deeper than this goes to the slow path (schemas nest 3 deep)
+_PRECHECK_MAX_DEPTH: Final = 32
+
+
+def _precheck_node(node: object, *, root: bool = False) -> dict[str, Any] | None:
+    """The subschema jsonschema-rs gets for ``node``, or ``None`` if ``node`` uses anything
+    the pre-check is not proven to treat as jsonschema does (then the type has no pre-check).
+
+    Every node must carry a ``type``, so every value of an accepted document is type-checked.
+    """
+    kind = node.get("type") if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(kind, str) or kind not in _SHAPE_TYPES:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _PRECHECK_ANNOTATIONS or (root and key in _ROOT_ONLY_KEYWORDS):
+            continue
+        if isinstance(key, str) and key.startswith("x-"):
+            continue  # our annotations: jsonschema ignores them as well
+        if key == "type":
+            out[key] = value
+        elif key == "properties":
+            if not isinstance(value, dict):
+                return None
+            properties: dict[str, Any] = {}
+            for name, sub in value.items():
+                checked = _precheck_node(sub)
+                if checked is None:
+                    return None
+                properties[name] = checked
+            out[key] = properties
+        elif key == "required":
+            if not (isinstance(value, list) and all(isinstance(n, str) for n in value)):
+                return None
+            out[key] = value
+        elif key == "additionalProperties":
+            if value is not False:
+                return None
+            out[key] = value
+        elif key == "items":
+            checked = _precheck_node(value)
+            if checked is None:
+                return None
+            out[key] = checked
+        elif key == "enum":
+            # strings compare alike in both engines; numbers and booleans do not (1 == 1.0 ==
+            # True in Python, with exceptions jsonschema adds)
+            if not (isinstance(value, list) and all(type(v) is str for v in value)):
+                return None
+            out[key] = value
+        elif key in _PRECHECK_COUNTS or key in _PRECHECK_BOUNDS:
+            if type(value) is not int:  # no bool, no float: exact in both engines
+                return None
+            out[key] = value
+        elif key == "pattern":
+            if not isinstance(value, str):
+                return None
+            out[_PYTHON_PATTERN] = value
+        elif key == "format":
+            if value not in _FORMAT_CHECKS:
+                return None
+            out[key] = value
+        elif key == "uniqueItems":
+            items = node.get("items")
+            if not (value is False or (isinstance(items, dict) and items.get("type") == "string")):
+                return None
+            out[key] = value
+        else:
+            return None  # const, combinators, $ref, ...: not proven, so not pre-checked
+    return out
+
+
+class _PythonPattern:
+    """``pattern`` as jsonschema checks it: ``re.search`` in Python's engine, strings only.
+
+    A jsonschema-rs custom keyword: built with (parent schema, value, schema path), and
+    ``validate`` raises to say "does not match" (the message is never shown; a rejection is
+    worded by the slow path).
+    """
+
+    def __init__(self, _parent: object, value: str, _path: object) -> None:
+        self._regex = re.compile(value)
+
+    def validate(self, instance: object) -> None:
+        if isinstance(instance, str) and self._regex.search(instance) is None:
+            raise ValueError("pattern")
+
+
+def _is_plain_json(value: object, depth: int = _PRECHECK_MAX_DEPTH) -> bool:
+    """Whether ``value`` is made only of values both engines read alike: dict (str keys),
+    list, str (UTF-8 encodable), int, finite float, bool, None -- exact types, bounded depth.
+
+    Exact types, because jsonschema-rs reads a tuple as an array, a ``Decimal`` as a number and
+    an enum member as its value, where jsonschema (with our type checkers) does not.
+    """
+    kind = type(value)
+    if kind is str and isinstance(value, str):
+        return _is_utf8(value)
+    if kind is dict and isinstance(value, dict):
+        if depth <= 0:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not _is_utf8(key):
+                return False
+            if type(item) is str:  # the common member, checked without a call of its own
+                if not _is_utf8(item):
+                    return False
+            elif not _is_plain_json(item, depth - 1):
+                return False
+        return True
+    if kind is list and isinstance(value, list):
+        return depth > 0 and all(_is_plain_json(item, depth - 1) for item in value)
+    if kind is float and isinstance(value, float):
+        return math.isfinite(value)
+    return kind is int or kind is bool or value is None
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` can cross into Rust: a lone surrogate cannot."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _compile_precheck(schema: Mapping[str, Any]) -> Callable[[object], bool] | None:
+    """The pre-check of a fact type: ``True`` only for a document ``_FactValidator`` accepts.
+
+    ``None`` when the schema uses anything ``_precheck_node`` does not vouch for.
+    """
+    translated = _precheck_node(schema, root=True)
+    if translated is None:
+        return None
+    try:
+        compiled = jsonschema_rs.Draft202012Validator(
+            translated,
+            formats=dict(_FORMAT_CHECKS),
+            validate_formats=True,
+            ignore_unknown_formats=False,
+            keywords={_PYTHON_PATTERN: _PythonPattern},
+        )
+    except Exception:  # a schema jsonschema-rs will not compile keeps the slow path only
+        return None
+
+    def precheck(content: object) -> bool:
+        if not _is_plain_json(content):
+            return False
+        try:
+            return compiled.is_valid(content)
+        except Exception:  # any trouble here only means "ask jsonschema"
+            return False
+
+    return precheck
+
 
 _ARTICLES: Final = {"object": "an object", "array": "an array", "integer": "an integer"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -94,6 +95,10 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         # how many requests this process works on at once: anyio's thread limiter bounds
         # the request threads, and with them the memory of the work held (ADR 0020)
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
+        # everything loaded so far (modules, schemas, the policy bundle, the routes) lives as
+        # long as the process: kept out of the collector's full passes, which otherwise walk
+        # it again every few requests (about 1.8 ms of CPU per briefing, ADR 0020)
+        gc.freeze()
         signer = asyncio.create_task(_checkpoint_signer(ctx))
         flusher = asyncio.create_task(_refusal_flusher(ctx))
         deliverer = (

@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
         # everything loaded so far (modules, schemas, the policy bundle, the routes) lives as
         # long as the process: kept out of the collector's full passes, which otherwise walk
-        # it again every few requests (about 1.8 ms of CPU per briefing, ADR 0020)
+        # it again every few requests (about 1.8 ms of CPU per briefing, ADR 0020); what is
+        # garbage already is collected first, so none of it is kept for good
+        gc.collect()
         gc.freeze()
         signer = asyncio.create_task(_checkpoint_signer(ctx))
         flusher = asyncio.create_task(_refusal_flusher(ctx))

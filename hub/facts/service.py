@@ -347,12 +347,12 @@ class FactService:
             ids, rows, digests, named_subjects, new, strict=True
         ):
             row["change_seq"] = entry.seq
-            issued = self._receipts.issue_digested(
+            issued = self._receipts.issue(
                 signer,
                 entry,
+                leaf,
                 FactAct(case.id, fact_id, fact_type.id, 1, fact.idempotency_key),
                 digest,
-                leaf=leaf,
             )
             receipts.append({"fact_id": fact_id, "seq": entry.seq, "receipt": issued.receipt})
             out.append(
@@ -446,7 +446,17 @@ class FactService:
                 pseudonyms=pseudonyms,
             )
             new_id = str(uuid.uuid4())
-            entry = self._log.append(
+            # sealed and digested before the append, which locks the log head (ADR 0020)
+            content_ct = self._vault.seal_document(
+                session,
+                case_id=case.id,
+                record="fact",
+                row_id=new_id,
+                schema_id=fact.fact_type,
+                document=body.content,
+            )
+            digest = ContentDigest.of(body.content)
+            entry, leaf = self._log.append_with_leaf(
                 session,
                 Event(
                     action=Action.FACT_CORRECT,
@@ -478,25 +488,19 @@ class FactService:
                 version=fact.version + 1,
                 status=FactStatus.CURRENT.value,
                 change_seq=entry.seq,
+                content_ct=content_ct,
             )
             session.add(row)
             session.flush()
             subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
             link_subjects(session, new_id, subject_ids)
-            row.content_ct = self._vault.seal_document(
-                session,
-                case_id=case.id,
-                record="fact",
-                row_id=new_id,
-                schema_id=fact.fact_type,
-                document=body.content,
-            )
             key = self._publisher_key(session, fact)
             issued = self._receipts.issue(
                 self._receipts.signer(session),
                 entry,
+                leaf,
                 FactAct(case.id, new_id, row.fact_type, row.version, key),
-                body.content,
+                digest,
             )
             record(
                 session, EventKind.FACTS_RELEASED, case.id, [new_id], actor_partner=viewer.partner
@@ -525,7 +529,7 @@ class FactService:
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
         with self._unit_of_work() as session:
             fact, case, _ = self._own_current(session, viewer, fact_id)
-            entry = self._log.append(
+            entry, leaf = self._log.append_with_leaf(
                 session,
                 Event(
                     action=Action.FACT_WITHDRAW,
@@ -548,6 +552,7 @@ class FactService:
             issued = self._receipts.issue(
                 self._receipts.signer(session),
                 entry,
+                leaf,
                 FactAct(case.id, fact.id, fact.fact_type, fact.version, key),
                 None,
             )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import parse_verifier_key
-from hub.audit.entry import AccessLogEntry, entry_leaf_hash
+from hub.audit.entry import AccessLogEntry
 from hub.audit.log import AccessLog
 from hub.crypto.signing import SigningKey
 from hub.receipts.receipt import (
@@ -84,26 +84,12 @@ class ReceiptIssuer:
         self,
         signer: Signer,
         entry: AccessLogEntry,
-        act: FactAct,
-        content: Any | None,
-        *,
-        leaf: bytes | None = None,
-    ) -> IssuedReceipt:
-        """The receipt of `act`, logged as `entry`; a content digest under a fresh salt when
-        `content` is given (publish, correction), none for a withdrawal."""
-        digest = ContentDigest.of(content) if content is not None else None
-        return self.issue_digested(signer, entry, act, digest, leaf=leaf)
-
-    def issue_digested(
-        self,
-        signer: Signer,
-        entry: AccessLogEntry,
+        leaf: bytes,
         act: FactAct,
         digest: ContentDigest | None,
-        *,
-        leaf: bytes | None = None,
     ) -> IssuedReceipt:
-        """`issue` with the content digest made beforehand (None: a withdrawal)."""
+        """The receipt of `act`, logged as `entry` (whose Merkle leaf the append returned),
+        with the content digest made before the append (None: a withdrawal)."""
         if entry.actor_partner is None or entry.actor_user is None:
             raise ValueError("a receipt names the publisher: the entry has no actor")
         claims = ReceiptClaims(
@@ -120,7 +106,7 @@ class ReceiptIssuer:
             publisher_user=entry.actor_user,
             content_digest=None if digest is None else digest.digest,
             seq=entry.seq,
-            leaf_hash=(leaf or entry_leaf_hash(entry)).hex(),
+            leaf_hash=leaf.hex(),
         )
         return IssuedReceipt(
             issue_receipt(claims, signer.key, signer.kid),

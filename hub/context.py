@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from hub.audit.grouped import GroupCommit
 from hub.audit.log import AccessLog, LogSigner
 from hub.audit.partner_log import PartnerLogService
 from hub.audit.service import AuditService, ReportSettings
@@ -80,6 +81,8 @@ class HubContext:
     coordination: CoordinationService = field(init=False)
     statistics: StatisticsService = field(init=False)
     facts: FactService = field(init=False)
+    #: reads' access-log entries, grouped where they wrote nothing else (ADR 0020)
+    reads: GroupCommit = field(init=False)
     briefing: BriefingService = field(init=False)
     audit: AuditService = field(init=False)
     plans: PlanService = field(init=False)
@@ -119,7 +122,8 @@ class HubContext:
         self.fact_types = FactTypeContract(
             self.db, gate, registry, self.catalog, self.settings.policy_dir
         )
-        self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog)
+        self.reads = GroupCommit(self.db, log)
+        self.briefing = BriefingService(uow, gate, self.vault, log, self.catalog, self.reads)
         self.audit = AuditService(
             self.db,
             gate,

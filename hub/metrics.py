@@ -141,6 +141,11 @@ LOG_HEAD_HOLD_SECONDS = Histogram(
     "Time a unit of work held the access log's head lock, to its commit or rollback.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+LOG_BATCH_ENTRIES = Histogram(
+    "vhhub_access_log_batch_entries",
+    "Entries of reads written together in one transaction (group commit, ADR 0020).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 REFUSALS = Counter(
     "vhhub_refusals_total",
     "Authentication and request refusals by reason code.",
@@ -228,6 +233,11 @@ def log_head_locked(waited_s: float) -> None:
 def log_head_released(held_s: float) -> None:
     """The access log's head lock was released (commit or rollback) after `held_s` seconds."""
     LOG_HEAD_HOLD_SECONDS.observe(held_s)
+
+
+def log_batch_written(entries: int) -> None:
+    """A group commit wrote `entries` reads' entries in one transaction."""
+    LOG_BATCH_ENTRIES.observe(entries)
 
 
 def log_appended(action: str, outcome: str, reason: str | None, count: int | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import Context
 from dataclasses import dataclass, field
 from time import perf_counter  # apart from `time`, which tests replace to move the clock
 
@@ -18,7 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import sign_checkpoint, verifier_key_text
-from hub.audit.entry import AccessLogEntry, Action, Outcome, leaf_template, utc_micros
+from hub.audit.entry import (
+    AccessLogEntry,
+    Action,
+    LeafTemplate,
+    Outcome,
+    leaf_template,
+    utc_micros,
+)
 from hub.audit.keylist import parse_key_list_unsafe, rotated_list
 from hub.audit.merkle import CompactRange
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
@@ -97,6 +105,17 @@ class LogSigner:
         return verifier_key_text(self.key_name, self.key.public_key())
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedEntry:
+    """An entry ready to be placed: its draft (position and time 0), its canonical bytes cut
+    where those go, and its row (`AccessLog.prepare`). Placed once: the row is added to a
+    session."""
+
+    draft: AccessLogEntry
+    template: LeafTemplate
+    row: LogEntry
+
+
 class AccessLog:
     def __init__(
         self,
@@ -127,44 +146,56 @@ class AccessLog:
         self, session: Session, event: Event, *, actor: Actor, request: RequestInfo
     ) -> tuple[AccessLogEntry, bytes]:
         """`append`, and the entry's Merkle leaf hash (a receipt names it)."""
-        pseudonyms = set(event.subject_pseudonyms)
-        for names in event.fact_subjects.values():
-            pseudonyms.update(names)
-        # Validated and normalised before the head is locked: every writer of every process
-        # waits for that lock, so only placing, hashing and the rows happen under it (a
-        # briefing's entry names 200 facts and their fields; ADR 0020).
-        draft = AccessLogEntry(
-            seq=0,
-            time_us=0,
-            action=event.action,
-            outcome=event.outcome,
-            actor_partner=actor.partner,
-            actor_partner_kind=actor.partner_kind,
-            actor_user=actor.user,
-            actor_roles=actor.roles,
-            purpose=request.purpose,
-            case_id=event.case_id,
-            subject_pseudonyms=tuple(pseudonyms),
-            object_ids=tuple(event.object_ids),
-            disclosed={k: tuple(v) for k, v in event.disclosed.items()},
-            reason=event.reason,
-            policy_version=event.policy_version,
-            request_id=request.request_id,
-            source=request.source,
-            fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
-            count=event.count,
-        )
-        template = leaf_template(draft)
+        return self.append_prepared(session, [self.prepare(event, actor=actor, request=request)])[0]
+
+    def prepare(self, event: Event, *, actor: Actor, request: RequestInfo) -> PreparedEntry:
+        """Everything of `event`'s entry that does not depend on its position: validated,
+        normalised, encoded and its row built, before the head is locked. Every writer of
+        every process waits for that lock, so only placing, hashing and the flush happen
+        under it (a briefing's entry names 200 facts and their fields; ADR 0020)."""
+        draft = _draft(event, actor, request)
+        return PreparedEntry(draft, leaf_template(draft), _row(draft, b""))
+
+    def append_prepared(
+        self,
+        session: Session,
+        prepared: Sequence[PreparedEntry],
+        *,
+        contexts: Sequence[Context] | None = None,
+    ) -> list[tuple[AccessLogEntry, bytes]]:
+        """Write prepared entries (`prepare`), in this order and at consecutive positions, in
+        the caller's transaction under one hold of the head lock; each with its leaf hash.
+
+        Several entries in one transaction is the group commit of reads (hub/audit/grouped.py):
+        each is placed, and checkpointed when due, exactly as if appended alone. `contexts`
+        are the context each act was done in, when that is not the caller's: `entry_context`
+        gives them to what runs at the flush (the partner log's trace)."""
         # what the caller's unit of work has written so far goes to the database now, before
-        # the lock: under it, only this entry's rows are flushed (ADR 0020)
+        # the lock: under it, only these entries' rows are flushed (ADR 0020)
         session.flush()
         head = self._lock_head(session)
-        now_us = self._entry_time(head)
-        entry = draft.placed(head.size, now_us)
-        leaf = template.leaf_hash(entry.seq, entry.time_us)
         frontier = CompactRange.from_hex(head.size, head.frontier)
+        placed = [self._place(session, head, frontier, entry) for entry in prepared]
+        if contexts is not None:
+            own = session.info.setdefault(_ENTRY_CONTEXTS, {})
+            own.update((entry.seq, ctx) for (entry, _), ctx in zip(placed, contexts, strict=True))
+        session.flush()
+        self.appended = True
+        for entry, _leaf in placed:
+            log_appended(entry.action.value, entry.outcome.value, entry.reason, entry.count)
+        return placed
+
+    def _place(
+        self, session: Session, head: LogHead, frontier: CompactRange, prepared: PreparedEntry
+    ) -> tuple[AccessLogEntry, bytes]:
+        """Give a prepared entry the next position and time, add its rows, advance the head."""
+        now_us = self._entry_time(head)
+        entry = prepared.draft.placed(head.size, now_us)
+        leaf = prepared.template.leaf_hash(entry.seq, entry.time_us)
         frontier.append(leaf)
-        session.add(_row(entry, leaf))
+        row = prepared.row
+        row.seq, row.time_us, row.leaf_hash = entry.seq, entry.time_us, leaf
+        session.add(row)
         for pseudonym in entry.subject_pseudonyms:
             session.add(LogSubject(pseudonym=pseudonym, seq=entry.seq))
         head.size = frontier.size
@@ -179,9 +210,6 @@ class AccessLog:
             or now_us - head.checkpoint_time_us >= self.checkpoint_interval_us
         ):
             self._checkpoint(session, head, frontier, now_us)
-        session.flush()
-        self.appended = True
-        log_appended(entry.action.value, entry.outcome.value, entry.reason, entry.count)
         return entry, leaf
 
     def sign_if_stale(self, session: Session) -> Checkpoint | None:
@@ -352,6 +380,43 @@ class AccessLog:
 
 #: `Session.info` key: when this unit of work was granted the log head's lock
 _LOCKED_AT = "vhhub_log_head_locked_at"
+#: `Session.info` key: seq -> the context an entry's act was done in (`append_prepared`)
+_ENTRY_CONTEXTS = "vhhub_entry_contexts"
+
+
+def entry_context(session: Session, seq: int) -> Context | None:
+    """The context the act of entry `seq`, written in `session`, was done in, if it was not
+    the current one (an entry written in a group commit for another thread's read)."""
+    contexts: dict[int, Context] = session.info.get(_ENTRY_CONTEXTS, {})
+    return contexts.get(seq)
+
+
+def _draft(event: Event, actor: Actor, request: RequestInfo) -> AccessLogEntry:
+    """The entry for `event`, validated and normalised, with position and time still 0."""
+    pseudonyms = set(event.subject_pseudonyms)
+    for names in event.fact_subjects.values():
+        pseudonyms.update(names)
+    return AccessLogEntry(
+        seq=0,
+        time_us=0,
+        action=event.action,
+        outcome=event.outcome,
+        actor_partner=actor.partner,
+        actor_partner_kind=actor.partner_kind,
+        actor_user=actor.user,
+        actor_roles=actor.roles,
+        purpose=request.purpose,
+        case_id=event.case_id,
+        subject_pseudonyms=tuple(pseudonyms),
+        object_ids=tuple(event.object_ids),
+        disclosed={k: tuple(v) for k, v in event.disclosed.items()},
+        reason=event.reason,
+        policy_version=event.policy_version,
+        request_id=request.request_id,
+        source=request.source,
+        fact_subjects={k: tuple(v) for k, v in event.fact_subjects.items()},
+        count=event.count,
+    )
 
 
 def _row(entry: AccessLogEntry, leaf: bytes) -> LogEntry:

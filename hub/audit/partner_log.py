@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from hub import __version__
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import AccessLog, Event
+from hub.audit.log import AccessLog, Event, entry_context
 from hub.audit.merkle import inclusion_proof_with
 from hub.audit.models import Checkpoint, LogEntry
 from hub.audit.partner_log_models import EntryTrace, PartnerLogLink, PartnerLogState
@@ -41,7 +41,7 @@ from hub.db.session import Database
 from hub.errors import NotFound
 from hub.facts.models import Fact
 from hub.gate.gate import Gate
-from hub.http import current_trace
+from hub.http import TraceContext, current_trace
 from hub.identity.viewer import Viewer
 
 #: who may read a partner's own log is the policy's (policies/data/action_rules.json): the
@@ -271,26 +271,33 @@ def _record_traces(session: Session, _context: Any, _instances: Any) -> None:
     entries = [obj for obj in session.new if isinstance(obj, LogEntry)]
     if not entries:
         return
-    trace = current_trace()
+    current = current_trace()
+    for entry in entries:
+        # an entry written in a group commit carries the trace of its own read (ADR 0020)
+        context = entry_context(session, entry.seq)
+        trace = current if context is None else context.run(current_trace)
+        row = _trace_row(entry, trace)
+        if row is not None:
+            session.add(row)
+
+
+def _trace_row(entry: LogEntry, trace: TraceContext | None) -> EntryTrace | None:
     if trace is None:
-        return
+        return None
     # the edge validated these; checked again because they are stored beside evidence
     parent, fsc = trace.parent_span_id, trace.fsc_transaction_id
     parent = parent if parent and _HEX16.fullmatch(parent) else None
     fsc = fsc.lower() if fsc and _UUID.fullmatch(fsc.lower()) else None
-    for entry in entries:
-        own_ids = entry.request_id != trace.request_id
-        if parent is None and fsc is None and not own_ids:
-            continue
-        session.add(
-            EntryTrace(
-                seq=entry.seq,
-                trace_id=trace.trace_id if own_ids else None,
-                span_id=trace.span_id if own_ids else None,
-                parent_span_id=parent,
-                fsc_transaction_id=fsc,
-            )
-        )
+    own_ids = entry.request_id != trace.request_id
+    if parent is None and fsc is None and not own_ids:
+        return None
+    return EntryTrace(
+        seq=entry.seq,
+        trace_id=trace.trace_id if own_ids else None,
+        span_id=trace.span_id if own_ids else None,
+        parent_span_id=parent,
+        fsc_transaction_id=fsc,
+    )
 
 
 event.listen(Session, "before_flush", _record_traces)

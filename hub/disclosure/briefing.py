@@ -9,8 +9,9 @@ cursor between pages is hub/disclosure/cursor.py.
 
 Nothing else in the hub decrypts fact content. A reviewer can check the privacy promise by
 reading three modules: the gate decides and mints permits (hub/gate/gate.py), the vault opens
-only with a permit (hub/disclosure/vault.py), and this module writes the log entry in the
-same unit of work.
+only with a permit (hub/disclosure/vault.py), and this module logs every page before it is
+answered: in the read's unit of work, or -- when that wrote nothing -- committed together
+with other reads' entries right after it, and only then answered (hub/audit/grouped.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub.audit.entry import Action, Outcome
+from hub.audit.grouped import GroupCommit
 from hub.audit.log import AccessLog, Event
 from hub.db.session import UnitOfWork
 from hub.disclosure.cursor import MAX_PAGE, Position, decode, encode
@@ -46,12 +48,15 @@ class BriefingService:
         vault: CaseVault,
         access_log: AccessLog,
         catalog: FactTypeCatalog,
+        reads: GroupCommit,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._gate = gate
         self._vault = vault
         self._log = access_log
         self._catalog = catalog
+        #: a read's entry: in its unit of work, or grouped after it when it wrote nothing
+        self._reads = reads
 
     def _release(
         self,
@@ -168,7 +173,7 @@ class BriefingService:
             facts = page.facts
             decisions = self._gate.release_facts(session, viewer, opened.policy, facts)
             released, existence, disclosed = self._assemble(session, viewer, facts, decisions)
-            entry = self._log.append(
+            logged = self._reads.log_read(
                 session,
                 Event(
                     action=Action.BRIEFING_READ,
@@ -187,29 +192,30 @@ class BriefingService:
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            # one section per domain, built once (not one model per fact thrown away)
-            sections: dict[str, DomainSection] = {}
-            for item in released:
-                section = sections.get(item.life_domain)
-                if section is None:
-                    section = sections[item.life_domain] = _section(item.life_domain)
-                section.facts.append(item)
-            for note in existence:
-                section = sections.get(note.life_domain)
-                if section is None:
-                    section = sections[note.life_domain] = _section(note.life_domain)
-                section.existence.append(note)
-            order = {d.value: i for i, d in enumerate(LifeDomain)}
-            return Briefing(
-                case_id=case.id,
-                table=case.table_id,
-                phase=case.phase,
-                purpose=viewer.purpose,
-                policy_version=self._gate.version,
-                log_seq=entry.seq,
-                domains=sorted(sections.values(), key=lambda s: order.get(s.life_domain, 99)),
-                next_cursor=None if page.next is None else encode("briefing", case.id, page.next),
-            )
+        # one section per domain, built once (not one model per fact thrown away)
+        sections: dict[str, DomainSection] = {}
+        for item in released:
+            section = sections.get(item.life_domain)
+            if section is None:
+                section = sections[item.life_domain] = _section(item.life_domain)
+            section.facts.append(item)
+        for note in existence:
+            section = sections.get(note.life_domain)
+            if section is None:
+                section = sections[note.life_domain] = _section(note.life_domain)
+            section.existence.append(note)
+        order = {d.value: i for i, d in enumerate(LifeDomain)}
+        return Briefing(
+            case_id=case.id,
+            table=case.table_id,
+            phase=case.phase,
+            purpose=viewer.purpose,
+            policy_version=self._gate.version,
+            # the answer exists only once its entry is committed
+            log_seq=logged.entry().seq,
+            domains=sorted(sections.values(), key=lambda s: order.get(s.life_domain, 99)),
+            next_cursor=None if page.next is None else encode("briefing", case.id, page.next),
+        )
 
     def updates(
         self, viewer: Viewer, case_id: str, cursor: str | None = None, limit: int = MAX_PAGE
@@ -233,7 +239,7 @@ class BriefingService:
                 if f.status != FactStatus.CURRENT
                 and decisions[f.id].level in (DisclosureLevel.SUMMARY, DisclosureLevel.FULL)
             )
-            self._log.append(
+            logged = self._reads.log_read(
                 session,
                 Event(
                     action=Action.UPDATES_READ,
@@ -250,16 +256,17 @@ class BriefingService:
                 actor=viewer.actor,
                 request=viewer.request,
             )
-            return Updates(
-                case_id=case.id,
-                cursor=cursor if cursor is not None else "0",
-                next_cursor=encode("updates", case.id, page.resume),
-                has_more=page.next is not None,
-                facts=released,
-                existence=existence,
-                removed=removed,
-                policy_version=self._gate.version,
-            )
+        logged.entry()  # the answer exists only once its entry is committed
+        return Updates(
+            case_id=case.id,
+            cursor=cursor if cursor is not None else "0",
+            next_cursor=encode("updates", case.id, page.resume),
+            has_more=page.next is not None,
+            facts=released,
+            existence=existence,
+            removed=removed,
+            policy_version=self._gate.version,
+        )
 
 
 class _FieldNames:

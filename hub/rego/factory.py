@@ -13,7 +13,6 @@ from hub.rego.bundle import DEFAULT_POLICY_DIR
 from hub.rego.embedded import RegorusEngine
 from hub.rego.engine import PolicyEngine
 from hub.rego.errors import PolicyError
-from hub.rego.opa import OpaServerEngine
 from hub.rego.regopy_engine import RegopyEngine
 
 ENGINE_KINDS: Final = ("embedded", "regopy", "opa")
@@ -40,6 +39,10 @@ def load_engine(
     if kind == "opa":
         if not opa_url:
             raise PolicyError("the OPA engine needs opa_url")
+        # imported only here: its client brings aiohttp and requests, about 13 MB in every
+        # hub process that never talks to an OPA server (ADR 0020)
+        from hub.rego.opa import OpaServerEngine
+
         return OpaServerEngine(policy_dir, opa_url, timeout_s=timeout_s)
     if kind == "regopy":
         return RegopyEngine(policy_dir, timeout_s=timeout_s)

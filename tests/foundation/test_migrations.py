@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from hub.db.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
@@ -56,6 +57,22 @@ def test_models_and_migrations_agree(db_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             diff = compare_metadata(context, Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
+    finally:
+        engine.dispose()
+
+
+def test_the_head_a_serving_hub_expects_is_alembics_head(db_url: str) -> None:
+    """A serving hub reads where the database stands without alembic (ADR 0020); a new
+    migration that does not move `HEAD_REVISION` fails here, and so does a reading that
+    disagrees with alembic's own."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            assert current_revision(engine) == (
+                MigrationContext.configure(connection).get_current_revision()
+            )
     finally:
         engine.dispose()
 

@@ -31,7 +31,7 @@ from hub.disclosure.cursor import MAX_PAGE, Position, decode, encode
 from hub.disclosure.schemas import Briefing, DomainSection, ExistenceNote, ReleasedFact, Updates
 from hub.disclosure.vault import CaseVault, IntegrityFailure, LoggedIntegrityFailure
 from hub.facts.catalog import FactType, FactTypeCatalog
-from hub.facts.models import Fact
+from hub.facts.models import Fact, FactRecord, FactRow
 from hub.facts.repository import current_in_case
 from hub.facts.subjects import fact_pseudonyms
 from hub.gate.gate import Gate
@@ -62,7 +62,7 @@ class BriefingService:
         self,
         session: Session,
         viewer: Viewer,
-        fact: Fact,
+        fact: FactRecord,
         decision: FactPermit,
         names: _FieldNames,
     ) -> tuple[ReleasedFact, tuple[str, ...]]:
@@ -125,7 +125,7 @@ class BriefingService:
         self,
         session: Session,
         viewer: Viewer,
-        facts: Sequence[Fact],
+        facts: Sequence[FactRecord],
         decisions: dict[str, FactPermit],
     ) -> tuple[list[ReleasedFact], list[ExistenceNote], dict[str, tuple[str, ...]]]:
         released: list[ReleasedFact] = []
@@ -333,7 +333,8 @@ _UPDATES_ORDER = _Order(facts=_all_versions, within_group=(Fact.id,))
 class _Page:
     """At most `limit` facts from a position on, and where the next page starts."""
 
-    facts: list[Fact]
+    #: read as tuples: a page is only decided, decrypted and answered, never changed
+    facts: list[FactRow]
     #: the next page's start, None when this page reached the end
     next: Position | None
     #: where to read from later even when this page reached the end (the updates feed)
@@ -357,14 +358,16 @@ class _Page:
                 read_before, group_size = start.read, size
             # else the group shrank since the last page (a fact of it was corrected or
             # withdrawn): read all of it again -- a repeat, never a miss
-        window = list(
-            session.scalars(
+        window = [
+            FactRow._make(row)
+            for row in session.execute(
                 facts_of_case.where(after)
+                .with_only_columns(*FactRow.columns())
                 .order_by(Fact.change_seq, *order.within_group)
                 .offset(read_before)
                 .limit(limit + 1)
             )
-        )
+        ]
         facts, more = window[:limit], len(window) > limit
         if not facts:
             return _Page(facts=[], next=None, resume=start)

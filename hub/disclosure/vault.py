@@ -23,7 +23,7 @@ from hub.crypto.errors import DecryptionError
 from hub.crypto.keys import KeyProvider
 from hub.disclosure.models import CaseKey
 from hub.errors import HubError, Refusal
-from hub.facts.models import Fact
+from hub.facts.models import FactRecord
 from hub.gate.permits import FactPermit, IdentityPermit, MinutesPartPermit, Permit, PlanPermit
 from hub.meetings.models import MINUTES_SCHEMA, MeetingMinutes
 
@@ -126,7 +126,7 @@ class CaseVault:
             raise IntegrityFailure(case_id=case_id, row_id=row_id) from None
         return document
 
-    def open_fact(self, session: Session, fact: Fact, permit: FactPermit) -> dict[str, Any]:
+    def open_fact(self, session: Session, fact: FactRecord, permit: FactPermit) -> dict[str, Any]:
         """The released fields of a fact's content, and nothing else."""
         _demand(permit, FactPermit)
         # each column read once (a briefing opens 200 facts; every ORM read is Python code)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.cases.models import SubjectIndex
 from hub.cases.repository import CaseRepository
-from hub.facts.models import Fact, FactSubject
+from hub.facts.models import FactRecord, FactSubject
 
 #: Rows per IN list (far below every database's parameter limit).
 _CHUNK = 500
@@ -94,7 +94,7 @@ def pseudonyms_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str,
     return out
 
 
-def fact_pseudonyms(session: Session, facts: Sequence[Fact]) -> dict[str, tuple[str, ...]]:
+def fact_pseudonyms(session: Session, facts: Sequence[FactRecord]) -> dict[str, tuple[str, ...]]:
     """fact id -> the pseudonyms of the subjects it concerns, for the log's `fact_subjects`.
 
     A fact of the whole case concerns every subject of its case."""

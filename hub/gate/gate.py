@@ -25,7 +25,7 @@ from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.errors import Forbidden, NotFound, PolicyUnavailable
 from hub.facts.catalog import FactTypeCatalog, UnknownFactType
-from hub.facts.models import Fact
+from hub.facts.models import FactRecord
 from hub.gate import inputs
 from hub.gate.inputs import CaseInput
 from hub.gate.permits import (
@@ -346,7 +346,7 @@ class Gate:
     # -- disclosure -----------------------------------------------------------------------------
 
     def release_facts(
-        self, session: Session, viewer: Viewer, case: CaseInput, facts: Sequence[Fact]
+        self, session: Session, viewer: Viewer, case: CaseInput, facts: Sequence[FactRecord]
     ) -> dict[str, FactPermit]:
         """One batch decision for `facts`, as a permit per fact id (level none included)."""
         if not facts:
@@ -570,7 +570,7 @@ class Gate:
         session: Session,
         viewer: Viewer,
         case: CaseInput,
-        facts: Sequence[Fact],
+        facts: Sequence[FactRecord],
     ) -> dict[str, str]:
         """The policy's reason per fact for `viewer`, from metadata only: what a demo or a
         privacy officer reads to see why something is withheld. Nothing can be opened with

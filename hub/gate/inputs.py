@@ -14,7 +14,7 @@ from typing import Any, Final, NotRequired, TypedDict
 
 from hub.cases.models import Case, Participant
 from hub.facts.catalog import FactType
-from hub.facts.models import Fact
+from hub.facts.models import FactRecord
 from hub.identity.viewer import Viewer
 
 
@@ -181,7 +181,7 @@ def fact_input(
     }
 
 
-def of_fact(fact: Fact, fact_type: FactType) -> FactInput:
+def of_fact(fact: FactRecord, fact_type: FactType) -> FactInput:
     """A stored fact as the policy reads it: its clear metadata columns and its type's
     disclosure classes. The content stays sealed."""
     return fact_input(
@@ -195,7 +195,7 @@ def of_fact(fact: Fact, fact_type: FactType) -> FactInput:
     )
 
 
-def stored_fact_input(fact: Fact, fields: dict[str, str]) -> FactInput:
+def stored_fact_input(fact: FactRecord, fields: dict[str, str]) -> FactInput:
     """`of_fact` with the type's disclosure classes given, and shared, not copied: the gate
     builds one mapping per type for a whole batch (the input is only read)."""
     return {

@@ -10,6 +10,11 @@ Per engine it prints: the deduplicated batch (the hub's path; wall clock, and in
 the best of at least 20 runs), the same batch without deduplication (one evaluation over every
 fact), and 500 single-fact decisions, with ratios.
 All in one run on the same generated briefing, so the figures compare.
+
+    python bench/policy_bench.py --profile [--facts 500]
+
+prints instead where the embedded batch's CPU goes, stage by stage (best of 50 each): class
+grouping, the input's JSON, handing it to regorus, the evaluation, and the answer's check.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hub.rego import batching  # noqa: E402
 from hub.rego.bundle import DEFAULT_POLICY_DIR  # noqa: E402
-from hub.rego.embedded import RegorusEngine  # noqa: E402
-from hub.rego.engine import BatchingEngine  # noqa: E402
+from hub.rego.embedded import RegorusEngine, new_regorus_engine  # noqa: E402
+from hub.rego.engine import DECISIONS_RULE, BatchingEngine, encode_input  # noqa: E402
 from hub.rego.opa import OpaServerEngine  # noqa: E402
 from hub.rego.regopy_engine import RegopyEngine, regopy_available  # noqa: E402
 from tests.rego.opa_test_double import OpaTestDouble  # noqa: E402
@@ -140,14 +146,44 @@ def bench_engine(
     }
 
 
+def profile(inp: dict[str, Any]) -> None:
+    """Where the embedded batch decision's CPU goes, stage by stage (ADR 0020)."""
+    engine = RegorusEngine()
+    bundle = engine.bundle
+    regorus_engine = new_regorus_engine(bundle.policy_modules, bundle.data_json())
+    classes = batching.deduplicate(inp)
+    payload = encode_input(classes.engine_input)
+    regorus_engine.set_input_json(payload)
+    answer = regorus_engine.eval_rule(DECISIONS_RULE)
+    assert batching.parse_decisions(answer, classes, engine.version) == engine.decide_batch(inp)
+    print(
+        f"{len(inp['facts'])} facts: {classes.class_count} classes; input JSON"
+        f" {len(payload):,} characters"
+    )
+    stages: list[tuple[str, Callable[[], object]]] = [
+        ("class grouping", lambda: batching.deduplicate(inp)),
+        ("input JSON", lambda: encode_input(classes.engine_input)),
+        ("regorus set_input_json", lambda: regorus_engine.set_input_json(payload)),
+        ("regorus eval_rule", lambda: regorus_engine.eval_rule(DECISIONS_RULE)),
+        ("answer check", lambda: batching.parse_decisions(answer, classes, engine.version)),
+        ("decide_batch (all of it)", lambda: engine.decide_batch(inp)),
+    ]
+    for name, action in stages:
+        print(f"  {name:<30}{best_ms(action, 50, time.process_time):>8.2f} ms CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facts", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="the embedded batch, by stage")
     args = parser.parse_args()
 
     inp = briefing(args.facts, args.seed)
+    if args.profile:
+        profile(inp)
+        return
     classes = {
         json.dumps({**f, "publisher": f["publisher"] == "woonstede"}, sort_keys=True)
         for f in inp["facts"].values()

@@ -40,8 +40,12 @@ decision(fact) := withheld("fact_not_in_catalogue", "This fact's type, life doma
 } else := withheld(case_stage, case_stage_reasons[case_stage]) if {
 	case_stage != "open"
 } else := own_fact(fact) if {
+	# asked here first as well, so that other partners' facts skip the call (ADR 0020)
+	fact.publisher == input.viewer.partner
 	publisher_sees_own(fact)
-} else := matrix_decision(fact)
+} else := matrix_decision(fact, grant.rank, grant.reason) if {
+	grant := matrix_grants[[fact.type, fact.domain, fact.sensitivity]]
+}
 
 # ---------------------------------------------------------------------------------------
 # Case-level checks: decided once per request.
@@ -204,6 +208,10 @@ viewer_without_care_or_justice_task if not viewer_has_care_or_justice_task
 # built from. They are partial rules over the distinct values rather than comprehensions:
 # rego-cpp (the cross-check engine) evaluates a looked-up partial rule for the one key asked,
 # but copies a whole complete rule for every lookup. Nothing outlives the evaluation.
+#
+# The network tables read here per fact or per value (level_rank, level_names, fact_types,
+# released_field_classes) are rules as well: regorus resolves a data path anew at every use,
+# through every module, and a rule's value once (ADR 0020 section 13).
 # ---------------------------------------------------------------------------------------
 
 # METADATA
@@ -256,54 +264,96 @@ matrix_grants[key] := grant if {
 # title: Grant for a type and domain
 # description: >-
 #   Per matrix row of the viewer, the rank of the level its profile gives facts of this type
-#   and life domain (profile_level); the best of them (best_grant). Written as matrix_decision
-#   was before ADR 0020 (a fact-like object, the profile by name): rego-cpp, the cross-check
-#   engine, returns stale comprehension results for some other shapes.
+#   and life domain (profile_level); the highest of them, and matrix_grant for the row that
+#   grants it (the first alphabetically when several do); rank zero and
+#   matrix_grants_nothing when no row grants anything. Written as matrix_decision was before
+#   ADR 0020 (a fact-like object, the profile by name, the ranks as an object): rego-cpp, the
+#   cross-check engine, returns stale comprehension results when it iterates a rule of
+#   profiles here, crashes on a comprehension of [rank, row] pairs, and answered otherwise
+#   than regorus when the row was taken from the least [minus rank, row] pair.
 # custom:
 #   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
-key_grant(fact) := grant if {
-	ranks := {row: data.vhhub.network.level_rank[profile_level(profile, fact)] | some row; profile := viewer_profiles[row]}
-	grant := best_grant(fact.domain, ranks, highest_rank(ranks))
-}
-
-# METADATA
-# title: Best grant of a catalogue key
-# description: >-
-#   Rank and reason from the ranks the viewer's rows grant: nothing granted gives rank zero
-#   and matrix_grants_nothing, otherwise the highest rank and matrix_grant for the row that
-#   grants it (the first alphabetically when several do).
-# custom:
-#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
-best_grant(domain, ranks, rank) := {"rank": rank, "reason": matrix_grant(domain, row, rank)} if {
+key_grant(fact) := {"rank": rank, "reason": matrix_grant(fact.domain, row, rank)} if {
+	ranks := {viewer_row: level_rank[profile_level(data.vhhub.profiles[name], fact)] |
+		some viewer_row
+		name := viewer_profiles[viewer_row]
+	}
+	rank := max([granted | some granted_row; granted := ranks[granted_row]])
 	rank != 0
-	row := sort([candidate | some candidate; ranks[candidate] == rank])[0]
-} else := {"rank": 0, "reason": matrix_grants_nothing(domain)}
+	row := min([candidate | some candidate; ranks[candidate] == rank])
+} else := {"rank": 0, "reason": matrix_grants_nothing(fact.domain)}
 
 # METADATA
-# title: Highest rank granted
-# description: The most any applicable row grants; zero when no row grants anything.
+# title: Rank of each level
+# description: The network's level_rank (none 0, existence 1, summary 2, full 3), read once per request.
 # custom:
-#   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know per partner and phase)
-highest_rank(ranks) := max([rank | some row; rank := ranks[row]]) if {
-	count(ranks) > 0
-} else := 0
+#   source: AVG art. 5(1)(c) (data minimisation)
+level_rank := data.vhhub.network.level_rank
+
+# METADATA
+# title: Fact-type catalogue
+# description: The catalogue of fact types (data.vhhub.fact_types), read once per request.
+# custom:
+#   source: AVG art. 25 (data protection by default) and AVG art. 5(1)(c) (data minimisation)
+fact_types := data.vhhub.fact_types
+
+# METADATA
+# title: Field classes each level releases
+# description: The network's released_field_classes (which disclosure classes of fields a level releases), read once per request.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation)
+released_field_classes := data.vhhub.network.released_field_classes
+
+# METADATA
+# title: Name of each rank
+# description: The network's level_names (the inverse of level_rank), read once per request.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation)
+level_names := data.vhhub.network.level_names
 
 # METADATA
 # title: Released fields and revealing note per type, field list and rank
 # description: >-
 #   For each distinct (type, fields) pair of the request's facts (request_type_fields) and
-#   each rank above none, the level's name, the fields it releases
-#   (released_fields) and the note on revealing fields left out (revealing_note), decided
-#   once per pair and rank. The type, the field list and the level are all these read of a fact.
+#   each rank a fact of that type can be shown at (release_ranks), the level's name, the
+#   fields it releases (released_fields) and the note on revealing fields left out
+#   (revealing_note), decided once per pair and rank. The type, the field list and the level
+#   are all these read of a fact.
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
 level_releases[[type, fields, rank]] := release if {
 	some [type, fields] in request_type_fields
-	entry := data.vhhub.fact_types[type]
-	some rank
-	level := data.vhhub.network.level_names[rank]
-	rank > 0
+	entry := fact_types[type]
+	some rank, level in level_names
+	release_ranks[[type, rank]]
 	release := level_release(entry, fields, level)
+}
+
+# METADATA
+# title: Ranks the facts of a type can be shown at
+# description: >-
+#   The (type, rank) pairs matrix_decision can show a fact of this request at, given the
+#   grants of this request (matrix_grants, per type, domain and sensitivity): a granted rank
+#   above none, summary where a cap can lower a full grant, existence where the audit cap can
+#   lower a grant above it. level_releases is worked out for these pairs only, so no entry is
+#   built that no fact can look up.
+# custom:
+#   source: AVG art. 5(1)(c) (data minimisation)
+release_ranks contains [key[0], rank] if {
+	some key
+	rank := matrix_grants[key].rank
+	rank > 0
+}
+
+release_ranks contains [key[0], 2] if {
+	some key
+	matrix_grants[key].rank > 2
+}
+
+release_ranks contains [key[0], 1] if {
+	auditor_sees_existence_only
+	some key
+	matrix_grants[key].rank > 1
 }
 
 # METADATA
@@ -311,17 +361,21 @@ level_releases[[type, fields, rank]] := release if {
 # description: >-
 #   The level's name, the fields it releases (released_fields) and the note on revealing
 #   fields left out (revealing_note), with the revealing fields withheld at this level
-#   (revealing_field_withheld) worked out once for both.
+#   (revealing_field_withheld) worked out once for both. Those are withheld only from a
+#   summary for a viewer without a care or justice task; at any other level, or for any other
+#   viewer, none is, and there is no note.
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
 level_release(entry, fields, level) := release if {
+	level == "summary"
+	viewer_without_care_or_justice_task
 	hidden := {field | some field; entry.reveals[field]; revealing_field_withheld(entry, level, field)}
 	release := {
 		"level": level,
 		"fields": released_fields(entry, fields, level, hidden),
 		"note": revealing_note(entry, fields, level, hidden),
 	}
-}
+} else := {"level": level, "fields": released_fields(entry, fields, level, set()), "note": ""}
 
 # METADATA
 # title: Fact types that state their own sensitivity
@@ -470,36 +524,31 @@ criminal_data_outside_justice_chain(fact) if {
 # METADATA
 # title: Decision from the matrix, with the network's caps
 # description: >-
-#   The highest level any of the viewer's rows grants (matrix_grants, once per type, domain
-#   and sensitivity), lowered by the audit cap, the special-category cap or the criminal-data
-#   cap where those apply.
+#   The highest level any of the viewer's rows grants (its rank and reason from matrix_grants,
+#   once per type, domain and sensitivity), lowered by the caps: nothing granted gives none;
+#   otherwise the first cap that lowers the granted rank decides (audit, special category for
+#   police and prosecution, special category outside care and justice, criminal data outside
+#   the justice chain), and without a cap the grant stands. Each cap's condition on the viewer
+#   is asked before the cap itself (which asks it again), so that a fact skips the call when
+#   the cap cannot apply to this viewer.
 # custom:
 #   source: Handvat gegevensdeling ZVH 2017 + addendum 2020 (need to know), AVG art. 9 and 10
-matrix_decision(fact) := capped_decision(fact, grant.rank, grant.reason) if {
-	grant := matrix_grants[[fact.type, fact.domain, fact.sensitivity]]
-}
-
-# METADATA
-# title: Granted level lowered by the caps
-# description: >-
-#   Nothing granted gives none; otherwise the first cap that lowers the granted rank decides
-#   (audit, special category for police and prosecution, special category outside care and
-#   justice, criminal data outside the justice chain), and without a cap the grant stands.
-# custom:
-#   source: AVG art. 9 (special categories), AVG art. 10 (criminal data) and AVG art. 5(2) (accountability)
-capped_decision(fact, rank, reason) := withheld("matrix_grants_nothing", reason) if {
+matrix_decision(fact, rank, reason) := withheld("matrix_grants_nothing", reason) if {
 	rank == 0
 } else := shown(fact, 1, "auditor_sees_existence_only", "Auditors see only that a fact exists, never its content.") if {
 	rank > 1
 	auditor_sees_existence_only
 } else := shown(fact, 2, "special_category_withheld", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches police and prosecution as a summary at most, unless the publisher marked it shareable.") if {
 	rank > 2
+	viewer_kind_capped_for_special_data
 	special_category_withheld(fact)
 } else := shown(fact, 2, "special_category_outside_care_and_justice", "Special-category data (AVG art. 9, by its fact type or its publisher) reaches partners without a care or justice task as a summary at most, unless the publisher marked it shareable.") if {
 	rank > 2
+	viewer_without_care_or_justice_task
 	special_category_outside_care_and_justice(fact)
 } else := shown(fact, 2, "criminal_data_outside_justice_chain", "Criminal-law data (AVG art. 10, by its fact type or its publisher) reaches partners outside the justice chain as a summary at most.") if {
 	rank > 2
+	viewer_outside_justice_chain
 	criminal_data_outside_justice_chain(fact)
 } else := shown(fact, rank, "matrix_grant", reason)
 
@@ -514,13 +563,11 @@ auditor_sees_existence_only if common.purpose_is_audit
 # title: Level a profile gives a fact
 # description: >-
 #   A fact-type entry wins over a life-domain entry, which wins over the profile's level for
-#   other domains. Only the fact's type and domain matter (matrix_grants passes just those).
+#   other domains. The profile is the one a viewer's matrix cell names (key_grant); only the
+#   fact's type and domain matter (key_grant passes just those).
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation)
-profile_level(name, fact) := level if {
-	profile := data.vhhub.profiles[name]
-	level := object.get(profile.fact_types, fact.type, object.get(profile.domains, fact.domain, profile.other_domains))
-}
+profile_level(profile, fact) := object.get(profile.fact_types, fact.type, object.get(profile.domains, fact.domain, profile.other_domains))
 
 # METADATA
 # title: Matrix grant
@@ -530,7 +577,7 @@ profile_level(name, fact) := level if {
 # custom:
 #   source: AVG art. 5(2) (accountability - every decision names why)
 matrix_grant(domain, row, rank) := concat("", [
-	grant_sentence_start, row, " ", data.vhhub.network.level_names[rank], " on ", domain,
+	grant_sentence_start, row, " ", level_names[rank], " on ", domain,
 	" facts (profile ", viewer_profiles[row], ").",
 ])
 
@@ -601,7 +648,7 @@ shown(fact, rank, rule, reason) := {
 # custom:
 #   source: AVG art. 5(1)(c) (data minimisation) and AVG art. 9 (for example a diagnosis)
 released_fields(entry, fact_fields, level, hidden) := fields if {
-	classes := data.vhhub.network.released_field_classes[level]
+	classes := released_field_classes[level]
 	fields := sort([field |
 		some field
 		field_class := fact_fields[field]
@@ -639,7 +686,7 @@ revealing_note(entry, fact_fields, level, hidden) := concat("", [
 	concat(", ", left_out), ".",
 ]) if {
 	count(hidden) > 0
-	classes := data.vhhub.network.released_field_classes[level]
+	classes := released_field_classes[level]
 	left_out := sort([field |
 		some field
 		field_class := fact_fields[field]

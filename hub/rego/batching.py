@@ -110,9 +110,20 @@ def _freeze(value: Any) -> Any:
 #: Marks a class attribute the fact does not have (distinct from every value, None included).
 _ABSENT = object()
 
-#: The class attributes that enter the class key as they are (or frozen): all but the
-#: publisher (reduced to "is it the viewer's") and the fields (frozen once per mapping).
-_PLAIN_ATTRIBUTES = tuple(name for name in CLASS_ATTRIBUTES if name not in ("publisher", "fields"))
+#: The attributes the class key of `deduplicate` is built from, in its order: every class
+#: attribute, or facts differing in a missing one would share a class (checked at import).
+_KEY_ATTRIBUTES = (
+    "publisher",
+    "fields",
+    "publisher_kind",
+    "type",
+    "domain",
+    "sensitivity",
+    "shareable",
+    "cites",
+)
+if sorted(_KEY_ATTRIBUTES) != sorted(CLASS_ATTRIBUTES):
+    raise RuntimeError("the class key of deduplicate must cover exactly CLASS_ATTRIBUTES")
 
 
 def deduplicate(decision_input: Mapping[str, Any]) -> FactClasses:
@@ -123,28 +134,48 @@ def deduplicate(decision_input: Mapping[str, Any]) -> FactClasses:
     A string stands for itself in the key and any other value for its `_freeze` form (a
     tuple, never equal to a string), an absent attribute for `_ABSENT`: exactly as fine as
     freezing every value, with one call less per string. A fields mapping shared by several
-    facts is frozen once."""
+    facts is frozen once, and enters the key as the number of its frozen form."""
     facts = _checked_facts(decision_input)
     viewer_partner = _viewer_partner(decision_input)
     class_by_key: dict[tuple[Any, ...], str] = {}
     representatives: dict[str, dict[str, Any]] = {}
     class_of: dict[str, str] = {}
-    frozen: dict[int, Any] = {}  # id of a fields mapping -> its frozen form
+    # a fields mapping enters the key as the number of its frozen form: equal forms, equal
+    # numbers, and the key's hash does not walk the form again for every fact
+    forms: dict[Any, int] = {}  # frozen form of a fields mapping -> its number
+    form_of: dict[int, int] = {}  # id of a fields mapping -> the number of its frozen form
     absent = _ABSENT
+    freeze = _freeze
     for fact_id, fact in facts.items():
         get = fact.get
         publisher = get("publisher", absent)
         fields = get("fields", absent)
-        if not (fields is absent or id(fields) in frozen):
-            frozen[id(fields)] = _freeze(fields)
-        parts: list[Any] = [
+        fields_part = form_of.get(id(fields), absent)
+        if fields_part is absent and fields is not absent:
+            fields_part = form_of[id(fields)] = forms.setdefault(freeze(fields), len(forms))
+        kind = get("publisher_kind", absent)
+        type_ = get("type", absent)
+        domain = get("domain", absent)
+        sensitivity = get("sensitivity", absent)
+        shareable = get("shareable", absent)
+        cites = get("cites", absent)
+        key = (
             publisher is not absent and publisher == viewer_partner,
-            absent if fields is absent else frozen[id(fields)],
-        ]
-        for name in _PLAIN_ATTRIBUTES:
-            value = get(name, absent)
-            parts.append(value if type(value) is str or value is absent else _freeze(value))
-        key = tuple(parts)
+            fields_part,
+            kind if type(kind) is str or kind is absent else freeze(kind),
+            type_ if type(type_) is str or type_ is absent else freeze(type_),
+            domain if type(domain) is str or domain is absent else freeze(domain),
+            sensitivity
+            if type(sensitivity) is str or sensitivity is absent
+            else freeze(sensitivity),
+            # a boolean as _freeze would give it, without the call (the usual value)
+            (bool, shareable)
+            if type(shareable) is bool
+            else shareable
+            if type(shareable) is str or shareable is absent
+            else freeze(shareable),
+            cites if type(cites) is str or cites is absent else freeze(cites),
+        )
         class_id = class_by_key.get(key)
         if class_id is None:
             class_id = f"k{len(class_by_key)}"

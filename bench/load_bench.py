@@ -49,6 +49,7 @@ import argparse
 import collections
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -64,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -122,6 +124,7 @@ def hub_env(data_dir: Path, database_url: str, extra: dict[str, str]) -> dict[st
         VHHUB_DATA_DIR=str(data_dir),
         VHHUB_DATABASE_URL=database_url,
         VHHUB_LOG_LEVEL="WARNING",
+        VHHUB_METRICS_TOKEN=METRICS_TOKEN,
     )
     env.update(extra)
     return env
@@ -546,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             memory = Memory()
             memory.sample(pids, memory.start)
             size_before = log_size(database_url)
+            log_before = scrape_log_histograms(base_urls)
             start = time.perf_counter()
             shared = Shared(
                 base_urls=base_urls,
@@ -577,11 +581,13 @@ def main(argv: list[str] | None = None) -> int:
             # let the workers finish what they answered, then read the log
             time.sleep(0.5)
             size_after = log_size(database_url)
+            log_after = scrape_log_histograms(base_urls)
         # the hub has stopped (and signed what it owed); now check what it left
         verify = vhhub("audit", "verify", env=env, timeout=1800)
         measured_from = start + args.warmup
         window = [o for o in shared.outcomes if o.started >= measured_from]
         report(args, window, shared, memory, pids, weights)
+        report_log(log_before, log_after)
         ok_all = [o for o in shared.outcomes if o.status in (200, 201)]
         grown = size_after - size_before
         found = stored_facts(database_url, shared.published)
@@ -606,6 +612,92 @@ def main(argv: list[str] | None = None) -> int:
         for good, line in checks:
             print(f"  {'ok  ' if good else 'FAIL'} {line}")
         return 0 if all(good for good, _ in checks) else 1
+
+
+#: the bench's hubs serve /metrics to this token, to show the access log under the load
+METRICS_TOKEN = secrets.token_urlsafe(32)
+#: histograms of the access log's serialisation point (hub/metrics.py, ADR 0020)
+LOG_HISTOGRAMS = {
+    "vhhub_access_log_lock_wait_seconds": "head lock: wait",
+    "vhhub_access_log_lock_hold_seconds": "head lock: hold",
+    "vhhub_access_log_batch_entries": "group commit: entries per batch",
+}
+
+
+@dataclass
+class Histogram:
+    """One histogram, summed over the hub processes: cumulative bucket counts, sum, count."""
+
+    buckets: dict[float, float] = field(default_factory=dict)
+    total: float = 0.0
+    count: float = 0.0
+
+    def minus(self, before: Histogram) -> Histogram:
+        return Histogram(
+            {le: n - before.buckets.get(le, 0.0) for le, n in self.buckets.items()},
+            self.total - before.total,
+            self.count - before.count,
+        )
+
+    def upper_bound(self, q: float) -> float | None:
+        """The smallest bucket bound that at least `q` of the observations stay within."""
+        for le in sorted(self.buckets):
+            if self.count and self.buckets[le] >= q * self.count:
+                return le
+        return None
+
+
+def scrape_log_histograms(base_urls: list[str]) -> dict[str, Histogram]:
+    """The access-log histograms of every hub process (one per URL with --processes; with
+    --workers N behind one URL, whichever worker answers)."""
+    found = {name: Histogram() for name in LOG_HISTOGRAMS}
+    for base_url in base_urls:
+        response = httpx.get(
+            f"{base_url}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            histogram = found.get(family.name)
+            if histogram is None:
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    le = float(sample.labels["le"])
+                    histogram.buckets[le] = histogram.buckets.get(le, 0.0) + sample.value
+                elif sample.name.endswith("_sum"):
+                    histogram.total += sample.value
+                elif sample.name.endswith("_count"):
+                    histogram.count += sample.value
+    return found
+
+
+def report_log(before: dict[str, Histogram], after: dict[str, Histogram]) -> None:
+    """What the access log's one serialisation point did in the measured window."""
+    print()
+    print("the access log under the load (hub metrics, measured window, all processes):")
+    for name, title in LOG_HISTOGRAMS.items():
+        h = after[name].minus(before[name])
+        if not h.count:
+            print(f"  {title:34} none")
+            continue
+        mean = h.total / h.count
+        p50, p95 = h.upper_bound(0.5), h.upper_bound(0.95)
+        if name.endswith("_seconds"):
+            print(
+                f"  {title:34} {h.count:8,.0f} times, mean {mean * 1000:7.1f} ms, "
+                f"p50 <= {_ms(p50)}, p95 <= {_ms(p95)}"
+            )
+        else:
+            print(
+                f"  {title:34} {h.count:8,.0f} batches, {h.total:,.0f} entries, "
+                f"mean {mean:.1f}, p50 <= {p50:g}, p95 <= {p95:g}"
+            )
+
+
+def _ms(bound: float | None) -> str:
+    return "?" if bound is None else ("inf" if bound == float("inf") else f"{bound * 1000:g} ms")
 
 
 def report(

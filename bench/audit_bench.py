@@ -79,7 +79,7 @@ from hub.audit.entry import (  # noqa: E402
     Outcome,
     entry_leaf_hash,
 )
-from hub.audit.log import Actor, Event, LogSigner, RequestInfo  # noqa: E402
+from hub.audit.log import Actor, Event, LogSigner, RequestInfo, draft_entry  # noqa: E402
 from hub.audit.merkle import CompactRange  # noqa: E402
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject  # noqa: E402
 from hub.audit.schemas import SubjectIdentifiers  # noqa: E402
@@ -227,25 +227,7 @@ def as_entry(
     seq: int, time_us: int, event: Event, actor: Actor, request: RequestInfo
 ) -> AccessLogEntry:
     """What `AccessLog.append` would build for this act at this position and time."""
-    return AccessLogEntry(
-        seq=seq,
-        time_us=time_us,
-        action=event.action,
-        outcome=event.outcome,
-        actor_partner=actor.partner,
-        actor_partner_kind=actor.partner_kind,
-        actor_user=actor.user,
-        actor_roles=actor.roles,
-        purpose=request.purpose,
-        case_id=event.case_id,
-        subject_pseudonyms=tuple(event.subject_pseudonyms),
-        object_ids=tuple(event.object_ids),
-        disclosed={k: tuple(v) for k, v in event.disclosed.items()},
-        reason=event.reason,
-        policy_version=event.policy_version,
-        request_id=request.request_id,
-        source=request.source,
-    )
+    return draft_entry(event, actor, request).placed(seq, time_us)
 
 
 # -- the baseline: the same rows into plain tables, no hashing, no locking ------------------------

@@ -153,7 +153,7 @@ class AccessLog:
         normalised, encoded and its row built, before the head is locked. Every writer of
         every process waits for that lock, so only placing, hashing and the flush happen
         under it (a briefing's entry names 200 facts and their fields; ADR 0020)."""
-        draft = _draft(event, actor, request)
+        draft = draft_entry(event, actor, request)
         return PreparedEntry(draft, leaf_template(draft), _row(draft, b""))
 
     def append_prepared(
@@ -391,8 +391,9 @@ def entry_context(session: Session, seq: int) -> Context | None:
     return contexts.get(seq)
 
 
-def _draft(event: Event, actor: Actor, request: RequestInfo) -> AccessLogEntry:
-    """The entry for `event`, validated and normalised, with position and time still 0."""
+def draft_entry(event: Event, actor: Actor, request: RequestInfo) -> AccessLogEntry:
+    """The entry for `event`, validated and normalised, with position and time still 0
+    (`AccessLogEntry.placed` gives it both)."""
     pseudonyms = set(event.subject_pseudonyms)
     for names in event.fact_subjects.values():
         pseudonyms.update(names)

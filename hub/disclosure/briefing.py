@@ -171,6 +171,9 @@ class BriefingService:
             case = opened.case
             page = _Page.read(session, _BRIEFING_ORDER, case.id, start, limit)
             facts = page.facts
+            # one version for the entry and the answer, which is built after the entry's
+            # commit (a group commit may wait): the version read when the page was decided
+            version = self._gate.version
             decisions = self._gate.release_facts(session, viewer, opened.policy, facts)
             released, existence, disclosed = self._assemble(session, viewer, facts, decisions)
             logged = self._reads.log_read(
@@ -187,7 +190,7 @@ class BriefingService:
                     reason=None
                     if cursor is None and page.next is None
                     else f"briefing page {start.describe()}",
-                    policy_version=self._gate.version,
+                    policy_version=version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
@@ -210,7 +213,7 @@ class BriefingService:
             table=case.table_id,
             phase=case.phase,
             purpose=viewer.purpose,
-            policy_version=self._gate.version,
+            policy_version=version,
             # the answer exists only once its entry is committed
             log_seq=logged.entry().seq,
             domains=sorted(sections.values(), key=lambda s: order.get(s.life_domain, 99)),
@@ -230,6 +233,7 @@ class BriefingService:
             case = opened.case
             page = _Page.read(session, _UPDATES_ORDER, case.id, start, limit)
             changed = page.facts
+            version = self._gate.version  # one version for the entry and the answer
             decisions = self._gate.release_facts(session, viewer, opened.policy, changed)
             current = [f for f in changed if f.status == FactStatus.CURRENT]
             released, existence, disclosed = self._assemble(session, viewer, current, decisions)
@@ -251,7 +255,7 @@ class BriefingService:
                         session, [f for f in changed if f.id in disclosed or f.id in removed]
                     ),
                     reason=f"updates {start.describe()}",
-                    policy_version=self._gate.version,
+                    policy_version=version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,
@@ -265,7 +269,7 @@ class BriefingService:
             facts=released,
             existence=existence,
             removed=removed,
-            policy_version=self._gate.version,
+            policy_version=version,
         )
 
 

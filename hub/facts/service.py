@@ -281,13 +281,12 @@ class FactService:
         inserts only."""
         ids = [str(uuid.uuid4()) for _ in new]
         sealed = [
-            self._vault.seal_document(
+            self._vault.seal_fact(
                 session,
                 case_id=case.id,
-                record="fact",
-                row_id=fact_id,
-                schema_id=fact_type.id,
-                document=fact.content,
+                fact_id=fact_id,
+                fact_type=fact_type.id,
+                content=fact.content,
             )
             for fact_id, (_, fact, fact_type, _) in zip(ids, new, strict=True)
         ]
@@ -447,13 +446,12 @@ class FactService:
             )
             new_id = str(uuid.uuid4())
             # sealed and digested before the append, which locks the log head (ADR 0020)
-            content_ct = self._vault.seal_document(
+            content_ct = self._vault.seal_fact(
                 session,
                 case_id=case.id,
-                record="fact",
-                row_id=new_id,
-                schema_id=fact.fact_type,
-                document=body.content,
+                fact_id=new_id,
+                fact_type=fact.fact_type,
+                content=body.content,
             )
             digest = ContentDigest.of(body.content)
             entry, leaf = self._log.append_with_leaf(

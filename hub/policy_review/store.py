@@ -13,6 +13,7 @@ error message repeats a byte of content (a module that does not compile might ho
 Why the active version is read through a separate connection (`ActiveVersionProbe`): every
 request checks it before its own unit of work begins. On SQLite the hub's sessions begin with
 ``BEGIN IMMEDIATE`` (hub.db.session); a plain autocommit read does not take the write lock.
+On PostgreSQL the probe's connection is in autocommit too: one SELECT, one round trip.
 """
 
 from __future__ import annotations
@@ -463,8 +464,15 @@ class ActiveVersionProbe:
                 connect_args={"check_same_thread": False},
             )
         else:
+            # autocommit: the probe is one SELECT, without a BEGIN and a ROLLBACK around it
+            # (two round trips fewer for a read made before every request; ADR 0020)
             self._engine = create_engine(
-                url, hide_parameters=True, pool_pre_ping=True, pool_size=1, max_overflow=1
+                url,
+                hide_parameters=True,
+                pool_pre_ping=True,
+                pool_size=1,
+                max_overflow=1,
+                isolation_level="AUTOCOMMIT",
             )
 
     def active_version(self) -> str | None:

@@ -15,6 +15,7 @@ Only the gate (hub.gate) holds a `ServingEngine`; nothing else asks it for decis
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,14 @@ log = get_logger("hub.policy")
 
 #: How long a request waits for another request's active-version check before going on.
 PROBE_WAIT_S: Final = 1.0
+
+
+class _NoAnswer(enum.Enum):
+    NO_ANSWER = "no answer"
+
+
+#: a probe of the active version that could not read the source, or was not waited for
+NO_ANSWER: Final = _NoAnswer.NO_ANSWER
 
 
 class SourceUnavailable(Exception):
@@ -105,7 +114,14 @@ class ServingEngine:
         self.retry_failed_s = retry_failed_s
         self._checked_at = float("-inf")
         self._follow_lock = threading.Lock()
+        #: the source is read by one thread at a time (its active version, or a bundle)
         self._probe_lock = threading.Lock()
+        #: probes of the active version: how many began and which ended last, with its answer
+        self._probes = threading.Condition(threading.Lock())
+        self._probes_begun = 0
+        self._probes_ended = 0
+        self._probing = False
+        self._last_answer: str | _NoAnswer | None = NO_ANSWER
 
     @classmethod
     def open(
@@ -151,17 +167,8 @@ class ServingEngine:
         if not force and now - self._checked_at < self.follow_interval_s:
             return
         self._checked_at = now
-        # one probe at a time; a request never waits long for another request's probe
-        if not self._probe_lock.acquire(timeout=PROBE_WAIT_S):
-            return
-        try:
-            active = source.active_version()
-        except SourceUnavailable as exc:
-            log.warning("policy_follow_probe_failed", error_type=type(exc.__cause__).__name__)
-            return
-        finally:
-            self._probe_lock.release()
-        if active is None or self._serves(active):
+        active = self._active_version(source)
+        if isinstance(active, _NoAnswer) or active is None or self._serves(active):
             return
         with self._follow_lock:
             current = self._engine
@@ -187,6 +194,52 @@ class ServingEngine:
                 return
             previous = self.swap(engine)
             log.info("policy_version_followed", version=active[:12], previous=previous.version[:12])
+
+    def _active_version(self, source: ActiveVersionSource) -> str | _NoAnswer | None:
+        """The version active in `source`, read by a probe that began after this call did.
+
+        A call that arrives while a probe is under way waits for the next one, which serves
+        every call that arrived meanwhile: under load one read answers all the requests that
+        came in during the read before it, instead of one read per request taking turns
+        (ADR 0020), and no call is answered by a read that began before it (an activation
+        committed before a request arrived is followed by that request). NO_ANSWER when the
+        source could not be read, or the probe did not end within PROBE_WAIT_S: a request
+        never waits long for another request's probe."""
+        deadline = time.monotonic() + PROBE_WAIT_S
+        with self._probes:
+            # the first probe to begin from now on; a probe under way began before this call
+            wanted = self._probes_begun + 1
+            while self._probes_ended < wanted:
+                if not self._probing:
+                    self._probing = True
+                    self._probes_begun += 1
+                    mine = self._probes_begun
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return NO_ANSWER
+                self._probes.wait(remaining)
+            else:
+                # a probe that began after this call has ended: the latest answer is as fresh
+                return self._last_answer
+        answer: str | _NoAnswer | None = NO_ANSWER
+        try:
+            if self._probe_lock.acquire(timeout=PROBE_WAIT_S):
+                try:
+                    answer = source.active_version()
+                except SourceUnavailable as exc:
+                    log.warning(
+                        "policy_follow_probe_failed", error_type=type(exc.__cause__).__name__
+                    )
+                finally:
+                    self._probe_lock.release()
+        finally:
+            with self._probes:
+                self._probing = False
+                self._probes_ended = mine
+                self._last_answer = answer
+                self._probes.notify_all()
+        return answer
 
     def _serves(self, version: str) -> bool:
         engine = self._engine

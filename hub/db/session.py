@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -114,6 +114,8 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: the same pool; each connection in autocommit while checked out (`statement`)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -148,6 +150,29 @@ class Database:
         finally:
             _ended(session)
             session.close()
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection for one write that commits on its own, before the block ends.
+
+        On PostgreSQL the connection is in autocommit: the statement is its own transaction,
+        committed (durably, `synchronous_commit` stays on) when it returns -- one round trip,
+        where a unit of work adds a BEGIN and a COMMIT. On SQLite a `BEGIN IMMEDIATE`
+        transaction that commits when the block ends. For the replay store's claims, which
+        every request makes before its own unit of work (ADR 0020); storage failures become
+        the same 503 as in `transaction`."""
+        try:
+            if self.dialect == "postgresql":
+                with self._autocommit.connect() as connection:
+                    yield connection
+            else:
+                with self.engine.begin() as connection:
+                    yield connection
+        except (DBAPIError, PoolTimeout) as exc:
+            refusal = as_storage_unavailable(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003).

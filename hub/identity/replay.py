@@ -1,8 +1,10 @@
 """The token replay store in the database (RFC 8725: a jti is accepted once).
 
 In the database, not in process memory, so a token replayed against another replica or
-after a restart is still refused. Claims commit in their own short transaction: a token is
-used up even when the request it carried fails later.
+after a restart is still refused. Claims commit on their own, before the request's work: a
+token is used up even when the request it carried fails later. A claim is one INSERT that
+commits by itself (`Database.statement`: on PostgreSQL one round trip, no ORM unit of work;
+ADR 0020): whichever of two concurrent uses inserts second gets the unique violation.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from hub.db.session import Database
@@ -19,6 +21,8 @@ from hub.identity.models import UsedToken
 #: Expired entries are kept this long past `exp`, beyond the verifier's clock-skew leeway.
 PURGE_GRACE_S = 120
 PURGE_EVERY_S = 60
+
+_CLAIM = insert(UsedToken)
 
 
 class DatabaseReplayGuard:
@@ -31,8 +35,8 @@ class DatabaseReplayGuard:
         """Record (issuer, jti); False when it was recorded before (a replay)."""
         self._maybe_purge()
         try:
-            with self._db.transaction() as session:
-                session.add(UsedToken(issuer=issuer, jti=jti, expires_at=expires_at))
+            with self._db.statement() as connection:
+                connection.execute(_CLAIM, {"issuer": issuer, "jti": jti, "expires_at": expires_at})
         except IntegrityError:
             return False
         return True

@@ -10,7 +10,8 @@ its shared-memory map crashes the process. So the failure is switched on where S
 PostgreSQL enforce it themselves, on every connection the hub checks out of its pool from
 that moment: ``PRAGMA query_only`` (SQLite answers SQLITE_READONLY, as for a read-only
 file), ``PRAGMA max_page_count`` clamped to the current size (SQLITE_FULL, as for a full
-disk), ``SET TRANSACTION READ ONLY`` (PostgreSQL's 25006, as on a standby after fail-over).
+disk), ``default_transaction_read_only`` (PostgreSQL's 25006, as on a standby after
+fail-over).
 Transactions already running finish as they would; every later statement meets the failure.
 
 Also here: SQLite commits are durable (synchronous=FULL, ADR 0010).
@@ -74,8 +75,12 @@ class StorageFailure:
         cursor = dbapi_connection.cursor()
         try:
             if self.engine.dialect.name == "postgresql":
-                if self.on:  # the transaction this checkout begins may not write
-                    cursor.execute("SET TRANSACTION READ ONLY")
+                # for the session, so that a statement in autocommit (the replay store's
+                # claim, `Database.statement`) meets it too; committed at once, so the
+                # connection is idle again when the hub takes it
+                setting = "on" if self.on else "off"
+                cursor.execute(f"SET default_transaction_read_only = {setting}")
+                dbapi_connection.commit()
             elif self.mode == "read-only":
                 cursor.execute(f"PRAGMA query_only={1 if self.on else 0}")
             else:  # disk-full: clamped to the database's current size, no page may be added

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -125,6 +125,27 @@ class Participant(Base):
     invited_by_user: Mapped[str] = mapped_column(String(64))
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InvitationRecord(Protocol):
+    """What the policy input reads of an invitation: a `Participant`, or an `Invitation`."""
+
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def withdrawn_at(self) -> datetime | None: ...
+
+
+class Invitation(NamedTuple):
+    """An invitation's columns that the policy input reads, as a plain tuple: every
+    case-scoped request builds its policy input from them, and an ORM entity per invitation
+    costs a round of identity-map and instrumentation work the input never needs (ADR 0020)."""
+
+    partner_id: str
+    user: str
+    withdrawn_at: datetime | None
 
 
 class AgendaItem(Base):

@@ -246,8 +246,12 @@ class Gate:
         An unknown id and a case the viewer may not even read get the same logged 404; a
         member who may read the case but not do this gets a logged 403.
         """
-        case = self.load_case(session, viewer, case_id, for_update=for_update)
-        policy = self.case_input(session, case)
+        # the case and its invitations in one statement (ADR 0020)
+        found, invitations = CaseRepository(session).get_with_invitations(
+            case_id, for_update=for_update
+        ) or (None, [])
+        case = self._existing(session, viewer, found)
+        policy = inputs.case_input(case, invitations)
         permit = self.authorize_on_case(session, viewer, policy, action, target=target)
         return OpenedCase(case=case, policy=policy, permit=permit)
 
@@ -255,7 +259,12 @@ class Gate:
         self, session: Session, viewer: Viewer, case_id: str, *, for_update: bool = False
     ) -> Case:
         """The case, or a logged 404 when it does not exist (the same answer as 'not yours')."""
-        case = CaseRepository(session).get(case_id, for_update=for_update)
+        return self._existing(
+            session, viewer, CaseRepository(session).get(case_id, for_update=for_update)
+        )
+
+    def _existing(self, session: Session, viewer: Viewer, case: Case | None) -> Case:
+        """`case` as found, or the logged 404 of an unknown case; 410 once shredded."""
         if case is None:
             self._log.append(
                 session,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NotRequired, TypedDict
 
-from hub.cases.models import Case, Participant
+from hub.cases.models import Case, InvitationRecord
 from hub.facts.catalog import FactType
 from hub.facts.models import FactRecord
 from hub.identity.viewer import Viewer
@@ -108,7 +108,7 @@ def of_viewer(viewer: Viewer) -> ViewerInput:
     )
 
 
-def case_input(case: Case, participants: Iterable[Participant]) -> CaseInput:
+def case_input(case: Case, participants: Iterable[InvitationRecord]) -> CaseInput:
     """A case as the policy reads it: ids, table, phase, who takes part; no content."""
     invited: dict[str, InvitationInput] = {}
     whole_partner: set[str] = set()

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy import ColumnElement, String, any_, bindparam, cast, null, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from hub.cases.models import SubjectIndex
-from hub.cases.repository import CaseRepository
 from hub.facts.models import FactRecord, FactSubject
 
 #: Rows per IN list (far below every database's parameter limit).
@@ -78,29 +77,61 @@ def pseudonyms_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str,
     One statement instead of `subject_ids_by_fact` and then `pseudonyms_of_subjects`: a
     briefing asks this for its 200 facts, and each statement costs a round of SQLAlchemy's
     per-execution work (ADR 0020)."""
-    out: dict[str, set[str]] = {}
-    for chunk in _chunks(sorted(set(fact_ids))):
-        rows = session.execute(
-            select(FactSubject.fact_id, SubjectIndex.value)
+    return _linked_and_whole_case(session, fact_ids, ())[0]
+
+
+def _linked_and_whole_case(
+    session: Session, fact_ids: Collection[str], case_ids: Collection[str]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """`pseudonyms_by_fact` of `fact_ids`, and case id -> every index value of the case for
+    `case_ids`: both from one statement while the facts fit one chunk (a briefing page does),
+    as the rows of the fact-subject join and, after UNION ALL, the case's rows with no fact id
+    (ADR 0020)."""
+    linked: dict[str, set[str]] = {}
+    of_case: dict[str, set[str]] = {c: set() for c in case_ids}
+    for number, chunk in enumerate(_chunks(sorted(set(fact_ids)))):
+        query: Any = (
+            select(
+                FactSubject.fact_id,
+                cast(null(), String).label("case_id"),
+                SubjectIndex.value,
+            )
             .outerjoin(SubjectIndex, SubjectIndex.subject_id == FactSubject.subject_id)
             .where(_one_of(session, FactSubject.fact_id, chunk))
         )
-        for fact_id, value in rows:
-            values = out.get(fact_id)
+        if number == 0 and of_case:
+            query = union_all(
+                query,
+                select(
+                    cast(null(), String).label("fact_id"),
+                    SubjectIndex.case_id,
+                    SubjectIndex.value,
+                ).where(SubjectIndex.case_id.in_(sorted(of_case))),
+            )
+        for fact_id, case_id, value in session.execute(query):
+            if fact_id is None:
+                of_case[case_id].add(value)
+                continue
+            values = linked.get(fact_id)
             if values is None:
-                values = out[fact_id] = set()
+                values = linked[fact_id] = set()
             if value is not None:  # a subject without index values (outer join)
                 values.add(value)
-    return out
+    return linked, of_case
 
 
 def fact_pseudonyms(session: Session, facts: Sequence[FactRecord]) -> dict[str, tuple[str, ...]]:
     """fact id -> the pseudonyms of the subjects it concerns, for the log's `fact_subjects`.
 
-    A fact of the whole case concerns every subject of its case."""
+    A fact of the whole case concerns every subject of its case. The index values of the
+    facts' cases come with the facts' own in one statement, whether a fact of the whole case
+    is among them or not: a case has a handful of subjects, and a second statement costs
+    more than their rows (ADR 0020)."""
     if not facts:
         return {}
-    linked = pseudonyms_by_fact(session, [f.id for f in facts])
+    linked, of_case = _linked_and_whole_case(
+        session, [f.id for f in facts], {f.case_id for f in facts}
+    )
     whole_case: dict[str, tuple[str, ...]] = {}
     out: dict[str, tuple[str, ...]] = {}
     for fact in facts:
@@ -110,9 +141,7 @@ def fact_pseudonyms(session: Session, facts: Sequence[FactRecord]) -> dict[str, 
             case_id = fact.case_id
             names = whole_case.get(case_id)
             if names is None:
-                names = whole_case[case_id] = tuple(
-                    CaseRepository(session).pseudonyms_of_case(case_id)
-                )
+                names = whole_case[case_id] = tuple(sorted(of_case[case_id]))
             out[fact_id] = names
         else:
             out[fact_id] = tuple(sorted(values))

@@ -55,6 +55,19 @@ def _rollback_quietly(session: Session) -> None:
         session.rollback()
 
 
+@contextmanager
+def _refused_on_storage_failure() -> Iterator[None]:
+    """A full, read-only or unreachable database as the 503 refusal (hub/db/errors.py);
+    any other database error (a bug, a constraint) is raised as it is."""
+    try:
+        yield
+    except (DBAPIError, PoolTimeout) as exc:
+        refusal = as_storage_unavailable(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
@@ -161,18 +174,13 @@ class Database:
         transaction that commits when the block ends. For the replay store's claims, which
         every request makes before its own unit of work (ADR 0020); storage failures become
         the same 503 as in `transaction`."""
-        try:
+        with _refused_on_storage_failure():
             if self.dialect == "postgresql":
                 with self._autocommit.connect() as connection:
                     yield connection
             else:
                 with self.engine.begin() as connection:
                     yield connection
-        except (DBAPIError, PoolTimeout) as exc:
-            refusal = as_storage_unavailable(exc)
-            if refusal is None:
-                raise
-            raise refusal from exc
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A transaction that also commits when a logged refusal is raised (ADR 0003).
@@ -192,14 +200,12 @@ class Database:
             self.engine.execution_options(**{SNAPSHOT_OPTION: True}), expire_on_commit=False
         )
         try:
-            if self.dialect == "postgresql":
-                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            yield session
-        except (DBAPIError, PoolTimeout) as exc:
-            refusal = as_storage_unavailable(exc)
-            if refusal is None:
-                raise
-            raise refusal from exc
+            with _refused_on_storage_failure():
+                if self.dialect == "postgresql":
+                    session.execute(
+                        text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    )
+                yield session
         finally:
             _rollback_quietly(session)
             session.close()

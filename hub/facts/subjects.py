@@ -69,24 +69,17 @@ def pseudonyms_of_subjects(session: Session, subject_ids: Collection[str]) -> di
     return {k: sorted(v) for k, v in out.items()}
 
 
-def pseudonyms_by_fact(session: Session, fact_ids: Collection[str]) -> dict[str, set[str]]:
-    """fact id -> the blind-index values of the subjects it concerns, in one query (a fact's
-    subject rows joined to their index values); a fact of the whole case is absent, a fact
-    whose subjects have no values left (their case shredded) maps to the empty set.
-
-    One statement instead of `subject_ids_by_fact` and then `pseudonyms_of_subjects`: a
-    briefing asks this for its 200 facts, and each statement costs a round of SQLAlchemy's
-    per-execution work (ADR 0020)."""
-    return _linked_and_whole_case(session, fact_ids, ())[0]
-
-
-def _linked_and_whole_case(
+def pseudonyms_by_fact_and_case(
     session: Session, fact_ids: Collection[str], case_ids: Collection[str]
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """`pseudonyms_by_fact` of `fact_ids`, and case id -> every index value of the case for
-    `case_ids`: both from one statement while the facts fit one chunk (a briefing page does),
-    as the rows of the fact-subject join and, after UNION ALL, the case's rows with no fact id
-    (ADR 0020)."""
+    """fact id -> the blind-index values of the subjects it concerns, and case id -> every
+    index value of that case's subjects, for `case_ids`.
+
+    A fact of the whole case is absent from the first answer; a fact whose subjects have no
+    values left (their case shredded) maps to the empty set. One statement while the facts
+    fit one chunk (a briefing page does): a fact's subject rows joined to their index values
+    and, after UNION ALL, the cases' rows with no fact id. Each statement costs a round trip
+    and a round of SQLAlchemy's per-execution work (ADR 0020)."""
     linked: dict[str, set[str]] = {}
     of_case: dict[str, set[str]] = {c: set() for c in case_ids}
     for number, chunk in enumerate(_chunks(sorted(set(fact_ids)))):
@@ -129,22 +122,14 @@ def fact_pseudonyms(session: Session, facts: Sequence[FactRecord]) -> dict[str, 
     more than their rows (ADR 0020)."""
     if not facts:
         return {}
-    linked, of_case = _linked_and_whole_case(
+    linked, of_case = pseudonyms_by_fact_and_case(
         session, [f.id for f in facts], {f.case_id for f in facts}
     )
-    whole_case: dict[str, tuple[str, ...]] = {}
+    whole_case = {case_id: tuple(sorted(values)) for case_id, values in of_case.items()}
     out: dict[str, tuple[str, ...]] = {}
     for fact in facts:
-        fact_id = fact.id
-        values = linked.get(fact_id)
-        if values is None:
-            case_id = fact.case_id
-            names = whole_case.get(case_id)
-            if names is None:
-                names = whole_case[case_id] = tuple(sorted(of_case[case_id]))
-            out[fact_id] = names
-        else:
-            out[fact_id] = tuple(sorted(values))
+        values = linked.get(fact.id)
+        out[fact.id] = whole_case[fact.case_id] if values is None else tuple(sorted(values))
     return out
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from hub.db.migrate import head_revision, upgrade_to_head
-from hub.db.session import sqlite_url
+from hub.db.session import Database, sqlite_url
 from hub.models import Base
 from hub.settings import Settings
 
@@ -130,6 +130,14 @@ def test_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestData
 def db_url(test_database: TestDatabase, tmp_path: Path) -> str:
     """The URL of an empty, migrated database for this test."""
     return test_database.fresh(tmp_path)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """The hub's `Database` (engine and units of work) on this test's empty database."""
+    database = Database(db_url)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

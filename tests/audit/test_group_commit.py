@@ -45,13 +45,6 @@ DEADLINE_S = 60.0
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def log() -> AccessLog:
     signer = LogSigner(SigningKey.from_seed(generate_signing_seed()), "vhhub.test/log")
     return AccessLog(signer, checkpoint_every=4, checkpoint_interval_s=3600)

@@ -21,11 +21,6 @@ from hub.db.session import Database
 
 
 @pytest.fixture
-def db(db_url: str) -> Database:
-    return Database(db_url)
-
-
-@pytest.fixture
 def log() -> AccessLog:
     signer = LogSigner(SigningKey.from_seed(generate_signing_seed()), "vhhub.test/log")
     return AccessLog(signer, checkpoint_every=4, checkpoint_interval_s=3600)

@@ -9,7 +9,6 @@ durable when the request goes on, and a database failure read as "not seen befor
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -21,13 +20,6 @@ from hub.identity.replay import DatabaseReplayGuard
 from tests.conftest import backend_url
 
 RACERS = 12
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    yield database
-    database.dispose()
 
 
 def stored(db_url: str, jti: str) -> int:

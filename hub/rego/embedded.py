@@ -2,8 +2,16 @@
 
 Why one engine per thread: a regorus `Engine` is a pyo3 *unsendable* class. Using it, or even
 calling its `clone()`, from any thread but the one that created it panics (measured with
-gordon-to-regorus 0.13.0, see ADR 0101). So no engine is shared: each thread that asks builds
-its own from the bundle already read into memory (about 4 ms, once per thread).
+gordon-to-regorus 0.13.0, see ADR 0101). So no engine is shared: each thread that evaluates
+builds its own from the bundle already read into memory (about 4 ms, once per thread).
+
+Why evaluation runs on a few dedicated policy threads, not on the request's own: an engine
+costs about 4 MB, and a serving process runs dozens of request threads. With an engine on
+each, memory grew by the number of threads that ever asked (ADR 0020 section 18). regorus
+holds the GIL while it evaluates, so two request threads never evaluated at once anyway:
+handing the evaluation to `POLICY_THREADS` threads loses no parallelism and bounds the
+engines a process holds to `POLICY_THREADS` per policy version. The request thread encodes
+the input and waits; the policy thread only sets it and evaluates.
 
 Why the per-thread engines live in one module-level `threading.local`, keyed by policy
 version, and not on the `RegorusEngine` object: an unsendable object must also be *dropped*
@@ -20,18 +28,22 @@ new policy version rather than a hung one.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import regorus
 
 from hub.rego.bundle import DEFAULT_POLICY_DIR, PolicyBundle, PolicyFile, load_bundle
 from hub.rego.engine import BatchingEngine, encode_input
 from hub.rego.errors import PolicyError
+
+_T = TypeVar("_T")
 
 
 def new_regorus_engine(modules: tuple[PolicyFile, ...], data_json: str) -> Any:
@@ -44,6 +56,9 @@ def new_regorus_engine(modules: tuple[PolicyFile, ...], data_json: str) -> Any:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # pyo3 panics derive from BaseException
+        # the error's traceback holds this frame and may be dropped on another thread: an
+        # unsendable engine must not go with it
+        engine = None
         raise PolicyError(f"policy does not load into regorus: {engine_message(exc)}") from exc
     return engine
 
@@ -54,13 +69,65 @@ _THREAD_ENGINES = threading.local()
 #: How many policy versions one thread keeps engines for (old ones are evicted by that thread).
 VERSIONS_PER_THREAD = 4
 
+#: How many threads of one process evaluate policy (see the module docstring).
+POLICY_THREADS = 2
+
+#: Every evaluating thread's engine cache, for `engines_held` (only read from here).
+_CACHES: list[OrderedDict[str, Any]] = []
+_CACHES_LOCK = threading.Lock()
+
 
 def _thread_cache() -> OrderedDict[str, Any]:
     cache: OrderedDict[str, Any] | None = getattr(_THREAD_ENGINES, "cache", None)
     if cache is None:
         cache = OrderedDict()
         _THREAD_ENGINES.cache = cache
+        with _CACHES_LOCK:
+            _CACHES.append(cache)
     return cache
+
+
+def engines_held(version: str) -> int:
+    """How many regorus engines this process holds now for this policy version."""
+    with _CACHES_LOCK:
+        return sum(version in cache for cache in _CACHES)
+
+
+class _PolicyThreads:
+    """The process's policy threads, started on first use (and again in a forked child,
+    which inherits the pool object but not its threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._mine = threading.local()
+
+    def run(self, work: Callable[[], _T]) -> _T:
+        """`work()` on a policy thread; its value, or what it raised."""
+        if getattr(self._mine, "is_policy_thread", False):
+            return work()  # already on one: waiting for another could starve the pool
+        return self._executor().submit(work).result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        pool, pid = self._pool, os.getpid()
+        if pool is not None and self._pid == pid:
+            return pool
+        with self._lock:
+            if self._pool is None or self._pid != pid:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=POLICY_THREADS,
+                    thread_name_prefix="vhhub-policy",
+                    initializer=self._mark,
+                )
+                self._pid = pid
+            return self._pool
+
+    def _mark(self) -> None:
+        self._mine.is_policy_thread = True
+
+
+_POLICY_THREADS = _PolicyThreads()
 
 
 def engine_message(exc: BaseException) -> str:
@@ -82,11 +149,16 @@ class RegorusEngine(BatchingEngine):
         super().__init__(self._bundle.version)
         self._timeout_s = timeout_s
         self._data_json = self._bundle.data_json()
-        self._engine()  # load once now, so a broken policy fails at start-up, not at use
+        # load once now, so a broken policy fails at start-up, not at use (on a policy
+        # thread, and only there: the engine itself never comes back to this one)
+        _POLICY_THREADS.run(self._load)
 
     @property
     def bundle(self) -> PolicyBundle:
         return self._bundle
+
+    def _load(self) -> None:
+        self._engine()
 
     def _engine(self) -> Any:
         """This thread's regorus engine for this policy version, built on first use."""
@@ -103,6 +175,10 @@ class RegorusEngine(BatchingEngine):
     def evaluate_raw(self, rule: str, input: Mapping[str, Any]) -> Any | None:
         """The rule's value for this input, None when undefined (as OPA's Data API omits it)."""
         payload = encode_input(input)
+        return _POLICY_THREADS.run(lambda: self._evaluate_here(rule, payload))
+
+    def _evaluate_here(self, rule: str, payload: str) -> Any | None:
+        """On a policy thread: evaluate with that thread's engine."""
         engine = self._engine()
         started = time.perf_counter()
         try:
@@ -111,8 +187,10 @@ class RegorusEngine(BatchingEngine):
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # pyo3 panics derive from BaseException
+            engine = None  # dropped here, not with the error's traceback on the caller's thread
             _thread_cache().pop(self.version, None)  # never reuse an engine that failed
             raise PolicyError(f"regorus failed on {rule}: {engine_message(exc)}") from exc
+        del engine  # nor with a timeout error's traceback
         elapsed = time.perf_counter() - started
         if elapsed > self._timeout_s:
             raise PolicyError(f"regorus took {elapsed:.3f}s on {rule}, over the timeout")

@@ -14,7 +14,7 @@ import pytest
 
 from hub.rego.bundle import DEFAULT_POLICY_DIR, policy_version
 from hub.rego.decisions import FactDecision, Verdict
-from hub.rego.embedded import RegorusEngine
+from hub.rego.embedded import POLICY_THREADS, RegorusEngine, engines_held
 from hub.rego.engine import BatchingEngine, PolicyEngine
 from hub.rego.errors import PolicyError
 from hub.rego.factory import load_engine
@@ -220,6 +220,33 @@ def test_one_engine_answers_from_many_threads_at_once(embedded: RegorusEngine) -
         thread.join()
     assert len(results) == 160
     assert all(result == expected for result in results)
+
+
+def test_many_request_threads_share_a_bounded_number_of_engines(tmp_path: Path) -> None:
+    """An engine costs about 4 MB: a process with dozens of request threads must not build
+    one per thread. A policy version of its own, so no other test's engines count."""
+    policies = copy_policies(tmp_path)
+    (policies / "marker.rego").write_text("package vhhub.marker\n\nimport rego.v1\n\nx := 1\n")
+    engine = RegorusEngine(policies)
+    expected = engine.decide_batch(briefing_input())
+    start = threading.Barrier(16)
+    results: list[dict[str, FactDecision] | BaseException] = []
+
+    def ask() -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                results.append(engine.decide_batch(briefing_input()))
+        except BaseException as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 80
+    assert 1 <= engines_held(engine.version) <= POLICY_THREADS < 16
 
 
 # --- fail closed: malformed answers -------------------------------------------------------

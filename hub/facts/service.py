@@ -324,6 +324,9 @@ class FactService:
                 }
             )
             links.extend({"fact_id": fact_id, "subject_id": s} for s in named)
+        # announced in this unit of work, so the event commits with the facts (ADR 0019); it
+        # names no log position, so it is flushed before the append locks the head
+        record(session, EventKind.FACTS_RELEASED, case.id, ids, actor_partner=viewer.partner)
         entry, leaf = self._log.append_with_leaf(
             session,
             Event(
@@ -373,9 +376,6 @@ class FactService:
         if links:
             session.execute(insert(FactSubject), links)
         session.execute(insert(FactReceipt), receipts)
-        # announced in this unit of work: the event commits with the facts (ADR 0019)
-        record(session, EventKind.FACTS_RELEASED, case.id, ids, actor_partner=viewer.partner)
-        session.flush()
         return out
 
     def _subjects(
@@ -454,6 +454,11 @@ class FactService:
                 content=body.content,
             )
             digest = ContentDigest.of(body.content)
+            subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
+            key = self._publisher_key(session, fact)
+            record(
+                session, EventKind.FACTS_RELEASED, case.id, [new_id], actor_partner=viewer.partner
+            )
             entry, leaf = self._log.append_with_leaf(
                 session,
                 Event(
@@ -490,18 +495,13 @@ class FactService:
             )
             session.add(row)
             session.flush()
-            subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
             link_subjects(session, new_id, subject_ids)
-            key = self._publisher_key(session, fact)
             issued = self._receipts.issue(
                 self._receipts.signer(session),
                 entry,
                 leaf,
                 FactAct(case.id, new_id, row.fact_type, row.version, key),
                 digest,
-            )
-            record(
-                session, EventKind.FACTS_RELEASED, case.id, [new_id], actor_partner=viewer.partner
             )
             return PublishedFact(
                 id=new_id,
@@ -527,6 +527,12 @@ class FactService:
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
         with self._unit_of_work() as session:
             fact, case, _ = self._own_current(session, viewer, fact_id)
+            # read and announced before the append, which locks the log head (ADR 0020)
+            key = self._publisher_key(session, fact)
+            subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
+            record(
+                session, EventKind.FACTS_RELEASED, case.id, [fact.id], actor_partner=viewer.partner
+            )
             entry, leaf = self._log.append_with_leaf(
                 session,
                 Event(
@@ -543,10 +549,6 @@ class FactService:
             )
             fact.status = FactStatus.WITHDRAWN.value
             fact.change_seq = entry.seq
-            record(
-                session, EventKind.FACTS_RELEASED, case.id, [fact.id], actor_partner=viewer.partner
-            )
-            key = self._publisher_key(session, fact)
             issued = self._receipts.issue(
                 self._receipts.signer(session),
                 entry,
@@ -561,6 +563,6 @@ class FactService:
                 version=fact.version,
                 status=FactStatus.WITHDRAWN.value,
                 created=False,
-                subject_ids=subject_ids_by_fact(session, [fact.id]).get(fact.id, []),
+                subject_ids=subject_ids,
                 receipt=issued.receipt,
             )

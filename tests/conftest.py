@@ -102,7 +102,7 @@ class TestDatabase:
             conn.execute(
                 text(
                     "INSERT INTO access_log_head (id, size, frontier, checkpoint_size, "
-                    "checkpoint_time_us, time_us) VALUES (1, 0, '[]', 0, 0, 0)"
+                    "checkpoint_time_us, time_us, key_version) VALUES (1, 0, '[]', 0, 0, 0, 0)"
                 )
             )
             # a test may have moved the schema marker (readiness tests): put it back

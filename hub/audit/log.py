@@ -285,11 +285,21 @@ class AccessLog:
         Another process may have rotated the key since this one started: the newest list
         decides, and this process switches to the matching key from its key provider. When
         it does not hold that key it refuses to sign (fail closed): a checkpoint under a
-        retired key would fail every verifier, being outside that key's window."""
+        retired key would fail every verifier, being outside that key's window.
+
+        The locked head carries the newest list's version, so the lists are read only when
+        it differs from the one this process checked (ADR 0020, section 18)."""
+        if session.info.get(_LOCKED_AT) is None:
+            raise RuntimeError("the log head must be locked to choose the checkpoint key")
+        head = session.get(LogHead, 1)  # the locked row, from this unit of work: no query
+        if head is not None and head.key_version == self._key_version:
+            return self.signer
         newest = session.scalars(
             select(LogKeyList).order_by(LogKeyList.version.desc()).limit(1)
         ).one_or_none()
         version = 0 if newest is None else newest.version
+        if head is None or version != head.key_version:
+            raise RuntimeError("the log head does not name the newest checkpoint key list")
         if version == self._key_version:
             return self.signer
         ring = list(self._key_ring()) if self._key_ring is not None else [self.signer.key]
@@ -335,6 +345,7 @@ class AccessLog:
         )
         version = 1 if newest is None else newest.version + 1
         session.add(LogKeyList(version=version, note=note))
+        head.key_version = version
         session.flush()
         self.signer = LogSigner(key=new_key, origin=self.signer.origin)
         self._key_version = version

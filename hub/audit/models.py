@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, UTCDateTime, utcnow
@@ -84,6 +84,9 @@ class LogHead(Base):
     checkpoint_time_us: Mapped[int] = mapped_column(BigInteger, default=0)
     #: time (µs) of the newest entry: the next entry's time is never earlier
     time_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: version of the newest checkpoint key list (0: never rotated), so signing under the
+    #: lock knows without reading the lists whether the key changed (ADR 0020, section 18)
+    key_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Checkpoint(Base):

@@ -156,3 +156,35 @@ def test_0012_backfills_the_intake_of_every_case_and_downgrades(tmp_path: Path) 
         assert "urgency" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     finally:
         engine.dispose()
+
+
+def test_0018_gives_the_head_the_newest_key_list_version_and_downgrades(tmp_path: Path) -> None:
+    """A log rotated before migration 0018 keeps signing with the key its newest list names:
+    the head learns that list's version (ADR 0020, section 18); a log never rotated gets 0."""
+    url = sqlite_url(tmp_path / "rotated.db")
+    config = alembic_config(url)
+    command.upgrade(config, "0017")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for version in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO log_key_lists (version, note, created_at) "
+                        "VALUES (:v, 'list', '2026-12-01 10:00:00.000000')"
+                    ),
+                    {"v": version},
+                )
+        command.upgrade(config, "0018")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT key_version FROM access_log_head")).scalar_one() == 2
+            conn.execute(text("DELETE FROM log_key_lists"))
+            conn.commit()
+        command.downgrade(config, "0017")
+        cols = {c["name"] for c in inspect(engine).get_columns("access_log_head")}
+        assert "key_version" not in cols
+        command.upgrade(config, "0018")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT key_version FROM access_log_head")).scalar_one() == 0
+    finally:
+        engine.dispose()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -72,25 +73,33 @@ VERSIONS_PER_THREAD = 4
 #: How many threads of one process evaluate policy (see the module docstring).
 POLICY_THREADS = 2
 
-#: Every evaluating thread's engine cache, for `engines_held` (only read from here).
-_CACHES: list[OrderedDict[str, Any]] = []
+
+class _EngineCache(OrderedDict[str, Any]):
+    """One thread's engines (a class of its own, so `_CACHES` can refer to it weakly)."""
+
+
+#: Every live thread's engine cache, for `engines_held`. Weakly: a thread's engines must be
+#: freed by that thread when it ends, not kept for the interpreter to drop on another.
+_CACHES: list[weakref.ref[_EngineCache]] = []
 _CACHES_LOCK = threading.Lock()
 
 
-def _thread_cache() -> OrderedDict[str, Any]:
-    cache: OrderedDict[str, Any] | None = getattr(_THREAD_ENGINES, "cache", None)
+def _thread_cache() -> _EngineCache:
+    cache: _EngineCache | None = getattr(_THREAD_ENGINES, "cache", None)
     if cache is None:
-        cache = OrderedDict()
+        cache = _EngineCache()
         _THREAD_ENGINES.cache = cache
         with _CACHES_LOCK:
-            _CACHES.append(cache)
+            _CACHES[:] = [ref for ref in _CACHES if ref() is not None]
+            _CACHES.append(weakref.ref(cache))
     return cache
 
 
 def engines_held(version: str) -> int:
     """How many regorus engines this process holds now for this policy version."""
     with _CACHES_LOCK:
-        return sum(version in cache for cache in _CACHES)
+        caches = [ref() for ref in _CACHES]
+    return sum(cache is not None and version in cache for cache in caches)
 
 
 class _PolicyThreads:

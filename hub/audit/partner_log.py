@@ -25,12 +25,12 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub import __version__
 from hub.audit.entry import Action, Outcome
-from hub.audit.log import AccessLog, Event, entry_context
+from hub.audit.log import AccessLog, Event, entry_context, on_append
 from hub.audit.merkle import inclusion_proof_with
 from hub.audit.models import Checkpoint, LogEntry
 from hub.audit.partner_log_models import EntryTrace, PartnerLogLink, PartnerLogState
@@ -263,22 +263,22 @@ def ldv_records(
 # -- the trace context of an entry's request ---------------------------------------------------
 
 
-def _record_traces(session: Session, _context: Any, _instances: Any) -> None:
-    """Before a flush that writes log entries inside a request: keep beside them what the
-    leaf does not hold -- the caller's span, its FSC transaction id, and the trace and span
-    ids when the request id does not carry them (a client's own X-Request-Id). These are the
-    caller's claims and the edge's ids, not evidence, so they stay out of the leaf."""
-    entries = [obj for obj in session.new if isinstance(obj, LogEntry)]
-    if not entries:
-        return
+@on_append
+def _trace_rows(session: Session, entries: Sequence[LogEntry]) -> list[EntryTrace]:
+    """For log entries appended inside a request: keep beside them what the leaf does not
+    hold -- the caller's span, its FSC transaction id, and the trace and span ids when the
+    request id does not carry them (a client's own X-Request-Id). These are the caller's
+    claims and the edge's ids, not evidence, so they stay out of the leaf."""
     current = current_trace()
+    rows = []
     for entry in entries:
         # an entry written in a group commit carries the trace of its own read (ADR 0020)
         context = entry_context(session, entry.seq)
         trace = current if context is None else context.run(current_trace)
         row = _trace_row(entry, trace)
         if row is not None:
-            session.add(row)
+            rows.append(row)
+    return rows
 
 
 def _trace_row(entry: LogEntry, trace: TraceContext | None) -> EntryTrace | None:
@@ -299,8 +299,6 @@ def _trace_row(entry: LogEntry, trace: TraceContext | None) -> EntryTrace | None
         fsc_transaction_id=fsc,
     )
 
-
-event.listen(Session, "before_flush", _record_traces)
 
 
 # -- the service ---------------------------------------------------------------------------------

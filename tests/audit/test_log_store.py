@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from hub.audit.checkpoints import parse_and_verify_checkpoint
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import ANONYMOUS, AccessLog, Event, LogSigner, RequestInfo
-from hub.audit.merkle import root
-from hub.audit.models import Checkpoint, LogEntry, LogHead
+from hub.audit.merkle import CompactRange, root
+from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.service import EntryFilter
 from hub.crypto.signing import SigningKey, generate_signing_seed
 from hub.db.session import Database
@@ -127,3 +128,53 @@ def test_time_never_goes_back_and_time_windows_select_exactly_their_entries(
             if (since is None or t >= since) and (until is None or t < until)
         ]
         assert found == expected, (since, until)
+
+
+def test_a_batch_writes_its_entries_subjects_and_head_together_in_one_statement_on_postgresql(
+    db: Database, log: AccessLog
+) -> None:
+    """Every writer waits for the head lock, so under it an append sends its rows in as few
+    round trips as it can: on PostgreSQL one statement for the entries, their subject index
+    rows and the head (ADR 0020, section 18). Whatever the path, the rows are all there."""
+    with db.transaction() as session:
+        log.append(session, event(0), actor=ANONYMOUS, request=RequestInfo())  # checkpointed
+    prepared = [
+        log.prepare(
+            Event(
+                action=Action.CASE_READ,
+                outcome=Outcome.ALLOWED,
+                object_ids=(f"obj-{n}",),
+                subject_pseudonyms=(f"p-{n}", "p-shared"),
+            ),
+            actor=ANONYMOUS,
+            request=RequestInfo(),
+        )
+        for n in (1, 2, 3)
+    ]
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.transaction() as session:
+            placed = log.append_prepared(session, prepared)
+            written = list(sent)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    if db.dialect == "postgresql":
+        locked = next(i for i, statement in enumerate(written) if "FOR UPDATE" in statement)
+        assert len(written[locked + 1 :]) == 1, written[locked + 1 :]
+    with db.transaction() as session:
+        rows = session.scalars(select(LogEntry).order_by(LogEntry.seq)).all()
+        subjects = set(session.execute(select(LogSubject.pseudonym, LogSubject.seq)).tuples())
+        head = session.get(LogHead, 1)
+        assert head is not None
+        size, frontier = head.size, head.frontier
+    assert [r.seq for r in rows] == [0, 1, 2, 3] == [0] + [e.seq for e, _ in placed]
+    assert [r.object_ids for r in rows] == [["obj-0"], ["obj-1"], ["obj-2"], ["obj-3"]]
+    assert [r.leaf_hash for r in rows[1:]] == [leaf for _, leaf in placed]
+    assert subjects == {(p, n) for n in (1, 2, 3) for p in (f"p-{n}", "p-shared")}
+    assert size == 4
+    assert CompactRange.from_hex(size, frontier).root() == root([r.leaf_hash for r in rows])

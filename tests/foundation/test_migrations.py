@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -186,5 +187,39 @@ def test_0018_gives_the_head_the_newest_key_list_version_and_downgrades(tmp_path
         command.upgrade(config, "0018")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT key_version FROM access_log_head")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_0019_compresses_the_access_logs_lists_with_lz4_where_postgresql_has_it(
+    db_url: str,
+) -> None:
+    """A briefing's entry holds tens of kilobytes of JSON: stored with lz4 rather than pglz
+    where the server offers it (ADR 0020, section 18); elsewhere the migration changes nothing."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            if (
+                engine.dialect.name != "postgresql"
+                or not conn.execute(
+                    text(
+                        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                        "WHERE name = 'default_toast_compression'"
+                    )
+                ).scalar()
+            ):
+                pytest.skip("lz4 is PostgreSQL's, and only where the server was built with it")
+            methods = {
+                name: method
+                for name, method in conn.execute(
+                    text(
+                        "SELECT attname, attcompression FROM pg_attribute "
+                        "WHERE attrelid = 'access_log'::regclass AND attnum > 0"
+                    )
+                )
+            }
+        lists = ("subject_pseudonyms", "object_ids", "disclosed", "fact_subjects")
+        assert {c: methods[c] for c in lists} == dict.fromkeys(lists, "l")
+        assert methods["action"] != "l"  # short columns keep the server's default
     finally:
         engine.dispose()

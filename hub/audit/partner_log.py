@@ -300,7 +300,6 @@ def _trace_row(entry: LogEntry, trace: TraceContext | None) -> EntryTrace | None
     )
 
 
-
 # -- the service ---------------------------------------------------------------------------------
 
 

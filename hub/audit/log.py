@@ -410,6 +410,8 @@ class AccessLog:
 
 #: `Session.info` key: when this unit of work was granted the log head's lock
 _LOCKED_AT = "vhhub_log_head_locked_at"
+#: `Session.info` key: seq -> the context an entry's act was done in (`append_prepared`)
+_ENTRY_CONTEXTS = "vhhub_entry_contexts"
 
 #: Builds the trace rows written beside entries appended in a request (the partner log's,
 #: hub/audit/partner_log.py, registers itself with `on_append`: this module imports nothing
@@ -513,10 +515,6 @@ def _write_in_one_statement(
     for name in _HEAD_COLUMNS:
         # written by the statement: the unit of work must not write them again
         set_committed_value(head, name, getattr(head, name))
-
-
-#: `Session.info` key: seq -> the context an entry's act was done in (`append_prepared`)
-_ENTRY_CONTEXTS = "vhhub_entry_contexts"
 
 
 def entry_context(session: Session, seq: int) -> Context | None:

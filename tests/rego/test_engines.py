@@ -202,24 +202,32 @@ def test_the_engine_never_sees_fact_attributes_outside_the_class_attributes() ->
 # --- threads ------------------------------------------------------------------------------
 
 
-def test_one_engine_answers_from_many_threads_at_once(embedded: RegorusEngine) -> None:
-    expected = embedded.decide_batch(briefing_input())
+def decide_from_threads(
+    engine: RegorusEngine, threads: int, rounds: int
+) -> list[dict[str, FactDecision] | BaseException]:
+    """Every thread asks `rounds` times, all starting together; every answer or error."""
+    start = threading.Barrier(threads)
     results: list[dict[str, FactDecision] | BaseException] = []
 
     def ask() -> None:
         try:
-            for _ in range(20):
-                results.append(embedded.decide_batch(briefing_input()))
+            start.wait()
+            for _ in range(rounds):
+                results.append(engine.decide_batch(briefing_input()))
         except BaseException as exc:
             results.append(exc)
 
-    threads = [threading.Thread(target=ask) for _ in range(8)]
-    for thread in threads:
+    running = [threading.Thread(target=ask) for _ in range(threads)]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join()
-    assert len(results) == 160
-    assert all(result == expected for result in results)
+    return results
+
+
+def test_one_engine_answers_from_many_threads_at_once(embedded: RegorusEngine) -> None:
+    expected = embedded.decide_batch(briefing_input())
+    assert decide_from_threads(embedded, 8, 20) == [expected] * 160
 
 
 def test_many_request_threads_share_a_bounded_number_of_engines(tmp_path: Path) -> None:
@@ -229,23 +237,7 @@ def test_many_request_threads_share_a_bounded_number_of_engines(tmp_path: Path) 
     (policies / "marker.rego").write_text("package vhhub.marker\n\nimport rego.v1\n\nx := 1\n")
     engine = RegorusEngine(policies)
     expected = engine.decide_batch(briefing_input())
-    start = threading.Barrier(16)
-    results: list[dict[str, FactDecision] | BaseException] = []
-
-    def ask() -> None:
-        try:
-            start.wait()
-            for _ in range(5):
-                results.append(engine.decide_batch(briefing_input()))
-        except BaseException as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=ask) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [expected] * 80
+    assert decide_from_threads(engine, 16, 5) == [expected] * 80
     assert 1 <= engines_held(engine.version) <= POLICY_THREADS < 16
 
 

@@ -110,12 +110,16 @@ class _PolicyThreads:
     A queue and a lock per call rather than a `ThreadPoolExecutor`: its futures cost about
     80 us of CPU per hand-off, this about 20-30 (ADR 0020, section 18). Daemon threads, so
     they never keep a stopping process alive, but stopped and joined at exit, so each frees
-    its own engines (the interpreter would drop them on its main thread)."""
+    its own engines (the interpreter would drop them on its main thread). A call after that
+    stop -- from an exit handler that runs later -- fails with a `PolicyError` instead of
+    waiting for a thread that is gone: every call is queued under the lock the stop takes,
+    so none can land behind the stop signals."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._queue: _Queue | None = None
+        self._stopped = False
         self._mine = threading.local()
 
     def run(self, work: Callable[[], _T]) -> _T:
@@ -123,19 +127,20 @@ class _PolicyThreads:
         if getattr(self._mine, "is_policy_thread", False):
             return work()  # already on one: waiting for another could starve them
         call = _Call(work)
-        self._started().put(call)
+        self._submit(call)
         call.done.acquire()  # released by the policy thread once the outcome is set
         if call.error is not None:
             raise call.error
         return cast(_T, call.value)
 
-    def _started(self) -> _Queue:
-        queue, pid = self._queue, os.getpid()
-        if queue is not None and self._pid == pid:
-            return queue
+    def _submit(self, call: _Call[Any]) -> None:
+        """Queue `call`, starting this process's threads first if it has none yet."""
+        pid = os.getpid()
         with self._lock:
+            if self._stopped:
+                raise PolicyError("the policy threads have stopped: the process is exiting")
             if self._queue is None or self._pid != pid:
-                queue = SimpleQueue()
+                queue: _Queue = SimpleQueue()
                 threads = [
                     threading.Thread(
                         target=self._serve, args=(queue,), name=f"vhhub-policy-{n}", daemon=True
@@ -144,9 +149,18 @@ class _PolicyThreads:
                 ]
                 for thread in threads:
                     thread.start()
-                atexit.register(_stop, queue, threads)
+                atexit.register(self._stop, queue, threads)
                 self._queue, self._pid = queue, pid
-            return self._queue
+            self._queue.put(call)
+
+    def _stop(self, queue: _Queue, threads: list[threading.Thread]) -> None:
+        """At exit: refuse new calls, let the queued ones finish, stop and join the threads."""
+        with self._lock:
+            self._stopped = True
+        for _ in threads:
+            queue.put(None)  # behind every queued call: each is answered first
+        for thread in threads:
+            thread.join(timeout=5)
 
     def _serve(self, queue: _Queue) -> None:
         self._mine.is_policy_thread = True
@@ -178,13 +192,6 @@ class _Call(Generic[_T]):
 
 #: What the policy threads take their calls from (None: stop).
 _Queue = SimpleQueue[_Call[Any] | None]
-
-
-def _stop(queue: _Queue, threads: list[threading.Thread]) -> None:
-    for _ in threads:
-        queue.put(None)
-    for thread in threads:
-        thread.join(timeout=5)
 
 
 _POLICY_THREADS = _PolicyThreads()

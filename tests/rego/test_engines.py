@@ -4,6 +4,8 @@ version, deduplicated evaluation, thread safety, and fail closed on every kind o
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -239,6 +241,44 @@ def test_many_request_threads_share_a_bounded_number_of_engines(tmp_path: Path) 
     expected = engine.decide_batch(briefing_input())
     assert decide_from_threads(engine, 16, 5) == [expected] * 80
     assert 1 <= engines_held(engine.version) <= POLICY_THREADS < 16
+
+
+_ASK_AT_EXIT = """
+import atexit, sys
+from hub.rego.embedded import RegorusEngine
+from hub.rego.errors import PolicyError
+from tests.rego.test_engines import briefing_input
+
+def ask() -> None:
+    # registered before the engine starts its threads, so it runs after their stop
+    try:
+        engine.decide_batch(briefing_input())
+    except PolicyError as exc:
+        print("refused:", exc.reason, flush=True)
+    else:
+        print("answered after the stop", flush=True)
+
+atexit.register(ask)
+engine = RegorusEngine()
+print("answered before the stop:", sorted(engine.decide_batch(briefing_input())), flush=True)
+"""
+
+
+def test_a_decision_asked_after_the_policy_threads_stopped_fails_closed() -> None:
+    """An exit handler that runs after the policy threads were stopped gets a PolicyError
+    (deny), neither an answer nor a wait without end for a thread that is gone."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ASK_AT_EXIT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "answered before the stop: ['f-1', 'f-2']",
+        "refused: the policy threads have stopped: the process is exiting",
+    ]
 
 
 # --- fail closed: malformed answers -------------------------------------------------------

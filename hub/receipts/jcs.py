@@ -25,7 +25,8 @@ _MAX_DEPTH = 64
 
 
 class CanonicalizationError(ValueError):
-    """The value is not I-JSON (NaN, infinity, a lone surrogate, a non-string key, too deep).
+    """The value is not I-JSON (NaN, infinity, a number beyond the range of a double, a lone
+    surrogate, a non-string key, too deep).
     The message never shows the value."""
 
 
@@ -61,7 +62,7 @@ def _write(value: Any, out: list[str], depth: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int):
-        out.append(str(value) if abs(value) <= _MAX_SAFE else number_text(float(value)))
+        out.append(str(value) if abs(value) <= _MAX_SAFE else number_text(_double(value)))
     elif isinstance(value, float):
         out.append(number_text(value))
     elif isinstance(value, dict):
@@ -99,6 +100,15 @@ def _write(value: Any, out: list[str], depth: int) -> None:
         out.append("]" if value else "[]")
     else:
         raise CanonicalizationError("the value is not JSON")
+
+
+def _double(value: int) -> float:
+    """An integer beyond 2^53 as the double I-JSON reads it; beyond the largest double there
+    is none, and JSON.stringify would write "Infinity", which is not JSON."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise CanonicalizationError("a number is beyond the range of a double") from None
 
 
 def _utf16_order(key: str) -> bytes:

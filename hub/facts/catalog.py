@@ -669,7 +669,7 @@ def _shape_problems(
     pattern = node.get("pattern")
     if pattern is not None:
         try:
-            re.compile(pattern)
+            schema_regex(pattern)
         except (re.error, TypeError):
             problems.append(f"{where}: pattern is not a valid regular expression")
     if kind == "string":
@@ -801,9 +801,62 @@ def _is_json_integer(_checker: object, instance: object) -> bool:
     )
 
 
+def _end_of_text_dollar(pattern: str) -> str:
+    """`pattern` with every ``$`` that is an anchor written as ``\\Z``.
+
+    JSON Schema reads ``pattern`` as an ECMA-262 regular expression without flags, where
+    ``$`` matches only at the end of the text; in Python's ``re`` it also matches before a
+    final newline, so ``^[0-9]{6,19}$`` would take ``"0612345678\\n"``. An escaped ``\\$``
+    and a ``$`` inside a character class are literals in both and stay as they are."""
+    out: list[str] = []
+    index, length, in_class = 0, len(pattern), False
+    while index < length:
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # a "]" right after "[" or "[^" is a literal in Python's syntax, not the end
+            start = index + 1
+            if pattern.startswith("^", start):
+                start += 1
+            if pattern.startswith("]", start):
+                start += 1
+            out.append(pattern[index:start])
+            index = start
+            continue
+        elif char == "$":
+            char = "\\Z"
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def schema_regex(pattern: str) -> re.Pattern[str]:
+    """A schema's ``pattern`` compiled to match, with ``search``, what JSON Schema's
+    ECMA-262 reading matches where the two engines differ for the hub's schemas: ``$`` is
+    the end of the text (`_end_of_text_dollar`). Schemas are few, so are their patterns."""
+    return re.compile(_end_of_text_dollar(pattern))
+
+
+def _pattern(
+    _validator: Validator, pattern: str, instance: object, _schema: object
+) -> Iterator[ValidationError]:
+    """jsonschema's ``pattern`` keyword with `schema_regex`; the error is worded by
+    `_describe` from the keyword and the pattern, never from the value."""
+    if isinstance(instance, str) and schema_regex(pattern).search(instance) is None:
+        yield ValidationError("does not match the pattern")
+
+
 # The jsonschema stubs leave ``extend`` untyped; its result is a Draft 2020-12 validator class.
 _FactValidator: Final[type[Validator]] = extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
+    validators={"pattern": _pattern},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
         {"number": _is_json_number, "integer": _is_json_integer}
     ),
@@ -820,8 +873,8 @@ _FactValidator: Final[type[Validator]] = extend(  # type: ignore[no-untyped-call
 # schema leaves that type on the slow path), and a document reaches it only when it consists of
 # plain JSON values (``_is_plain_json``). Where the engines would differ, Python does the check:
 #
-# - ``pattern``: Python's ``re.search`` (what jsonschema runs) through a custom keyword; Rust's
-#   regex differs (``$`` before a final newline, ``\d``, ``\w``, case folding).
+# - ``pattern``: `schema_regex` in Python's engine (what the slow path runs) through a custom
+#   keyword; Rust's regex differs (``\d``, ``\w``, case folding).
 # - ``format: date``: ``_is_strict_date`` itself, as a custom format.
 # - ``uniqueItems``: only over string items; jsonschema holds ``1`` and ``1.0`` equal and
 #   ``True`` and ``1`` apart, a rule not worth proving for another engine.
@@ -912,7 +965,7 @@ def _precheck_node(node: object, *, root: bool = False) -> dict[str, Any] | None
 
 
 class _PythonPattern:
-    """``pattern`` as jsonschema checks it: ``re.search`` in Python's engine, strings only.
+    """``pattern`` as the slow path checks it (`_pattern`): `schema_regex`, strings only.
 
     A jsonschema-rs custom keyword: built with (parent schema, value, schema path), and
     ``validate`` raises to say "does not match" (the message is never shown; a rejection is
@@ -920,7 +973,7 @@ class _PythonPattern:
     """
 
     def __init__(self, _parent: object, value: str, _path: object) -> None:
-        self._regex = re.compile(value)
+        self._regex = schema_regex(value)
 
     def validate(self, instance: object) -> None:
         if isinstance(instance, str) and self._regex.search(instance) is None:

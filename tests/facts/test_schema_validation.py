@@ -17,6 +17,7 @@ from hub.facts.catalog import (
     FactTypeCatalog,
     FactValidationError,
     FieldError,
+    schema_regex,
 )
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -146,6 +147,47 @@ def test_nested_and_array_problems_point_inside(catalog: FactTypeCatalog) -> Non
         },
         {"pointer": "/supervisor_contact/role", "problem": "is required"},
     ]
+
+
+@pytest.mark.parametrize("phone", ["0612345678\n", "+31 6 1234 5678\n", "06\n12345678"])
+def test_a_pattern_ends_at_the_end_of_the_text_as_json_schema_reads_it(
+    catalog: FactTypeCatalog, phone: str
+) -> None:
+    """JSON Schema's ``$`` (ECMA-262) is the end of the text; Python's also matches before a
+    final newline, which let a phone number with a newline through."""
+    fact_type = catalog.get("probation.supervision/1")
+    contact = example(fact_type)["supervisor_contact"]
+    accepted = example(fact_type) | {"supervisor_contact": contact | {"phone": "0612345678"}}
+    fact_type.validate(accepted)
+    content = example(fact_type) | {"supervisor_contact": contact | {"phone": phone}}
+    assert errors_of(fact_type, content) == [
+        {
+            "pointer": "/supervisor_contact/phone",
+            "problem": "must match the pattern ^\\+?[0-9][0-9 -]{5,18}$",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("^a$", "a", True),
+        ("^a$", "a\n", False),
+        ("a$|^b", "a\n", False),
+        ("^a\\$$", "a$", True),  # an escaped $ is a literal
+        ("^a\\$$", "a$\n", False),
+        ("^[$]$", "$", True),  # so is a $ in a class
+        ("^[]$]+$", "]$", True),  # a ] first in a class does not end it
+        ("^[^]$]+$", "ab", True),
+        ("^[^]$]+$", "a$", False),
+        ("^a\\\\$", "a\\", True),  # an escaped backslash before an anchor
+        ("^a\\\\$", "a\\\n", False),
+    ],
+)
+def test_schema_regex_reads_dollar_as_the_end_of_the_text(
+    pattern: str, text: str, matches: bool
+) -> None:
+    assert (schema_regex(pattern).search(text) is not None) is matches
 
 
 @pytest.mark.parametrize(

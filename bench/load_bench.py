@@ -31,6 +31,9 @@ mints more on the fly should the pool run dry, and says so). Any answer but 200/
 transport error, is an error. Printed: requests/s over the measured window, per kind the
 count, rate and p50/p95/p99/max ms, the errors by status, and per hub process (the serving
 parent and each worker, found under /proc) its RSS at the start, the peak and at the end.
+Then the CPU each successful request cost the hub, PostgreSQL (its processes on this
+machine, when it runs here) and the clients, and the rate the machine's cores could carry at
+that cost: when the machine is busy throughout, that is the bound the load meets.
 
 Afterwards the bench checks what the load left: every successful request appended at least
 one access-log entry (the log grew by at least the number of successful requests; each
@@ -271,6 +274,28 @@ def cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (none when it runs elsewhere)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def machine_ticks() -> tuple[int, int]:
+    """All cores' busy and total clock ticks so far (/proc/stat; idle and iowait are not
+    busy)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(values[:8])  # guest time is already counted in user time
+    return total - values[3] - values[4], total
+
+
 def command_of(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -290,6 +315,11 @@ class Memory:
     #: CPU seconds at the start and the end of the measured window
     cpu_start: dict[int, float] = field(default_factory=dict)
     cpu_end: dict[int, float] = field(default_factory=dict)
+    #: the same for PostgreSQL's processes, and the machine's busy and total ticks
+    postgres_start: dict[int, float] = field(default_factory=dict)
+    postgres_end: dict[int, float] = field(default_factory=dict)
+    ticks_start: tuple[int, int] = (0, 0)
+    ticks_end: tuple[int, int] = (0, 0)
 
     def sample(self, pids: list[int], into: dict[int, float] | None = None) -> None:
         for pid in pids:
@@ -306,6 +336,16 @@ class Memory:
             value = cpu_s(pid)
             if value is not None:
                 into[pid] = value
+        end = into is self.cpu_end
+        postgres = self.postgres_end if end else self.postgres_start
+        for pid in postgres_pids():
+            value = cpu_s(pid)
+            if value is not None:
+                postgres[pid] = value
+        if end:
+            self.ticks_end = machine_ticks()
+        else:
+            self.ticks_start = machine_ticks()
 
 
 # -- the load -------------------------------------------------------------------------------------
@@ -700,6 +740,44 @@ def _ms(bound: float | None) -> str:
     return "?" if bound is None else ("inf" if bound == float("inf") else f"{bound * 1000:g} ms")
 
 
+def capacity(memory: Memory, hub_cpu: float, client_cpu: float, ok: int, seconds: float) -> None:
+    """CPU per request of everything the load runs on this machine -- the hub, PostgreSQL
+    (when it runs here) and the clients -- and the rate the machine's cores could carry at
+    that cost: the bound the load meets when the machine is busy throughout."""
+    if not ok:
+        return
+    # a backend that started in the window counts from zero; one that ended is lost
+    postgres = sum(
+        end - memory.postgres_start.get(pid, 0.0) for pid, end in memory.postgres_end.items()
+    )
+    busy = memory.ticks_end[0] - memory.ticks_start[0]
+    total = memory.ticks_end[1] - memory.ticks_start[1]
+    cores = os.cpu_count() or 1
+    per_request = 1000 * (hub_cpu + postgres + client_cpu) / ok
+    where = (
+        f"PostgreSQL {1000 * postgres / ok:.1f} ms"
+        if memory.postgres_end
+        else "PostgreSQL not on this machine"
+    )
+    print(
+        f"CPU per successful request: hub {1000 * hub_cpu / ok:.1f} ms, {where}, clients "
+        f"{1000 * client_cpu / ok:.1f} ms; together {per_request:.1f} ms"
+    )
+    busy_s = busy / os.sysconf("SC_CLK_TCK")
+    print(
+        f"the machine's {cores} cores were {100 * busy / max(total, 1):.0f}% busy; at "
+        f"{per_request:.1f} ms of CPU per request they carry at most "
+        f"{cores * 1000 / per_request:,.0f} requests/s"
+    )
+    # what a process that ended in the window used (a connection the pool closed) and the
+    # kernel's own work are in the machine's busy time, not in the processes counted
+    print(
+        f"the processes counted account for "
+        f"{100 * (hub_cpu + postgres + client_cpu) / max(busy_s, 1e-9):.0f}% of the machine's "
+        f"busy time"
+    )
+
+
 def report(
     args: argparse.Namespace,
     window: list[Outcome],
@@ -764,6 +842,7 @@ def report(
         f"the clients (this process) used {100 * client_cpu / seconds:.0f}% of one core; the "
         f"hub {1000 * hub_cpu / max(len(ok), 1):.1f} ms of CPU per successful request"
     )
+    capacity(memory, hub_cpu, client_cpu, len(ok), seconds)
     if shared.outcomes:
         load = os.getloadavg()
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

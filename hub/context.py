@@ -165,7 +165,7 @@ class HubContext:
 
     @classmethod
     def open(cls, settings: Settings) -> HubContext:
-        db = Database(settings.effective_database_url)
+        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
         registry = load_registry(settings.network_file)
         keys = open_key_provider(settings)
         log = open_access_log(settings, keys)

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         le=1000,
         description="Threads per hub process that run requests (anyio's default is 40).",
     )
+    # Connections one process keeps open (ADR 0020): enough for the requests it works on at
+    # once, or every request past the pool opens and closes a PostgreSQL backend of its own
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Database connections each hub process keeps open for reuse.",
+    )
     key_provider: Literal["file", "env", "pkcs11"] = "file"
     # The KEK inside a PKCS#11 token (HSM), ADR 0304 and keys/README.md
     pkcs11_module: Path | None = Field(

@@ -123,9 +123,13 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine and the unit of work for one database URL."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self, url: str, *, engine: Engine | None = None, pool_size: int | None = None
+    ) -> None:
         self.url = url
-        self.engine = engine or make_engine(url)
+        # SQLAlchemy keeps 5 connections and closes every one past them when it is returned
+        pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 10}
+        self.engine = engine or make_engine(url, **pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: the same pool; each connection in autocommit while checked out (`statement`)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -310,7 +310,7 @@ class AccessLog:
         it differs from the one this process checked (ADR 0020, section 18)."""
         if session.info.get(_LOCKED_AT) is None:
             raise RuntimeError("the log head must be locked to choose the checkpoint key")
-        head = session.get(LogHead, 1)  # the locked row, from this unit of work: no query
+        head: LogHead | None = session.info.get(_LOCKED_HEAD)  # the locked row: no query
         if head is not None and head.key_version == self._key_version:
             return self.signer
         newest = session.scalars(
@@ -405,11 +405,17 @@ class AccessLog:
             session.info[_LOCKED_AT] = granted
             log_head_locked(granted - asked)
             on_transaction_end(session, lambda: log_head_released(perf_counter() - granted))
+        # held for the unit of work: the session keeps an unchanged object only weakly, so
+        # once the append returned, reading the head again (the receipts' signer) was a
+        # SELECT under the lock (ADR 0020, section 19)
+        session.info[_LOCKED_HEAD] = head
         return head
 
 
 #: `Session.info` key: when this unit of work was granted the log head's lock
 _LOCKED_AT = "vhhub_log_head_locked_at"
+#: `Session.info` key: the head row this unit of work locked
+_LOCKED_HEAD = "vhhub_log_head_locked"
 #: `Session.info` key: seq -> the context an entry's act was done in (`append_prepared`)
 _ENTRY_CONTEXTS = "vhhub_entry_contexts"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import create_engine, func, select
+from sqlalchemy import event as sa_event
 
 from hub.context import HubContext
 from hub.facts.models import Fact, FactSubject
+from hub.receipts.models import FactReceipt
 from hub.settings import Settings
 from tests.cases.test_workflow import CRITERIA, actor, example, log_rows, new_case
 from tests.conftest import RunningHub
@@ -87,6 +89,57 @@ def test_a_batch_is_all_or_nothing_and_at_most_500(http: httpx.Client, hub: Runn
     assert len(published["facts"]) == 20 and fact_count(hub.settings) == 20
     [entry] = log_rows(hub.settings, action="fact.publish")
     assert sorted(entry.object_ids) == sorted(f["id"] for f in published["facts"])
+
+
+def test_a_publish_only_writes_under_the_log_lock_its_rows_links_and_receipts(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    """Every writer waits for the log head's lock, so a publish reads what it needs before it
+    (ADR 0020, sections 18 and 19): under the lock it only writes -- the entry, then the
+    facts, their subject links and their receipts, which name the entry's position. The
+    receipts' signer reads the locked head, which the unit of work keeps: dropped, it was
+    read again under the lock. Whatever the path, every row is there."""
+    case = new_case(http, hub.settings)
+    subject = case["subjects"][0]["id"]
+    police = actor(http, hub.settings, "politie", "preparation")
+    facts = [
+        body("police.nuisance_report/1", f"l-{n}") | {"subject_ids": [subject]} for n in range(3)
+    ]
+    context: HubContext = hub.server.config.app.state.hub
+    sent: list[tuple[int, str]] = []
+
+    def record(conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append((id(conn), statement))
+
+    sa_event.listen(context.db.engine, "before_cursor_execute", record)
+    try:
+        published = ok(
+            police.post(f"/api/v1/cases/{case['id']}/fact-batches", json={"facts": facts}), 201
+        )
+    finally:
+        sa_event.remove(context.db.engine, "before_cursor_execute", record)
+    ids = sorted(f["id"] for f in published["facts"])
+    engine = create_engine(hub.settings.effective_database_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(select(Fact.id, Fact.change_seq).order_by(Fact.id)).all()
+            linked = conn.execute(select(FactSubject.fact_id, FactSubject.subject_id)).all()
+            receipts = conn.execute(select(FactReceipt.fact_id, FactReceipt.seq)).all()
+    finally:
+        engine.dispose()
+    [entry] = log_rows(hub.settings, action="fact.publish")
+    assert [i for i, _ in stored] == ids and {s for _, s in stored} == {entry.seq}
+    assert sorted(linked) == [(i, subject) for i in ids]
+    assert sorted(receipts) == [(i, entry.seq) for i in ids]
+    if context.db.dialect == "postgresql":
+        [writer] = {conn for conn, statement in sent if "INSERT INTO facts" in statement}
+        mine = [statement for conn, statement in sent if conn == writer]
+        locked = next(i for i, statement in enumerate(mine) if "FOR UPDATE" in statement)
+        under_lock = [s.split()[0] for s in mine[locked + 1 :]]
+        # the log's one statement, the three inserts, the savepoint's release
+        assert under_lock == ["WITH", "INSERT", "INSERT", "INSERT", "RELEASE"], [
+            s[:160] for s in mine[locked + 1 :]
+        ]
 
 
 def test_a_retried_publish_creates_nothing_twice(http: httpx.Client, hub: RunningHub) -> None:

@@ -35,6 +35,10 @@ Then the CPU each successful request cost the hub, PostgreSQL (its processes on 
 machine, when it runs here) and the clients, and the rate the machine's cores could carry at
 that cost: when the machine is busy throughout, that is the bound the load meets.
 
+When the server has autovacuum off (the development machine's does, for repeatable tests),
+the bench does the daemon's work by its rules (`AutovacuumStandIn`), so the load meets a
+database the planner has statistics for, as a production server's; it prints what it did.
+
 Afterwards the bench checks what the load left: every successful request appended at least
 one access-log entry (the log grew by at least the number of successful requests; each
 answer came only after its entry committed), every acknowledged publish is stored, and
@@ -119,6 +123,98 @@ def scratch_database(server_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class AutovacuumStandIn:
+    """PostgreSQL's autovacuum daemon, by its own rules, for a server that has it turned off.
+
+    A production server runs autovacuum (PostgreSQL's default); the development machine's
+    server has it off, so that tests see the same plans every run. Under a load that starts
+    from empty tables that matters: no table of the bench's fresh database is ever analysed,
+    the planner keeps the estimates of the empty tables, and it goes on scanning
+    `fact_subjects` and the outbox whole as they grow -- PostgreSQL's CPU per request then
+    doubled over a run (ADR 0020, section 20). Every `autovacuum_naptime` the stand-in asks
+    `pg_stat_user_tables` which tables the daemon would vacuum or analyse, with the server's
+    own thresholds and scale factors, and runs that VACUUM or ANALYZE on a connection of its
+    own. Its work is done by a PostgreSQL backend, so it is counted in PostgreSQL's CPU as the
+    daemon's would be."""
+
+    CHECK = text(
+        "SELECT s.schemaname, s.relname, greatest(c.reltuples, 0), s.n_dead_tup, "
+        "s.n_ins_since_vacuum, s.n_mod_since_analyze "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+    )
+
+    def __init__(self, database_url: str) -> None:
+        self._engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with self._engine.connect() as conn:
+            self.server_on = conn.execute(text("SHOW autovacuum")).scalar_one() == "on"
+            self._setting = {
+                name: float(value)
+                for name, value in conn.execute(
+                    text("SELECT name, setting FROM pg_settings WHERE name LIKE 'autovacuum_%'")
+                )
+                if value.lstrip("-").replace(".", "", 1).isdigit()
+            }
+        self.naptime = self._setting["autovacuum_naptime"]
+        self.vacuums = 0
+        self.analyzes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="autovacuum", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._engine.dispose()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.naptime):
+            self.visit()
+
+    def visit(self) -> None:
+        """What one visit of the daemon to the database does (relation_needs_vacanalyze)."""
+        get = self._setting.get
+        with self._engine.connect() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for schema, table, tuples, dead, inserted, modified in conn.execute(self.CHECK).all():
+                vacuum = dead > get("autovacuum_vacuum_threshold", 50) + get(
+                    "autovacuum_vacuum_scale_factor", 0.2
+                ) * tuples or (
+                    get("autovacuum_vacuum_insert_threshold", 1000) >= 0
+                    and inserted
+                    > get("autovacuum_vacuum_insert_threshold", 1000)
+                    + get("autovacuum_vacuum_insert_scale_factor", 0.2) * tuples
+                )
+                analyze = (
+                    modified
+                    > get("autovacuum_analyze_threshold", 50)
+                    + get("autovacuum_analyze_scale_factor", 0.1) * tuples
+                )
+                if not (vacuum or analyze):
+                    continue
+                name = f"{quote(schema)}.{quote(table)}"
+                if vacuum:
+                    conn.execute(text(f"VACUUM {'(ANALYZE) ' if analyze else ''}{name}"))
+                    self.vacuums += 1
+                else:
+                    conn.execute(text(f"ANALYZE {name}"))
+                self.analyzes += analyze
+
+    def describe(self) -> str:
+        if self.server_on:
+            return "PostgreSQL's autovacuum: on (the server's own)"
+        if self._thread.ident is None:
+            return (
+                "PostgreSQL's autovacuum: off on the server, and no stand-in "
+                "(--no-autovacuum-stand-in): no table was vacuumed or analysed"
+            )
+        return (
+            f"PostgreSQL's autovacuum: off on the server; the bench stood in for it by its "
+            f"rules every {self.naptime:g} s: {self.vacuums} VACUUM, {self.analyzes} ANALYZE"
+        )
 
 
 def hub_env(data_dir: Path, database_url: str, extra: dict[str, str]) -> dict[str, str]:
@@ -331,12 +427,14 @@ class Memory:
             if into is not None:
                 into[pid] = value
 
-    def cpu(self, pids: list[int], into: dict[int, float]) -> None:
+    def cpu(self, pids: list[int], *, end: bool) -> None:
+        """The CPU seconds so far of the hub's processes, this process, PostgreSQL's and the
+        machine, as the start of the measured window or as its end."""
+        into = self.cpu_end if end else self.cpu_start
         for pid in [*pids, os.getpid()]:
             value = cpu_s(pid)
             if value is not None:
                 into[pid] = value
-        end = into is self.cpu_end
         postgres = self.postgres_end if end else self.postgres_start
         for pid in postgres_pids():
             value = cpu_s(pid)
@@ -531,6 +629,12 @@ def main(argv: list[str] | None = None) -> int:
         help="an environment variable for the hub processes (repeatable), e.g. "
         "VHHUB_WORKER_THREADS=8 or MALLOC_ARENA_MAX=2",
     )
+    parser.add_argument(
+        "--no-autovacuum-stand-in",
+        action="store_true",
+        help="when the server's autovacuum is off, leave it off (the bench otherwise does "
+        "the daemon's work by its rules; see AutovacuumStandIn)",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("the mixed load runs on PostgreSQL (several workers need it, ADR 0017)")
@@ -547,6 +651,10 @@ def main(argv: list[str] | None = None) -> int:
         if init.returncode != 0:
             raise SystemExit(f"vhhub init failed: {init.stderr[-2000:]}")
         settings = Settings(data_dir=data_dir, database_url=database_url, log_level="WARNING")
+        autovacuum = AutovacuumStandIn(database_url)
+        stand_in = not autovacuum.server_on and not args.no_autovacuum_stand_in
+        if stand_in:
+            autovacuum.start()
         with serving_hubs(env, args.workers, args.processes) as (base_urls, parents):
             base_url = base_urls[0]
             t0 = time.perf_counter()
@@ -612,9 +720,9 @@ def main(argv: list[str] | None = None) -> int:
             while any(t.is_alive() for t in threads):
                 memory.sample(pids)
                 if not memory.cpu_start and time.perf_counter() >= warm_until:
-                    memory.cpu(pids, memory.cpu_start)
+                    memory.cpu(pids, end=False)
                 time.sleep(args.rss_every)
-            memory.cpu(pids, memory.cpu_end)
+            memory.cpu(pids, end=True)
             for thread in threads:
                 thread.join()
             memory.sample(pids, memory.end)
@@ -622,11 +730,14 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             size_after = log_size(database_url)
             log_after = scrape_log_histograms(base_urls)
+        if stand_in:
+            autovacuum.stop()
         # the hub has stopped (and signed what it owed); now check what it left
         verify = vhhub("audit", "verify", env=env, timeout=1800)
         measured_from = start + args.warmup
         window = [o for o in shared.outcomes if o.started >= measured_from]
         report(args, window, shared, memory, pids, weights)
+        print(autovacuum.describe())
         report_log(log_before, log_after)
         ok_all = [o for o in shared.outcomes if o.status in (200, 201)]
         grown = size_after - size_before

@@ -25,6 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from hub.context import HubContext
 from hub.db.migrate import head_revision, upgrade_to_head
 from hub.db.session import Database, sqlite_url
 from hub.models import Base
@@ -195,6 +196,13 @@ class RunningHub:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
+
+    @property
+    def context(self) -> HubContext:
+        """What the serving app runs on (its database, gate and log), for a test that looks
+        behind the HTTP answers; it exists once the hub has started."""
+        context: HubContext = self.server.config.app.state.hub
+        return context
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, event
 
 from hub.cases.notices import dutch_today
 from hub.identity.partner_keys import load_private_jwk
@@ -82,3 +85,20 @@ def inform_all(as_: As, case_id: str, *, informed_on: str | None = None) -> list
         )
         for s in subjects
     ]
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[tuple[int, str]]]:
+    """Every SQL statement `engine` sends while the block runs, in order, each with the id of
+    the connection that sent it (a served request and the hub's other threads share the
+    engine)."""
+    sent: list[tuple[int, str]] = []
+
+    def record(conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append((id(conn), statement))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

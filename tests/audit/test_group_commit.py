@@ -25,7 +25,6 @@ from hub.audit.log import ANONYMOUS, AccessLog, Event, LogSigner, RequestInfo
 from hub.audit.merkle import root
 from hub.audit.models import Checkpoint, LogEntry
 from hub.audit.partner_log_models import EntryTrace
-from hub.context import HubContext
 from hub.crypto.signing import SigningKey, generate_signing_seed
 from hub.db.errors import StorageUnavailable
 from hub.db.session import Database
@@ -258,7 +257,7 @@ def test_briefings_written_together_keep_each_their_own_trace(
     with RunningHub(initialised) as running, running.client() as http:
         world = case_in_preparation(http, initialised)
         world.publish_incident("incident")
-        ctx: HubContext = running.server.config.app.state.hub
+        ctx = running.context
         spans = [f"{n + 1:016x}" for n in range(6)]
         answers: list[httpx.Response | BaseException | None] = [None] * len(spans)
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from hub.audit.checkpoints import parse_and_verify_checkpoint
@@ -19,6 +18,7 @@ from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
 from hub.audit.service import EntryFilter
 from hub.crypto.signing import SigningKey, generate_signing_seed
 from hub.db.session import Database
+from tests.support import statements_sent
 
 
 @pytest.fixture
@@ -151,18 +151,9 @@ def test_a_batch_writes_its_entries_subjects_and_head_together_in_one_statement_
         )
         for n in (1, 2, 3)
     ]
-    sent: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        sent.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.transaction() as session:
-            placed = log.append_prepared(session, prepared)
-            written = list(sent)
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
+    with statements_sent(db.engine) as sent, db.transaction() as session:
+        placed = log.append_prepared(session, prepared)
+        written = [statement for _, statement in sent]
     if db.dialect == "postgresql":
         locked = next(i for i, statement in enumerate(written) if "FOR UPDATE" in statement)
         assert len(written[locked + 1 :]) == 1, written[locked + 1 :]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import create_engine, func, select
-from sqlalchemy import event as sa_event
 
 from hub.context import HubContext
 from hub.facts.models import Fact, FactSubject
@@ -13,7 +12,7 @@ from hub.receipts.models import FactReceipt
 from hub.settings import Settings
 from tests.cases.test_workflow import CRITERIA, actor, example, log_rows, new_case
 from tests.conftest import RunningHub
-from tests.support import ok
+from tests.support import ok, statements_sent
 
 MARKER = "Pietje-Puk-0612345678"
 
@@ -105,19 +104,11 @@ def test_a_publish_only_writes_under_the_log_lock_its_rows_links_and_receipts(
     facts = [
         body("police.nuisance_report/1", f"l-{n}") | {"subject_ids": [subject]} for n in range(3)
     ]
-    context: HubContext = hub.server.config.app.state.hub
-    sent: list[tuple[int, str]] = []
-
-    def record(conn: object, _cursor: object, statement: str, *_: object) -> None:
-        sent.append((id(conn), statement))
-
-    sa_event.listen(context.db.engine, "before_cursor_execute", record)
-    try:
+    context = hub.context
+    with statements_sent(context.db.engine) as sent:
         published = ok(
             police.post(f"/api/v1/cases/{case['id']}/fact-batches", json={"facts": facts}), 201
         )
-    finally:
-        sa_event.remove(context.db.engine, "before_cursor_execute", record)
     ids = sorted(f["id"] for f in published["facts"])
     engine = create_engine(hub.settings.effective_database_url)
     try:

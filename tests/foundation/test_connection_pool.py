@@ -15,17 +15,11 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from hub.context import HubContext
 from tests.conftest import RunningHub
 from tests.support import token_for
 
 #: requests at once: what a process of the mixed-load bench serves (16 clients, 2 processes)
 AT_ONCE = 8
-
-
-def _serving_context(hub: RunningHub) -> HubContext:
-    context: HubContext = hub.server.config.app.state.hub
-    return context
 
 
 def _audit_query(hub: RunningHub) -> int:
@@ -46,7 +40,7 @@ def _at_once(hub: RunningHub) -> list[int]:
 
 
 def test_requests_at_once_reuse_the_connections_the_process_keeps(hub: RunningHub) -> None:
-    engine = _serving_context(hub).db.engine
+    engine = hub.context.db.engine
     opened: list[Any] = []
     closed: list[Any] = []
     event.listen(engine, "connect", lambda *_: opened.append(1))

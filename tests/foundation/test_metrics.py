@@ -17,11 +17,10 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select, text
 
@@ -83,8 +82,7 @@ def test_the_metrics_move_with_a_scenario_and_name_no_one(metrics_hub: RunningHu
         assert http.get(f"/api/v1/cases/{case['id']}").status_code == 401
         # repeated refusals from one source are counted and logged as one aggregate entry
         # (ADR 0404) when their minute ends; a clean stop writes them too: do that now
-        app = cast(FastAPI, metrics_hub.server.config.app)
-        app.state.hub.flush_refusals(final=True)
+        metrics_hub.context.flush_refusals(final=True)
         scraped = scrape(http)
     after = samples(scraped)
 

@@ -29,7 +29,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
-from hub.context import HubContext
 from hub.db.errors import StorageUnavailable, storage_failure_code
 from hub.db.session import Database
 from hub.settings import Settings
@@ -223,7 +222,7 @@ def test_no_answer_leaves_without_its_log_entry_when_the_database_fails_under_lo
         world = case_in_preparation(http, initialised)
         world.publish_incident("seed-incident")
         world.publish_arrears("seed-arrears")
-        ctx: HubContext = running.server.config.app.state.hub
+        ctx = running.context
         failure = StorageFailure(ctx.db.engine, mode)
         try:
             with Clients(running, world) as clients:

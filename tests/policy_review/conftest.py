@@ -163,7 +163,7 @@ def log_entries(settings: Settings, action_prefix: str) -> list[Any]:
 def shipped(hub: Any) -> str:
     """The version `vhhub init` made active for this test (read from the running hub, as
     policies/ may change between the import of a test module and the test)."""
-    return str(hub.server.config.app.state.hub.gate.version)
+    return str(hub.context.gate.version)
 
 
 @pytest.fixture(autouse=True)

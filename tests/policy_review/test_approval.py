@@ -73,7 +73,7 @@ def test_a_single_privacy_officer_cannot_activate(
     assert first["policy"]["approvals_counted"] == ["politie"]
     assert first["policy"]["quorum"] == {"approvals": 2, "key_partners_only": True}
     assert status_of(http, settings, version)["status"] == "inactive"
-    assert hub.server.config.app.state.hub.gate.version == shipped
+    assert hub.context.gate.version == shipped
 
 
 def test_two_approvals_by_the_same_person_count_once(
@@ -170,7 +170,7 @@ def test_two_key_partners_activate_and_each_act_is_logged_with_the_hash(
     assert listing["active"] == version
     statuses = {v["version"]: v["status"] for v in listing["versions"]}
     assert statuses == {version: "active", shipped: "retired"}
-    assert hub.server.config.app.state.hub.gate.version == version
+    assert hub.context.gate.version == version
 
     approvals = [e for e in log_entries(settings, "policy.approve") if e.outcome == "allowed"]
     assert [e.object_ids for e in approvals] == [[version], [version]]

@@ -121,7 +121,7 @@ def test_concurrent_approvals_of_one_partner_count_once_and_activate_once(
     ]
     # only the approvals recorded before the activation: the police's and the one completing
     assert [e.reason for e in allowed] == ["approval 1 of 2", "approval 2 of 2"]
-    assert hub.server.config.app.state.hub.gate.version == version
+    assert hub.context.gate.version == version
 
 
 def test_two_versions_completed_at_the_same_instant_activate_one(

@@ -97,7 +97,7 @@ def test_one_partner_minting_any_number_of_privacy_officers_cannot_activate_anyt
         version: "inactive",
         good: "inactive",
     }
-    assert hub.server.config.app.state.hub.gate.version == shipped
+    assert hub.context.gate.version == shipped
     assert not log_entries(settings, "policy.activate")
 
 

@@ -258,7 +258,7 @@ def test_briefings_change_exactly_as_the_diff_said_after_two_approvals(
     # a restart (and a repeated init) keeps the approved version
     assert any("kept" in line and new_version[:12] in line for line in initialise(settings).lines())
     with RunningHub(settings) as restarted, restarted.client() as http:
-        ctx = restarted.server.config.app.state.hub
+        ctx = restarted.context
         assert ctx.gate.version == new_version
         housing = As(http, settings, HOUSING, "w-user", PARTNERS[HOUSING], "case_conference")
         assert ok(housing.get(f"/api/v1/cases/{case_id}/briefing"))["policy_version"] == new_version

@@ -144,7 +144,7 @@ def test_a_case_simulation_shows_decisions_and_field_names_never_content(
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"a simulation touched the vault ({name})")
 
-    ctx = hub.server.config.app.state.hub
+    ctx = hub.context
     monkeypatch.setattr(ctx, "vault", NoVault())
     fg = officer(http, hub.settings, "fg-gemeente")
     response = simulate(

@@ -96,7 +96,7 @@ def test_init_on_a_hub_without_a_protected_suite_registers_the_shipped_tests_and
 
 
 def test_every_replica_serves_the_version_stored_as_active(hub: RunningHub) -> None:
-    ctx = hub.server.config.app.state.hub
+    ctx = hub.context
     assert ctx.gate.version == SHIPPED
     engine = create_engine(hub.settings.effective_database_url)
     with engine.connect() as conn:

@@ -131,9 +131,9 @@ class AutovacuumStandIn:
     A production server runs autovacuum (PostgreSQL's default); the development machine's
     server has it off, so that tests see the same plans every run. Under a load that starts
     from empty tables that matters: no table of the bench's fresh database is ever analysed,
-    the planner keeps the estimates of the empty tables, and it goes on scanning
-    `fact_subjects` and the outbox whole as they grow -- PostgreSQL's CPU per request then
-    doubled over a run (ADR 0020, section 20). Every `autovacuum_naptime` the stand-in asks
+    the planner works from default selectivities, and it goes on scanning `fact_subjects`
+    and the outbox whole as they grow -- PostgreSQL's CPU per request then doubled over a
+    run (ADR 0020, section 20). Every `autovacuum_naptime` the stand-in asks
     `pg_stat_user_tables` which tables the daemon would vacuum or analyse, with the server's
     own thresholds and scale factors, and runs that VACUUM or ANALYZE on a connection of its
     own. Its work is done by a PostgreSQL backend, so it is counted in PostgreSQL's CPU as the
@@ -166,8 +166,9 @@ class AutovacuumStandIn:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._stop.set()
+            self._thread.join()
         self._engine.dispose()
 
     def _run(self) -> None:
@@ -730,8 +731,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             size_after = log_size(database_url)
             log_after = scrape_log_histograms(base_urls)
-        if stand_in:
-            autovacuum.stop()
+        autovacuum.stop()
         # the hub has stopped (and signed what it owed); now check what it left
         verify = vhhub("audit", "verify", env=env, timeout=1800)
         measured_from = start + args.warmup

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from tests.meetings.test_meetings import MEETING, _meeting_with_case, conference  # noqa: F401
+from datetime import timedelta
+
+from tests.meetings.test_meetings import (
+    MEETING,
+    MEETING_DAY,
+    _meeting_with_case,
+    conference,  # noqa: F401 - the fixture
+)
 from tests.plans.conftest import PlanCase
 from tests.support import ok
 
-SINCE = {"since": "2027-01-01T00:00:00+01:00"}
+#: the start of the meeting's month, and the first moment after its day
+SINCE = {"since": f"{MEETING_DAY.replace(day=1)}T00:00:00+01:00"}
+LATER = {"since": f"{MEETING_DAY + timedelta(days=1)}T00:00:00Z"}
 
 
 def test_the_list_shows_what_reading_each_meeting_shows(
@@ -35,7 +44,9 @@ def test_the_list_shows_what_reading_each_meeting_shows(
         m["id"] for m in ok(c.woningcorporatie.get("/api/v1/meetings", params=SINCE))
     }
     assert ok(c.outsider.get("/api/v1/meetings", params=SINCE)) == []
-    later = ok(c.procesregisseur.get("/api/v1/meetings", params={"since": "2027-01-13T00:00:00Z"}))
+    later = ok(c.procesregisseur.get("/api/v1/meetings", params=LATER))
     assert later == []
-    naive = c.procesregisseur.get("/api/v1/meetings", params={"since": "2027-01-01T00:00:00"})
+    naive = c.procesregisseur.get(
+        "/api/v1/meetings", params={"since": f"{MEETING_DAY.replace(day=1)}T00:00:00"}
+    )
     assert naive.status_code == 400

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import text
 
+from hub.cases.notices import dutch_today
 from tests.cases.test_workflow import log_rows, new_case
 from tests.conftest import RunningHub
 from tests.plans.conftest import PlanCase, _build
@@ -22,10 +24,13 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 HOUSING_MINUTES = "Huurachterstand besproken; betalingsregeling volgt."
 GGZ_MINUTES = "Moeder in behandeling bij de GGZ; behandelaar sluit aan."
 DECISION_TEXT = "Plan van aanpak binnen twee weken."
+#: 12 January of next year: always ahead of today (the caseload lists meetings from today on),
+#: and always winter time in Amsterdam, so 09:00+01:00 is 08:00 UTC
+MEETING_DAY = date(dutch_today().year + 1, 1, 12)
 MEETING = {
     "table": "multi_problem",
-    "starts_at": "2027-01-12T09:00:00+01:00",
-    "ends_at": "2027-01-12T10:30:00+01:00",
+    "starts_at": f"{MEETING_DAY}T09:00:00+01:00",
+    "ends_at": f"{MEETING_DAY}T10:30:00+01:00",
     "location": "Veiligheidshuis, zaal 2",
     "chair": {"partner": "zvh", "user": "pr-1", "role": "procesregisseur"},
 }
@@ -73,7 +78,7 @@ def _minutes(c: PlanCase, meeting_id: str, item_id: str) -> dict[str, Any]:
 def test_scheduling_ordering_invitees_and_attendance(conference: PlanCase) -> None:
     c = conference
     meeting = ok(c.procesregisseur.post("/api/v1/meetings", json=MEETING), 201)
-    assert meeting["starts_at"].startswith("2027-01-12T08:00:00")  # stored in UTC
+    assert meeting["starts_at"].startswith(f"{MEETING_DAY}T08:00:00")  # stored in UTC
     assert meeting["items"] == []
     base = f"/api/v1/meetings/{meeting['id']}"
     # its scheduler (and chair) sees the empty meeting's frame: the policy's
@@ -134,7 +139,7 @@ def test_scheduling_ordering_invitees_and_attendance(conference: PlanCase) -> No
     # the caseload takes the next case conference from the meetings
     caseload = ok(c.casusregisseur.get("/api/v1/caseload", purpose="case_management"))
     [listed] = [x for x in caseload["cases"] if x["id"] == c.case_id]
-    assert listed["next_case_conference"] == "2027-01-12"
+    assert listed["next_case_conference"] == MEETING_DAY.isoformat()
     actions = [r.action for r in log_rows(c.settings)]
     for action in ("meeting.schedule", "meeting.plan", "meeting.attendance", "meeting.read"):
         assert action in actions
@@ -149,7 +154,7 @@ def test_a_meeting_needs_one_place_an_https_link_and_a_procesregisseur(
     plain = {k: v for k, v in MEETING.items() if k != "location"}
     http_link = {**plain, "video_link": "http://meet.example.nl/abc"}
     assert c.procesregisseur.post("/api/v1/meetings", json=http_link).status_code == 400
-    naive = {**MEETING, "starts_at": "2027-01-12T09:00:00"}
+    naive = {**MEETING, "starts_at": f"{MEETING_DAY}T09:00:00"}
     assert c.procesregisseur.post("/api/v1/meetings", json=naive).status_code == 400
     video = ok(
         c.procesregisseur.post(
@@ -233,7 +238,7 @@ def test_the_calendar_holds_only_readable_case_references(conference: PlanCase) 
     calendar = Calendar.from_ical(body)
     [event] = calendar.walk("VEVENT")
     assert str(event["summary"]) == "Casusoverleg O3-tafel multiproblematiek"
-    assert event.decoded("dtstart").isoformat() == "2027-01-12T08:00:00+00:00"
+    assert event.decoded("dtstart").isoformat() == f"{MEETING_DAY}T08:00:00+00:00"
     assert str(event["location"]) == "Veiligheidshuis, zaal 2"
     assert str(event["uid"]).startswith(f"meeting-{meeting_id}@")
     description = str(event["description"])

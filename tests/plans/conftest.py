@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine
 
+from hub.cases.notices import dutch_today
 from hub.settings import Settings
 from tests.conftest import RunningHub
 from tests.support import As, inform_all, ok
@@ -55,7 +57,9 @@ class PlanCase:
     def plan_body(self, *, based_on_revision: int = 0, **overrides: Any) -> dict[str, Any]:
         """A complete, valid plan as in the role play: an analysis of four life domains (two
         of them special or criminal), one risk, two goals, two interventions; every part
-        names its life domain."""
+        names its life domain. Both deadlines lie weeks ahead of today (the Dutch day, as the
+        hub counts overdue and due interventions), i2's before i1's: neither is due yet."""
+        today = dutch_today()
         body: dict[str, Any] = {
             "based_on_revision": based_on_revision,
             "analysis": [
@@ -94,7 +98,7 @@ class PlanCase:
                     "id": "i1",
                     "text": "Betalingsregeling en schuldhulp.",
                     "owner": "woningcorporatie",
-                    "deadline": "2027-03-01",
+                    "deadline": (today + timedelta(weeks=12)).isoformat(),
                     "status": "planned",
                     "goal_id": "g1",
                     "life_domain": "finances",
@@ -103,7 +107,7 @@ class PlanCase:
                     "id": "i2",
                     "text": "Gesprek wijkagent en gezin.",
                     "owner": "gemeente-wi",
-                    "deadline": "2027-02-01",
+                    "deadline": (today + timedelta(weeks=8)).isoformat(),
                     "status": "in_progress",
                     "goal_id": "g2",
                     "life_domain": "safety",

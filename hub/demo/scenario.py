@@ -445,14 +445,17 @@ def _case_conference(zvh: Actor, actors: dict[str, Actor], cid: str) -> dict[str
     the case on it, the invitees attend, the casusregisseur records minutes on two life
     domains and a decision; then each invitee reads the minutes as the policy releases them."""
     purpose = "case_conference"
+    # 12 January of next year: always ahead, however late the demo is played, and in winter
+    # time (+01:00) in Amsterdam
+    day = f"{dutch_today().year + 1}-01-12"
     meeting = zvh.call(
         "POST",
         "/meetings",
         purpose,
         {
             "table": "multi_problem",
-            "starts_at": "2027-01-12T09:00:00+01:00",
-            "ends_at": "2027-01-12T10:30:00+01:00",
+            "starts_at": f"{day}T09:00:00+01:00",
+            "ends_at": f"{day}T10:30:00+01:00",
             "location": "Veiligheidshuis, zaal 2",
             "chair": {"partner": ZVH, "user": zvh.user, "role": "procesregisseur"},
         },

@@ -6,17 +6,19 @@ complementary suppression; who may read; the log entry of every read."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 from typer.testing import CliRunner
 
 from hub.cases.models import Case, CasePhaseHistory
 from hub.cases.notices import dutch_today
-from hub.cases.statistics import lead_time, percentile, suppress
+from hub.cases.statistics import ZONE, lead_time, percentile, suppress
 from hub.cli import app
 from hub.settings import Settings
 from tests.cases.test_subject_notices import assert_problem
@@ -52,28 +54,61 @@ def triaged(http: httpx.Client, hub: RunningHub, bsn: str, table: str) -> str:
     return cid
 
 
-def today_period() -> dict[str, str]:
-    today = dutch_today().isoformat()
-    return {"from": today, "to": today}
+#: the period asked for: from the Dutch day the test began to today
+AskedPeriod = Callable[[], dict[str, str]]
+
+
+@pytest.fixture
+def since_start() -> AskedPeriod:
+    """The period from the Dutch day the test began (before it registers a case) to today,
+    read at each call: it holds every case the test registers, also when the run passes
+    midnight in Amsterdam (a period of today only would then miss the earlier ones)."""
+    first = dutch_today().isoformat()
+    return lambda: {"from": first, "to": dutch_today().isoformat()}
+
+
+def registration_months(hub: RunningHub, ids: list[str], period: dict[str, str]) -> dict[str, Any]:
+    """The per_month cells the cases should give over `period`: each case's Dutch
+    registration day (from the database) must lie in the period; counted per month of the
+    period (at most the two its ends fall in: a test runs for less than a month), and
+    suppressed as every breakdown is (so six cases of one month: {that month: 6})."""
+    engine = create_engine(hub.settings.effective_database_url)
+    try:
+        with engine.connect() as conn:
+            registered = conn.scalars(select(Case.registered_at).where(Case.id.in_(ids))).all()
+    finally:
+        engine.dispose()
+    first, last = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
+    days = [moment.astimezone(ZONE).date() for moment in registered]
+    assert len(days) == len(ids) and all(first <= day <= last for day in days), days
+    per_month = Counter(day.strftime("%Y-%m") for day in days)
+    months = sorted({first.strftime("%Y-%m"), last.strftime("%Y-%m")})
+    return {
+        c.key: c.count if c.count is not None else c.marker
+        for c in suppress([(m, per_month[m]) for m in months])
+    }
 
 
 def cells(out: dict[str, Any], section: str) -> dict[str, Any]:
     return {c["key"]: c["count"] if c["count"] is not None else c["marker"] for c in out[section]}
 
 
-def test_small_counts_are_suppressed_and_no_ids_leave(http: httpx.Client, hub: RunningHub) -> None:
+def test_small_counts_are_suppressed_and_no_ids_leave(
+    http: httpx.Client, hub: RunningHub, since_start: AskedPeriod
+) -> None:
     ids = [triaged(http, hub, bsn, "multi_problem") for bsn in BSNS[:6]]
     stats = reader(http, hub)
-    out = ok(stats.get("/api/v1/statistics", params=today_period()))
+    period = since_start()
+    out = ok(stats.get("/api/v1/statistics", params=period))
     assert out["registered"] == {"key": "total", "count": 6, "marker": None}
     assert cells(out, "per_table")["multi_problem"] == 6
     assert cells(out, "per_table")["youth"] == 0  # no case is no person
     assert cells(out, "per_phase")["screening"] == 6
     assert cells(out, "per_intake_partner_kind")["police"] == 6
-    assert cells(out, "per_month") == {dutch_today().strftime("%Y-%m"): 6}
+    assert cells(out, "per_month") == registration_months(hub, ids, period)
 
     ids += [triaged(http, hub, bsn, "youth") for bsn in BSNS[6:9]]
-    response = stats.get("/api/v1/statistics", params=today_period())
+    response = stats.get("/api/v1/statistics", params=since_start())
     out = ok(response)
     assert out["registered"]["count"] == 9
     table = cells(out, "per_table")
@@ -90,14 +125,14 @@ def test_small_counts_are_suppressed_and_no_ids_leave(http: httpx.Client, hub: R
 
 
 def test_the_read_is_logged_with_its_purpose_and_period_and_no_case_ids(
-    http: httpx.Client, hub: RunningHub
+    http: httpx.Client, hub: RunningHub, since_start: AskedPeriod
 ) -> None:
     triaged(http, hub, BSNS[0], "adults")
-    ok(reader(http, hub).get("/api/v1/statistics", params=today_period()))
+    period = since_start()
+    ok(reader(http, hub).get("/api/v1/statistics", params=period))
     [entry] = log_rows(hub.settings, action="statistics.read")
-    day = dutch_today().isoformat()
     assert entry.outcome == "allowed" and entry.purpose == "management_information"
-    assert entry.reason == f"statistics {day}..{day}"
+    assert entry.reason == f"statistics {period['from']}..{period['to']}"
     assert entry.case_id is None and entry.object_ids == [] and entry.subject_pseudonyms == []
     assert entry.actor_partner == "zvh"
 
@@ -130,7 +165,9 @@ def backdate(hub: RunningHub, cid: str, **days: float) -> None:
         engine.dispose()
 
 
-def test_lead_times_come_from_the_phase_history(http: httpx.Client, hub: RunningHub) -> None:
+def test_lead_times_come_from_the_phase_history(
+    http: httpx.Client, hub: RunningHub, since_start: AskedPeriod
+) -> None:
     closing = [1.0, 2.0, 3.0, 4.0, 10.0]
     ids = []
     for bsn, close_after in zip(BSNS[:5], closing, strict=True):
@@ -147,7 +184,7 @@ def test_lead_times_come_from_the_phase_history(http: httpx.Client, hub: Running
         )
     )
     backdate(hub, rejected, triage=7.0, closed=7.0)
-    out = ok(reader(http, hub).get("/api/v1/statistics", params=today_period()))
+    out = ok(reader(http, hub).get("/api/v1/statistics", params=since_start()))
     times = {lt["step"]: lt for lt in out["lead_times"]}
     # closing: 1, 2, 3, 4, 7, 10 days -> median 3.5, p90 (nearest rank 6 of 6) 10
     assert times["closed"] == {
@@ -228,17 +265,17 @@ def cli_env(initialised: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def test_vhhub_stats_prints_the_same_counts_and_is_logged(
-    http: httpx.Client, hub: RunningHub, cli_env: Settings
+    http: httpx.Client, hub: RunningHub, cli_env: Settings, since_start: AskedPeriod
 ) -> None:
     ids = [triaged(http, hub, bsn, "adults") for bsn in BSNS[:5]]
     runner = CliRunner()
-    today = dutch_today().isoformat()
-    result = runner.invoke(app, ["stats", "--from", today, "--to", today])
+    period = since_start()
+    result = runner.invoke(app, ["stats", "--from", period["from"], "--to", period["to"]])
     assert result.exit_code == 0, result.output
     assert "Casussen per tafel" in result.output
     assert any(line.split() == ["adults", "5"] for line in result.output.splitlines())
     assert not any(cid in result.output for cid in ids)
-    as_json = runner.invoke(app, ["stats", "--from", today, "--json"])
+    as_json = runner.invoke(app, ["stats", "--from", period["from"], "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output)["registered"]["count"] == 5
     for bad in (["--from", "morgen"], ["--from", "2026-12-31", "--to", "2026-01-01"]):

@@ -308,16 +308,16 @@ class AccessLog:
 
         The locked head carries the newest list's version, so the lists are read only when
         it differs from the one this process checked (ADR 0020, section 18)."""
-        if session.info.get(_LOCKED_AT) is None:
-            raise RuntimeError("the log head must be locked to choose the checkpoint key")
         head: LogHead | None = session.info.get(_LOCKED_HEAD)  # the locked row: no query
-        if head is not None and head.key_version == self._key_version:
+        if head is None:
+            raise RuntimeError("the log head must be locked to choose the checkpoint key")
+        if head.key_version == self._key_version:
             return self.signer
         newest = session.scalars(
             select(LogKeyList).order_by(LogKeyList.version.desc()).limit(1)
         ).one_or_none()
         version = 0 if newest is None else newest.version
-        if head is None or version != head.key_version:
+        if version != head.key_version:
             raise RuntimeError("the log head does not name the newest checkpoint key list")
         if version == self._key_version:
             return self.signer

@@ -89,6 +89,18 @@ def test_a_quiet_log_still_gets_its_newest_entries_signed(db: Database) -> None:
         assert log.sign_if_stale(session) is None  # nothing new to sign
 
 
+def test_the_checkpoint_key_is_chosen_only_under_the_head_lock(
+    db: Database, log: AccessLog
+) -> None:
+    """The key list's version is read from the locked head; a caller without the lock would
+    choose on a head another writer may be changing, so it is refused."""
+    with db.transaction() as session, pytest.raises(RuntimeError, match="must be locked"):
+        log.current_signer(session)
+    with db.transaction() as session:
+        log.append(session, event(0), actor=ANONYMOUS, request=RequestInfo())
+        assert log.current_signer(session) is log.signer
+
+
 def at(time_us: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)
 

@@ -110,14 +110,10 @@ def test_a_publish_only_writes_under_the_log_lock_its_rows_links_and_receipts(
             police.post(f"/api/v1/cases/{case['id']}/fact-batches", json={"facts": facts}), 201
         )
     ids = sorted(f["id"] for f in published["facts"])
-    engine = create_engine(hub.settings.effective_database_url)
-    try:
-        with engine.connect() as conn:
-            stored = conn.execute(select(Fact.id, Fact.change_seq).order_by(Fact.id)).all()
-            linked = conn.execute(select(FactSubject.fact_id, FactSubject.subject_id)).all()
-            receipts = conn.execute(select(FactReceipt.fact_id, FactReceipt.seq)).all()
-    finally:
-        engine.dispose()
+    with context.db.engine.connect() as conn:
+        stored = conn.execute(select(Fact.id, Fact.change_seq).order_by(Fact.id)).all()
+        linked = conn.execute(select(FactSubject.fact_id, FactSubject.subject_id)).all()
+        receipts = conn.execute(select(FactReceipt.fact_id, FactReceipt.seq)).all()
     [entry] = log_rows(hub.settings, action="fact.publish")
     assert [i for i, _ in stored] == ids and {s for _, s in stored} == {entry.seq}
     assert sorted(linked) == [(i, subject) for i in ids]

@@ -208,6 +208,12 @@ def utc_micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def utc_moment(time_us: int) -> datetime:
+    """The aware UTC datetime of integer microseconds since the Unix epoch: the inverse of
+    `utc_micros`, in integer arithmetic (the one way the hub reads an entry's `time_us`)."""
+    return _EPOCH + timedelta(microseconds=time_us)
+
+
 def _check_int(name: str, value: object, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise EntryError(f"{name}: must be an integer")
@@ -417,7 +423,7 @@ class AccessLogEntry:
     @property
     def at(self) -> datetime:
         """`time_us` as an aware UTC datetime, for display and queries."""
-        return _EPOCH + timedelta(microseconds=self.time_us)
+        return utc_moment(self.time_us)
 
     def placed(self, seq: int, time_us: int) -> AccessLogEntry:
         """This entry at a log position and time. Everything else was validated and

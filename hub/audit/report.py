@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from hub.audit.entry import Action
+from hub.audit.entry import Action, utc_moment
 from hub.facts.catalog import FactTypeCatalog, UnknownFactType
 from hub.vocabulary import DisclosureClass, DisclosureLevel, PartnerKind, Purpose
 
@@ -264,10 +264,6 @@ def date_nl(moment: datetime, *, with_time: bool = True) -> str:
     local = moment.astimezone(ZONE)
     day = f"{local.day} {MONTHS_NL[local.month - 1]} {local.year}"
     return f"{day} om {local:%H:%M}" if with_time else day
-
-
-def _micros_to_datetime(time_us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)
 
 
 def _sentence(text: str) -> str:
@@ -775,7 +771,7 @@ def _line(obj: Mapping[str, Any]) -> str:
 
 
 def _act_json(act: ReportAct) -> dict[str, Any]:
-    time = _micros_to_datetime(act.time_us)
+    time = utc_moment(act.time_us)
     body: dict[str, Any] = {
         "type": "act",
         "seq": act.seq,
@@ -869,7 +865,7 @@ def render_html(
     try:
         for act in acts:
             summary.add(act)
-            yield str(m.act_rows(act, date_nl(_micros_to_datetime(act.time_us))))
+            yield str(m.act_rows(act, date_nl(utc_moment(act.time_us))))
     except ReportFailed:
         yield str(m.failed(standalone))
         return

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hub.audit.checkpoints import CheckpointError, peek_checkpoint_unsafe
-from hub.audit.entry import Action, Outcome, utc_micros
+from hub.audit.entry import Action, Outcome, utc_micros, utc_moment
 from hub.audit.log import AccessLog, Event
 from hub.audit.merkle import CompactRange, ProofError
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
@@ -152,7 +152,7 @@ def _micros(moment: datetime) -> int:
 
 def entry_out(row: LogEntry) -> EntryOut:
     return EntryOut(
-        time=datetime.fromtimestamp(row.time_us / 1_000_000, tz=UTC),
+        time=utc_moment(row.time_us),
         leaf_hash=row.leaf_hash.hex(),
         **{k: v for k, v in row_json(row).items() if k != "time_us"},
     )
@@ -836,7 +836,7 @@ def _verification_out(row: LogEntry) -> VerificationOut:
     match = _VERIFIED.match(row.reason or "")
     return VerificationOut(
         seq=row.seq,
-        time=datetime.fromtimestamp(row.time_us / 1_000_000, tz=UTC),
+        time=utc_moment(row.time_us),
         ok=bool(match and match.group(1) == "ok"),
         entries_checked=int(match.group(2)) if match else None,
         checkpoints_checked=int(match.group(3)) if match else None,

@@ -48,7 +48,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select, union
 from sqlalchemy.orm import Session
 
-from hub.audit.entry import Action, Outcome, utc_micros
+from hub.audit.entry import Action, Outcome, utc_micros, utc_moment
 from hub.audit.log import AccessLog, Event
 from hub.audit.models import LogEntry
 from hub.audit.service import first_seq_at
@@ -636,7 +636,7 @@ def _entries(session: Session, seqs: Sequence[int]) -> list[EntryBehindOut]:
     return [
         EntryBehindOut(
             seq=row.seq,
-            time=datetime.fromtimestamp(row.time_us / 1_000_000, tz=UTC),
+            time=utc_moment(row.time_us),
             action=row.action,
             outcome=row.outcome,
             purpose=row.purpose,

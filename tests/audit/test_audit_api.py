@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from hub.audit.checkpoints import parse_and_verify_checkpoint
-from hub.audit.entry import AccessLogEntry, entry_leaf_hash, utc_micros
+from hub.audit.entry import AccessLogEntry, entry_leaf_hash, utc_micros, utc_moment
 from hub.audit.merkle import verify_consistency, verify_inclusion
 from hub.audit.schemas import EntryOut
 from hub.audit.verify import verify_export
@@ -220,7 +220,7 @@ def leaf_of(entry: dict[str, Any]) -> bytes:
 
 
 def iso(time_us: int) -> str:
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)).isoformat()
+    return utc_moment(time_us).isoformat()
 
 
 def checkpoint_root(scene: Scene, note: str, tree_size: int) -> bytes:

@@ -26,6 +26,7 @@ from hub.audit.entry import (
     entry_leaf_hash,
     entry_to_json,
     utc_micros,
+    utc_moment,
 )
 from hub.vocabulary import PartnerKind, Purpose, Role
 
@@ -152,6 +153,13 @@ def test_time_is_integer_utc_microseconds() -> None:
     assert make_entry(time_us=us).at == moment.astimezone(UTC)
     with pytest.raises(EntryError):
         utc_micros(datetime(2024, 3, 1))  # naive: which zone?
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_an_entry_time_reads_back_to_the_microsecond(moment: datetime) -> None:
+    """Every page and export shows an entry's time through `utc_moment`: an auditor who
+    filters on the time shown must select that same entry, so no float may round it."""
+    assert utc_moment(utc_micros(moment)) == moment
 
 
 # -- hypothesis: round trips -----------------------------------------------------------------

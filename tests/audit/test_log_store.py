@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from hub.audit.checkpoints import parse_and_verify_checkpoint
-from hub.audit.entry import Action, Outcome
+from hub.audit.entry import Action, Outcome, utc_moment
 from hub.audit.log import ANONYMOUS, AccessLog, Event, LogSigner, RequestInfo
 from hub.audit.merkle import CompactRange, root
 from hub.audit.models import Checkpoint, LogEntry, LogHead, LogSubject
@@ -101,10 +100,6 @@ def test_the_checkpoint_key_is_chosen_only_under_the_head_lock(
         assert log.current_signer(session) is log.signer
 
 
-def at(time_us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)
-
-
 def test_time_never_goes_back_and_time_windows_select_exactly_their_entries(
     db: Database, log: AccessLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +123,8 @@ def test_time_never_goes_back_and_time_windows_select_exactly_their_entries(
     windows = [(s, u) for s in [None, *edges] for u in [None, *edges]]
     for since, until in windows:
         where = EntryFilter(
-            since=None if since is None else at(since), until=None if until is None else at(until)
+            since=None if since is None else utc_moment(since),
+            until=None if until is None else utc_moment(until),
         )
         with db.transaction() as session:
             found = list(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from playwright.sync_api import Browser as Chromium
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from hub.audit.entry import utc_moment
 from hub.audit.models import LogEntry
 from hub.audit.signals import last_complete_week
 from hub.demo.personas import persona
@@ -29,7 +29,6 @@ from tests.web.browser import assert_accessible, chromium, skip_unless_chromium,
 from tests.web.conftest import Browser, DemoHub
 
 OFFICER = ("politie", "fg-politie")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ROW = re.compile(r'<tr class="utrecht-table__row" data-user="([^"]+)">(.*?)</tr>', re.S)
 COUNT = re.compile(r'data-count="(\w+)">(\d+)<')
 BADGE = re.compile(r'data-kind="(\w+)"')
@@ -57,7 +56,7 @@ def period(demo_hub: DemoHub) -> str:
     finally:
         engine.dispose()
     assert time_us, "the demo's politie user acted"
-    written = EPOCH + timedelta(microseconds=time_us)
+    written = utc_moment(time_us)
     return last_complete_week(written, ZoneInfo("Europe/Amsterdam")).shifted(1).label
 
 

@@ -271,7 +271,7 @@ def serving_hub(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read() if process.stderr else ""
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
                 raise SystemExit(f"the hub did not start: {err[-2000:]}")
             time.sleep(0.2)
         # wait until every worker process exists (one answering health is not all of them)

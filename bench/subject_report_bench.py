@@ -265,7 +265,7 @@ def entries(world: Household, n: int, reads: int, start_us: int) -> Iterator[Acc
     for seq in range(n):
         time_us = start_us + seq * SPACING_US
         partner = PARTICIPANTS[seq % len(PARTICIPANTS)]
-        actor = dict(
+        actor: dict[str, Any] = dict(
             actor_partner=partner,
             actor_partner_kind=PartnerKind.POLICE if partner == "politie" else PartnerKind.HOUSING,
             actor_user=f"u-{partner}-{seq % 40}",
@@ -320,8 +320,8 @@ def entries(world: Household, n: int, reads: int, start_us: int) -> Iterator[Acc
         else:
             c = rnd.randrange(len(others))
             people = (other_people[2 * c], other_people[2 * c + 1])[: 1 + c % 2]
-            kind = rnd.random()
-            if kind < 0.6:
+            draw = rnd.random()
+            if draw < 0.6:
                 facts = {f"f-{c}-{k}": ("headline",) for k in range(rnd.randrange(1, 6))}
                 yield AccessLogEntry(
                     seq=seq,
@@ -339,10 +339,10 @@ def entries(world: Household, n: int, reads: int, start_us: int) -> Iterator[Acc
                 yield AccessLogEntry(
                     seq=seq,
                     time_us=time_us,
-                    action=Action.CASE_READ if kind < 0.9 else Action.CASE_CHANGE_PHASE,
+                    action=Action.CASE_READ if draw < 0.9 else Action.CASE_CHANGE_PHASE,
                     outcome=Outcome.ALLOWED,
                     case_id=others[c],
-                    subject_pseudonyms=people if kind >= 0.9 else (),
+                    subject_pseudonyms=people if draw >= 0.9 else (),
                     **actor,
                 )
 

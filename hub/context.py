@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -283,6 +284,7 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         backoff_s=settings.notification_backoff_s,
         backoff_max_s=settings.notification_backoff_max_s,
         workers=settings.notification_workers,
+        retention=timedelta(days=settings.notification_retention_days),
     )
 
 

@@ -227,6 +227,14 @@ class Settings(BaseSettings):
     notification_workers: int = Field(
         default=4, ge=1, le=64, description="Callbacks called at once by one deliverer."
     )
+    notification_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a finished delivery (delivered, withheld or dead) is kept, for the "
+        "dead-letter list and sending it again; then the deliverer removes it, and its outbox "
+        "event once no delivery of it is left.",
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

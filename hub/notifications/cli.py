@@ -63,6 +63,11 @@ def _print_stats(stats: RunStats) -> None:
         f"Notifications: {stats.fanned_out} queued, {stats.announced} deadlines announced; "
         f"{outcomes}."
     )
+    if stats.swept_deliveries or stats.swept_events:
+        typer.echo(
+            f"Retention: {stats.swept_deliveries} finished deliveries and "
+            f"{stats.swept_events} events removed."
+        )
 
 
 @notifications_app.command("dead")

@@ -14,6 +14,12 @@ an HTTP call:
    after an exponential backoff with jitter, or after the last attempt a dead letter (a
    metric and a log line for the operator). A refused delivery is withheld, not sent.
 
+Retention: once a delivery is finished (delivered, withheld or dead) it is kept for
+`retention` (``VHHUB_NOTIFICATION_RETENTION_DAYS``), for the operator's `dead` listing and a
+partner's request to send it again; then the deliverer's hourly sweep removes it, and an
+outbox event once no delivery of it is left. A pending delivery and its event are never
+swept, however old.
+
 A hub killed between a change's commit and its delivery loses nothing: the outbox row is
 durable, and the next run (of any replica) sends it. A deliverer killed mid-attempt leaves
 a lease that expires, after which the delivery is attempted again with the same id, so a
@@ -33,7 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -78,6 +84,14 @@ PURPOSE_OF_PHASE: Final = {
 _BATCH: Final = 200
 #: how often one deliverer looks for interventions whose deadline has come
 DUE_CHECK_S: Final = 60.0
+#: how often one deliverer sweeps what retention no longer keeps (counted in days)
+SWEEP_S: Final = 3600.0
+#: rows one sweep statement removes: each batch is its own short transaction
+_SWEEP_BATCH: Final = 1000
+#: batches one sweep runs at most, so a first sweep of a large backlog does not hold up
+#: the deliveries; the next sweep goes on where it stopped
+_SWEEP_BATCHES: Final = 50
+FINISHED: Final = (DELIVERED, WITHHELD, DEAD)
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,8 @@ class DeliverySettings:
     workers: int = 4
     #: deliveries one run claims at most
     batch: int = 200
+    #: how long a finished delivery, and then its event, is kept before the sweep
+    retention: timedelta = timedelta(days=30)
 
     @property
     def lease(self) -> timedelta:
@@ -103,6 +119,9 @@ class RunStats:
     fanned_out: int = 0
     announced: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: finished deliveries and outbox events the sweep removed
+    swept_deliveries: int = 0
+    swept_events: int = 0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -135,15 +154,9 @@ class Deliverer:
         self._signer = signer
         self._settings = settings
         self._now = clock
-        #: when deadlines were last looked for (they change by the day, not by the second)
-        self._due_checked: float | None = None
-
-    def _due_check_is_due(self) -> bool:
-        now = time.monotonic()
-        if self._due_checked is not None and now - self._due_checked < DUE_CHECK_S:
-            return False
-        self._due_checked = now
-        return True
+        #: deadlines change by the day and retention counts in days, not seconds
+        self._due_check = _Every(DUE_CHECK_S)
+        self._sweep = _Every(SWEEP_S)
 
     # -- one run ------------------------------------------------------------------------------
 
@@ -151,8 +164,10 @@ class Deliverer:
         stats = RunStats()
         # decide with the policy version active in the database, as a request would
         self._gate.follow_active()
-        if today is not None or self._due_check_is_due():
+        if today is not None or self._due_check():
             stats.announced = self.announce_due(today or dutch_today())
+        if self._sweep():
+            stats.swept_deliveries, stats.swept_events = self.sweep()
         stats.fanned_out = self.fan_out()
         claimed = self.claim(self._settings.batch)
         if not claimed:
@@ -186,6 +201,8 @@ class Deliverer:
             stats = self.run_once()
             total.fanned_out += stats.fanned_out
             total.announced += stats.announced
+            total.swept_deliveries += stats.swept_deliveries
+            total.swept_events += stats.swept_events
             for outcome, n in stats.outcomes.items():
                 total.outcomes[outcome] = total.outcomes.get(outcome, 0) + n
             if not stats.outcomes and not stats.fanned_out and not stats.announced:
@@ -231,6 +248,47 @@ class Deliverer:
                     made += 1
                 event.fanned_out = True
         return made
+
+    # -- retention ----------------------------------------------------------------------------
+
+    def sweep(self) -> tuple[int, int]:
+        """Remove the deliveries finished more than `retention` ago, then the fanned-out
+        events older than that of which no delivery is left; return how many of each.
+
+        Only the ids of changes and partners go (the access log keeps who pulled what). A
+        delivery queued again meanwhile (`redeliver`) is pending and stays: the conditions
+        are on the deleting statement itself, so PostgreSQL checks them again on a row that
+        changed while the statement waited for it."""
+        cutoff = self._now() - self._settings.retention
+        finished = (Delivery.status.in_(FINISHED), Delivery.finished_at < cutoff)
+        old_event = (
+            OutboxEvent.fanned_out.is_(True),
+            OutboxEvent.created_at < cutoff,
+            ~exists().where(Delivery.event_id == OutboxEvent.id),
+        )
+        deliveries = self._sweep_batches(Delivery, finished)
+        events = self._sweep_batches(OutboxEvent, old_event)
+        if deliveries or events:
+            log.info("notification_sweep", deliveries=deliveries, events=events)
+        return deliveries, events
+
+    def _sweep_batches(
+        self, model: type[Delivery] | type[OutboxEvent], where: tuple[ColumnElement[bool], ...]
+    ) -> int:
+        removed = 0
+        for _ in range(_SWEEP_BATCHES):
+            with self._db.transaction() as session:
+                batch = select(model.id).where(*where).limit(_SWEEP_BATCH).scalar_subquery()
+                result = session.execute(
+                    delete(model)
+                    .where(model.id.in_(batch), *where)
+                    .execution_options(synchronize_session=False)
+                )
+            n = int(getattr(result, "rowcount", 0) or 0)
+            removed += n
+            if n < _SWEEP_BATCH:
+                break
+        return removed
 
     # -- 2. interventions due -----------------------------------------------------------------
 
@@ -491,6 +549,21 @@ class Deliverer:
         return case
 
 
+class _Every:
+    """True on the first call, then again once `seconds` have passed (monotonic clock)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._last: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self._seconds:
+            return False
+        self._last = now
+        return True
+
+
 def _matches(sub: Subscription, event: OutboxEvent) -> bool:
     """Whether a subscription asked for this event (who may be told is decided later).
     A subscription hears of changes made after it was created, not of older ones."""
@@ -571,6 +644,7 @@ def redeliver(db: Database, *, delivery_id: str | None = None, all_dead: bool = 
 __all__ = [
     "DEAD",
     "DELIVERED",
+    "FINISHED",
     "PENDING",
     "WITHHELD",
     "DeadLetter",

@@ -62,7 +62,8 @@ class OutboxEvent(Base):
     audience: Mapped[str | None] = mapped_column(String(64))
     #: the partner that made the change is not told of its own act
     actor_partner: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: indexed for the retention sweep (ADR 0019)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     fanned_out: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
@@ -92,7 +93,8 @@ class Delivery(Base):
     #: why the last attempt failed: an HTTP status or an error type, never a body
     last_error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when it was delivered, withheld or given up; indexed for the retention sweep (ADR 0019)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class DueReminder(Base):

@@ -307,6 +307,8 @@ def play(ctx: HubContext) -> DemoResult:
         regisseur = actors["gemeente-wi"]
         regisseur.call("POST", f"/cases/{cid}/phase-changes", "case_conference", {"to": "plan"})
         ids = result.fact_ids
+        # after the case conference of 12 January next year: never overdue when played
+        next_year = dutch_today().year + 1
         regisseur.call(
             "PUT",
             f"/cases/{cid}/plan",
@@ -356,7 +358,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "id": "i1",
                         "text": "Betalingsregeling en schuldhulptraject",
                         "owner": "gemeente-wi",
-                        "deadline": "2027-01-15",
+                        "deadline": f"{next_year}-01-15",
                         "goal_id": "g1",
                         "life_domain": "finances",
                     },
@@ -364,7 +366,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "id": "i2",
                         "text": "Ontruiming aanhouden zolang de regeling loopt",
                         "owner": "woningcorporatie",
-                        "deadline": "2027-01-31",
+                        "deadline": f"{next_year}-01-31",
                         "goal_id": "g1",
                         "life_domain": "housing",
                     },
@@ -372,7 +374,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "id": "i3",
                         "text": "Bijzondere voorwaarden en meldplicht handhaven",
                         "owner": "reclassering",
-                        "deadline": "2027-03-01",
+                        "deadline": f"{next_year}-03-01",
                         "goal_id": "g2",
                         "life_domain": "justice",
                         "sensitivity": "criminal",
@@ -381,7 +383,7 @@ def play(ctx: HubContext) -> DemoResult:
                         "id": "i4",
                         "text": "Gezinsbegeleiding thuis",
                         "owner": "maatschappelijk-werk",
-                        "deadline": "2027-02-01",
+                        "deadline": f"{next_year}-02-01",
                         "goal_id": "g2",
                         "life_domain": "family_relations",
                     },

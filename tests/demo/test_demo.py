@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -61,6 +62,10 @@ def test_demo_json_says_what_each_partner_sees_and_serve_continues(
     assert levels["ggz"]["ggz: behandeling"] == "full"
     assert report["log"]["verification"]["ok"] is True
     assert report["plan"]["interventions"]
+    # a newcomer plays the demo on any day: no intervention is already overdue
+    today = date.today()
+    deadlines = [date.fromisoformat(i["deadline"]) for i in report["plan"]["interventions"]]
+    assert all(d > today for d in deadlines), deadlines
     # names reach the partners that may see them; the BSN only those with a legal basis
     father = {p: b["subjects"]["subjects"]["vader"] for p, b in conference.items()}
     assert father["politie"] == {

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
-from hub.cases.models import Case, Subject
-from hub.cases.repository import CaseRepository
+from hub.cases.models import Case, Subject, SubjectIndex
 from hub.db.base import utcnow
 from hub.db.session import UnitOfWork
 from hub.disclosure.vault import CaseVault
@@ -37,7 +36,6 @@ from hub.facts.subjects import (
     fact_pseudonyms,
     for_log,
     link_subjects,
-    pseudonyms_of_subjects,
     subject_ids_by_fact,
 )
 from hub.gate.gate import Gate, PublishCheck
@@ -167,8 +165,7 @@ class FactService:
         types = self._validate(facts, prefix=prefix)
         with self._unit_of_work() as session:
             case, policy_case = self._load_case_for_publish(session, viewer, case_id)
-            subjects = self._subjects(session, case.id, facts)
-            case_pseudonyms = CaseRepository(session).pseudonyms_of_case(case.id)
+            subjects, case_pseudonyms = self._subjects(session, case.id, facts)
 
             def concerned(fact: FactIn) -> tuple[str, ...]:
                 named = requested_subjects(fact)
@@ -380,20 +377,33 @@ class FactService:
 
     def _subjects(
         self, session: Session, case_id: str, facts: Sequence[FactIn]
-    ) -> dict[str, list[str]]:
-        """subject id -> its pseudonyms, for every subject the facts name; refuses (400,
-        nothing stored) a subject of another case or none at all, without naming it."""
+    ) -> tuple[dict[str, list[str]], list[str]]:
+        """subject id -> its pseudonyms, for every subject the facts name, and the pseudonyms
+        of every subject of the case (a fact about the whole case names them all); refuses
+        (400, nothing stored) a subject of another case or none at all, without naming it.
+
+        The case's index rows are read once for both: every subject named has just been
+        found in this case, so its rows are among them (ADR 0020)."""
         wanted = sorted({s for f in facts for s in requested_subjects(f)})
-        if not wanted:
-            return {}
-        found = set(
-            session.scalars(
-                select(Subject.id).where(Subject.id.in_(wanted), Subject.case_id == case_id)
+        if wanted:
+            found = set(
+                session.scalars(
+                    select(Subject.id).where(Subject.id.in_(wanted), Subject.case_id == case_id)
+                )
             )
-        )
-        if found != set(wanted):
-            raise InvalidFactSubjects("A subject in subject_ids does not belong to this case.")
-        return pseudonyms_of_subjects(session, wanted)
+            if found != set(wanted):
+                raise InvalidFactSubjects("A subject in subject_ids does not belong to this case.")
+        named: dict[str, list[str]] = {s: [] for s in wanted}
+        everyone: set[str] = set()
+        for subject_id, value in session.execute(
+            select(SubjectIndex.subject_id, SubjectIndex.value).where(
+                SubjectIndex.case_id == case_id
+            )
+        ):
+            everyone.add(value)
+            if subject_id in named:
+                named[subject_id].append(value)
+        return {k: sorted(v) for k, v in named.items()}, sorted(everyone)
 
     # -- correct and withdraw ------------------------------------------------------------------
 

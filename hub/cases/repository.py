@@ -13,14 +13,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hub.cases.models import Case, Invitation, Participant, Subject, SubjectIndex
+from hub.ids import plausible_id
 from hub.vocabulary import CaseStatus, Phase
 
 #: A case id is a UUID; anything longer or stranger is not looked up at all.
-MAX_CASE_ID = 36
-
-
-def plausible_case_id(value: str) -> bool:
-    return 0 < len(value) <= MAX_CASE_ID and all(c.isalnum() or c == "-" for c in value)
+plausible_case_id = plausible_id
 
 
 class CaseRepository:

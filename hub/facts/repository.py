@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hub.facts.models import Fact, FactSubject
+from hub.ids import plausible_id
 from hub.vocabulary import FactStatus
 
 
@@ -30,7 +31,7 @@ class FactRepository:
         self.session = session
 
     def get(self, fact_id: str, *, for_update: bool = False) -> Fact | None:
-        if not 0 < len(fact_id) <= 36:
+        if not plausible_id(fact_id):
             return None
         if for_update:
             return self.session.get(Fact, fact_id, with_for_update=True)

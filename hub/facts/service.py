@@ -536,7 +536,18 @@ class FactService:
 
     def withdraw(self, viewer: Viewer, fact_id: str, body: WithdrawalIn) -> PublishedFact:
         with self._unit_of_work() as session:
-            fact, case, _ = self._own_current(session, viewer, fact_id)
+            fact, case, policy_case = self._own_current(session, viewer, fact_id)
+            pseudonyms = fact_pseudonyms(session, [fact])
+            # a withdrawal takes the fact from every reader: the policy decides it as a
+            # publish of its kind (the `publisher` role, this case, this phase), as for a
+            # correction; a refusal is logged and nothing changes
+            version = self._gate.authorize_publish(
+                session,
+                viewer,
+                policy_case,
+                [PublishCheck(fact.fact_type, fact.life_domain, fact.sensitivity)],
+                pseudonyms=pseudonyms[fact.id],
+            )
             # read and announced before the append, which locks the log head (ADR 0020)
             key = self._publisher_key(session, fact)
             subject_ids = subject_ids_by_fact(session, [fact.id]).get(fact.id, [])
@@ -550,9 +561,9 @@ class FactService:
                     outcome=Outcome.ALLOWED,
                     case_id=case.id,
                     object_ids=[fact.id],
-                    fact_subjects=fact_pseudonyms(session, [fact]),
+                    fact_subjects=pseudonyms,
                     reason=body.reason_code,
-                    policy_version=self._gate.version,
+                    policy_version=version,
                 ),
                 actor=viewer.actor,
                 request=viewer.request,

@@ -215,6 +215,63 @@ def test_corrections_and_withdrawals_keep_history_and_only_the_publisher_may(
     assert {"fact.publish", "fact.correct", "fact.withdraw"} <= set(actions)
 
 
+def test_a_user_without_the_publisher_role_cannot_withdraw_the_organisations_facts(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    """A withdrawal takes a fact from every reader: like a correction it is the publisher
+    role's, decided by the policy and logged; any other user of the publishing partner is
+    refused, and the fact stays where it was."""
+    case = new_case(http, hub.settings)
+    police = actor(http, hub.settings, "politie", "preparation")
+    housing = actor(http, hub.settings, "woningcorporatie", "preparation")
+    fact_id = ok(
+        police.post(
+            f"/api/v1/cases/{case['id']}/facts", json=body("police.nuisance_report/1", "w-1")
+        ),
+        201,
+    )["facts"][0]["id"]
+    officer = actor(http, hub.settings, "politie", "preparation", ["participant"], "wijkagent-2")
+    refused = officer.post(
+        f"/api/v1/facts/{fact_id}/withdrawal", json={"reason_code": "published_in_error"}
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    shown = ok(housing.get(f"/api/v1/cases/{case['id']}/briefing"))
+    assert [f["id"] for d in shown["domains"] for f in d["facts"]] == [fact_id]
+    [denied] = [
+        r for r in log_rows(hub.settings, case_id=case["id"]) if r.actor_user == "wijkagent-2"
+    ]
+    assert (denied.action, denied.outcome) == ("fact.publish_denied", "denied")
+    assert not [r for r in log_rows(hub.settings, action="fact.withdraw")]
+
+    ok(
+        police.post(
+            f"/api/v1/facts/{fact_id}/withdrawal", json={"reason_code": "published_in_error"}
+        )
+    )
+    [withdrawn] = log_rows(hub.settings, action="fact.withdraw")
+    assert withdrawn.policy_version == denied.policy_version
+    assert ok(housing.get(f"/api/v1/cases/{case['id']}/briefing"))["domains"] == []
+
+
+def test_a_fact_id_that_cannot_be_one_is_answered_as_an_unknown_id(
+    http: httpx.Client, hub: RunningHub
+) -> None:
+    """A NUL byte, an over-long id or odd characters in the path get what an unknown id
+    gets -- the same 404 and the same logged denial -- and never a 500 (PostgreSQL refuses
+    a NUL byte in text with an error)."""
+    police = actor(http, hub.settings, "politie", "preparation")
+    content = {"content": example("police.nuisance_report/1")}
+    answers = set()
+    for fact_id in ("00000000-0000-4000-8000-000000000000", "a%00b", "x" * 37, "a%20b"):
+        before = len(log_rows(hub.settings, action="fact.publish_denied"))
+        for path, body in (("corrections", content), ("withdrawal", {"reason_code": "x"})):
+            answer = police.post(f"/api/v1/facts/{fact_id}/{path}", json=body)
+            answers.add((answer.status_code, answer.json()["type"]))
+        assert len(log_rows(hub.settings, action="fact.publish_denied")) == before + 2, fact_id
+    assert answers == {(404, "https://vhhub.nl/problems/not-found")}
+
+
 # -- which subjects a fact concerns (issue 14 item 6, ADR 0403) ----------------------------------
 
 FAMILY = {"father": "123456782", "mother": "111222333", "child": "100000009"}

@@ -64,9 +64,10 @@ def _print_stats(stats: RunStats) -> None:
         f"{outcomes}."
     )
     if stats.swept_deliveries or stats.swept_events:
+        deliveries, events = stats.swept_deliveries, stats.swept_events
         typer.echo(
-            f"Retention: {stats.swept_deliveries} finished deliveries and "
-            f"{stats.swept_events} events removed."
+            f"Retention: {deliveries} finished deliver{'y' if deliveries == 1 else 'ies'} and "
+            f"{events} event{'' if events == 1 else 's'} removed."
         )
 
 

@@ -155,7 +155,7 @@ def test_the_deliverer_sweeps_at_its_first_run_with_the_configured_retention(
     assert len(deliveries(settings)) == 2 and len(outbox(settings)) == events
 
     swept = cli(settings, "notifications", "deliver", "--once")
-    assert f"Retention: 1 finished deliveries and {events - 1} events removed." in swept
+    assert f"Retention: 1 finished delivery and {events - 1} events removed." in swept
     assert [d.status for d in deliveries(settings)] == ["pending"]
 
 

@@ -152,6 +152,16 @@ class NetworkRegistry:
     def dev_partners(self) -> list[PartnerSpec]:
         return [p for p in self.partners.values() if p.key_source == "dev"]
 
+    def demo_partners(self) -> list[PartnerSpec]:
+        """The partners whose people the passwordless demo login may log in (ADR 0015): dev
+        keys and no identity provider. A partner with `[partners.oidc]` logs its people in
+        through its IdP only, whatever its keys."""
+        return [p for p in self.dev_partners() if p.oidc is None]
+
+    def may_demo_login(self, partner_id: str) -> bool:
+        spec = self.partners.get(partner_id)
+        return spec is not None and spec.key_source == "dev" and spec.oidc is None
+
     def oidc_partners(self) -> list[PartnerSpec]:
         """The partners whose people log in with their own identity provider."""
         return [p for p in self.partners.values() if p.oidc is not None]

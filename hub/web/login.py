@@ -86,7 +86,7 @@ def login_page(request: Request, web: Web, afgemeld: bool = False) -> Response:
         personas = [
             (p, registry.partners[p.partner].name)
             for p in PERSONAS
-            if p.partner in registry.partners
+            if registry.may_demo_login(p.partner)
         ]
     response = render(
         request,
@@ -125,7 +125,8 @@ def demo_login(
 
     chosen = persona(partner, user)
     spec = web.ctx.registry.partners.get(partner)
-    if chosen is None or spec is None or spec.key_source != "dev":
+    # a partner with an identity provider logs its people in there, never here
+    if chosen is None or spec is None or not web.ctx.registry.may_demo_login(partner):
         raise HubErrorPage(404)
     roles = frozenset(chosen.roles) & web.ctx.registry.allowed_roles(partner)
     principal = Principal(

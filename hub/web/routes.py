@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hub.context import HubContext
+from hub.logging import get_logger
 from hub.web import (
     intake,
     log_pages,
@@ -22,10 +23,16 @@ from hub.web.core import HERE, WebApp, build_templates
 from hub.web.security import PageHeadersMiddleware
 from hub.web.sessions import SessionStore
 
+log = get_logger("hub.web")
+
 
 def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
     """Serve the web application at `/` beside the API at `/api/v1`."""
     settings = ctx.settings
+    for partner in ctx.registry.dev_partners():
+        if partner.oidc is not None:
+            # a network file that mixes the two: say once that the demo login skips it
+            log.warning("demo_login_withheld_for_oidc_partner", partner=partner.id)
     oidc = None
     if ctx.registry.oidc_partners():
         from hub.web.oidc import OidcClients
@@ -41,8 +48,9 @@ def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
             absolute_s=settings.web_session_absolute_s,
         ),
         templates=build_templates(),
-        # the demo login exists only while the generated dev keys are in use
-        demo=bool(ctx.registry.dev_partners()),
+        # the demo login exists only while the generated dev keys are in use, and only for
+        # partners without an identity provider
+        demo=bool(ctx.registry.demo_partners()),
         oidc=oidc,
     )
     web.templates.globals["partner_name"] = web.partner_name

@@ -194,6 +194,36 @@ def test_a_person_without_a_mapped_role_cannot_log_in(hub: RunningHub) -> None:
         b.close()
 
 
+def test_a_partner_with_an_idp_is_never_reachable_through_the_demo_login(
+    hub: RunningHub,
+) -> None:
+    """GGZ keeps its dev keys but has an IdP: its people log in there. The demo login stays
+    for the other dev-key partners; for GGZ the page offers no persona and a crafted POST
+    is refused."""
+    b = Browser(hub.base_url)
+    try:
+        page = b.get("/aanmelden")
+        assert page.status_code == 200
+        assert 'value="demo-politie"' in page.text
+        assert 'value="ggz"' not in page.text and 'value="demo-ggz"' not in page.text
+        token = b.cookies["__Host-vhhub-csrf"]
+        before = len(_log(hub, "session.start"))
+        forged = b.post(
+            "/aanmelden/demo", {"partner": "ggz", "user": "demo-ggz", "csrf_token": token}
+        )
+        assert forged.status_code == 404
+        assert "__Host-vhhub" not in b.cookies
+        assert len(_log(hub, "session.start")) == before
+        # a dev-key partner without an IdP still logs in with the demo
+        allowed = b.post(
+            "/aanmelden/demo", {"partner": "politie", "user": "demo-politie", "csrf_token": token}
+        )
+        assert allowed.status_code == 303
+        assert "__Host-vhhub" in b.cookies
+    finally:
+        b.close()
+
+
 def test_without_dev_keys_there_is_no_demo_login(
     test_database: TestDatabase, tmp_path: Path, op: LoopbackOP
 ) -> None:

@@ -22,7 +22,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 #: The newest migration's revision: what `vhhub init` upgrades to and a serving hub expects.
 #: A new migration moves it (tests/foundation/test_migrations.py holds it to alembic's head).
-HEAD_REVISION: Final = "0020"
+HEAD_REVISION: Final = "0021"
 
 
 def alembic_config(url: str, *, target_metadata: MetaData | None = None) -> Config:

@@ -59,9 +59,14 @@ def _within_limits(request: Request, web: WebApp) -> None:
         raise HubErrorPage(429)
 
 
-def _start_session(request: Request, web: WebApp, principal: Principal) -> str:
+def _start_session(
+    request: Request, web: WebApp, principal: Principal, replaces_id: str | None = None
+) -> str:
     token, _ = web.sessions.start(
-        principal, request_info(request), replaces=request.cookies.get(SESSION_COOKIE)
+        principal,
+        request_info(request),
+        replaces=request.cookies.get(SESSION_COOKIE),
+        replaces_id=replaces_id,
     )
     return token
 
@@ -162,6 +167,8 @@ def oidc_start(partner: str, request: Request, web: Web) -> Response:
         nonce=pending.nonce,
         code_verifier=pending.code_verifier,
         redirect_uri=redirect_uri,
+        # this request is same-site and carries the session cookie, the callback will not
+        current=request.cookies.get(SESSION_COOKIE),
     )
     response = RedirectResponse(url, status_code=303)
     set_cookie(response, LOGIN_COOKIE, token, same_site="lax", max_age=LOGIN_MAX_AGE)
@@ -214,7 +221,7 @@ async def oidc_callback(request: Request, web: Web) -> Response:
         display_name=identity.display_name,
         method="oidc",
     )
-    token = await to_thread.run_sync(_start_session, request, web, principal)
+    token = await to_thread.run_sync(_start_session, request, web, principal, under_way.replaces)
     # The identity provider's redirect is a cross-site navigation: a SameSite=Strict cookie
     # set now is not sent with a redirect in the same chain. This page moves on to the
     # caseload as a navigation of our own, which carries it.

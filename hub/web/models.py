@@ -50,6 +50,9 @@ class PendingLogin(Base):
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
     redirect_uri: Mapped[str] = mapped_column(String(500))
+    #: the id of the session the browser had when the login started (the callback, a
+    #: cross-site redirect, carries no session cookie): ended when the login succeeds
+    replaces: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 

@@ -95,6 +95,8 @@ class LoginUnderWay:
     code_verifier: str
     redirect_uri: str
     created_at: datetime
+    #: the id of the session the browser had when the login started, ended at the callback
+    replaces: str | None = None
 
 
 class SessionStore:
@@ -118,9 +120,17 @@ class SessionStore:
     # -- sessions ---------------------------------------------------------------------------
 
     def start(
-        self, principal: Principal, request: RequestInfo, *, replaces: str | None = None
+        self,
+        principal: Principal,
+        request: RequestInfo,
+        *,
+        replaces: str | None = None,
+        replaces_id: str | None = None,
     ) -> tuple[str, ActiveSession]:
-        """Log the person in: a new token (the old one, if any, ended), one log entry."""
+        """Log the person in: a new token, a `session.start` entry. The session the browser
+        had is ended with a `session.end` entry (reason `login`): `replaces` is the cookie
+        token sent with this request, `replaces_id` the session id a login under way
+        remembered at its start (the OIDC callback is cross-site and carries no cookie)."""
         now = self._clock()
         token = new_token()
         csrf = new_token()
@@ -137,8 +147,11 @@ class SessionStore:
             expires_at=now + self.absolute,
         )
         with self._db.transaction() as session:
-            if replaces:
-                session.execute(delete(WebSession).where(WebSession.id == token_id(replaces)))
+            ended = {token_id(replaces)} if replaces and len(replaces) <= 128 else set()
+            if replaces_id:
+                ended.add(replaces_id)
+            for old_id in sorted(ended):
+                self._end_replaced(session, old_id, request)
             self._sweep(session, now)
             session.add(row)
             self._log.append(
@@ -217,6 +230,20 @@ class SessionStore:
                     request=request,
                 )
 
+    def _end_replaced(self, session: Session, session_id: str, request: RequestInfo) -> None:
+        row = session.get(WebSession, session_id)
+        if row is None:
+            return
+        principal = self._principal(row)
+        session.delete(row)
+        if principal is not None:
+            self._log.append(
+                session,
+                Event(action=Action.SESSION_END, outcome=Outcome.ALLOWED, reason="login"),
+                actor=principal.actor,
+                request=request,
+            )
+
     def _principal(self, row: WebSession) -> Principal | None:
         spec = self._registry.partners.get(row.partner)
         if spec is None:
@@ -246,13 +273,26 @@ class SessionStore:
     # -- OpenID Connect logins under way ----------------------------------------------------
 
     def begin_login(
-        self, *, partner: str, state: str, nonce: str, code_verifier: str, redirect_uri: str
+        self,
+        *,
+        partner: str,
+        state: str,
+        nonce: str,
+        code_verifier: str,
+        redirect_uri: str,
+        current: str | None = None,
     ) -> str:
-        """Keep what the callback must check; answers the token for the login cookie."""
+        """Keep what the callback must check; answers the token for the login cookie.
+        `current` is the session cookie this (same-site) request carried: if it is a live
+        session, its id is kept with the login, and the callback ends that session."""
         token = new_token()
         now = self._clock()
         with self._db.transaction() as session:
             session.execute(delete(PendingLogin).where(PendingLogin.created_at <= now - LOGIN_TTL))
+            replaces = None
+            if current and len(current) <= 128:
+                known = session.get(WebSession, token_id(current))
+                replaces = known.id if known is not None else None
             session.add(
                 PendingLogin(
                     id=token_id(token),
@@ -261,6 +301,7 @@ class SessionStore:
                     nonce=nonce,
                     code_verifier=code_verifier,
                     redirect_uri=redirect_uri,
+                    replaces=replaces,
                     created_at=now,
                 )
             )
@@ -286,6 +327,7 @@ class SessionStore:
                 code_verifier=row.code_verifier,
                 redirect_uri=row.redirect_uri,
                 created_at=row.created_at,
+                replaces=row.replaces,
             )
 
     # -- what is new since the last visit ---------------------------------------------------

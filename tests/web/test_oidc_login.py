@@ -133,6 +133,47 @@ def test_a_person_logs_in_with_the_organisations_idp_in_a_browser(
     assert sorted(started.actor_roles) == ["casusregisseur", "participant"]
 
 
+def test_an_idp_login_ends_the_session_the_browser_had(hub: RunningHub, op: LoopbackOP) -> None:
+    """The callback is a cross-site redirect and carries no (Strict) session cookie: the
+    session the browser had when the login started is remembered with the login under way
+    and ended at the callback, with a `session.end` entry. The hub is visited as `localhost`
+    and the IdP is on 127.0.0.1: another site, as a real IdP is."""
+    skip_unless_chromium()
+    site = f"http://localhost:{hub.port}"
+    op.register_redirect_uri(f"{site}/aanmelden/oidc/terug")
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{site}/aanmelden")
+        page.get_by_role("button", name="Aanmelden als demo-politie").click()
+        page.wait_for_url(f"{site}/casussen")
+        old = next(c["value"] for c in page.context.cookies() if c["name"] == "__Host-vhhub")
+        assert "politie" in page.locator(".vhhub-user").inner_text().lower()
+        page.goto(f"{site}/aanmelden")
+        page.get_by_role("link", name="Aanmelden via GGZ Demo").click()
+        assert page.url.startswith(op.issuer)
+        page.get_by_label("Gebruikersnaam").fill("j.jansen")
+        page.get_by_role("button", name="Inloggen").click()
+        page.wait_for_url(f"{site}/casussen")
+        assert "Jan Jansen" in page.locator(".vhhub-user").inner_text()
+        new = next(c["value"] for c in page.context.cookies() if c["name"] == "__Host-vhhub")
+        assert new != old
+    # the old cookie no longer opens anything
+    stale = Browser(hub.base_url)
+    try:
+        stale.cookies["__Host-vhhub"] = old
+        answer = stale.get("/casussen")
+        assert answer.status_code in {303, 307}
+        assert answer.headers["location"].startswith("/aanmelden")
+    finally:
+        stale.close()
+    ended = _log(hub, "session.end")[-1]
+    assert (ended.actor_partner, ended.actor_user, ended.reason) == (
+        "politie",
+        "demo-politie",
+        "login",
+    )
+
+
 def _to_idp(b: Browser) -> tuple[str, dict[str, list[str]]]:
     response = b.get("/aanmelden/via/ggz")
     assert response.status_code == 303

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Final, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from hub.vocabulary import LifeDomain, Sensitivity, TableId
 
 #: a partner id or a user pseudonym, as elsewhere in the API
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+#: the years a meeting may be in: a typing error (0001, 9999) is refused at the edge, never
+#: carried into time-zone arithmetic that overflows at the ends of the calendar
+EARLIEST_YEAR: Final = 2000
+LATEST_YEAR: Final = 2100
 #: the text of a minutes part or a decision (sealed)
 MinutesText = Annotated[str, Field(min_length=1, max_length=8000)]
 
@@ -60,6 +65,17 @@ class MeetingIn(Strict):
         default=None, description="An https link to the video meeting."
     )
     chair: Chair
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _plausible_year(cls, value: datetime) -> datetime:
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            # a fixed text without the input: the problem body may name it (hub.http)
+            raise PydanticCustomError(
+                "year_out_of_range",
+                f"a meeting must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}",
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_place(self) -> Self:

@@ -154,11 +154,19 @@ def open_cursor(user: WebUser, scope: str, token: str) -> int | None:
     return int(match.group(1))
 
 
+#: the years a log filter may name (the hub's log begins after 2000)
+FILTER_YEARS: Final = range(2000, 2101)
+
+
 def _local_time(text: str) -> datetime | None:
-    """A time as the browser's datetime-local field sends it, on the Dutch clock."""
+    """A time as the browser's datetime-local field sends it, on the Dutch clock; None when
+    it is not one, or outside the years the log can hold (FILTER_YEARS): the ends of the
+    calendar overflow when moved to UTC."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        return None
+    if moment.year not in FILTER_YEARS:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZONE)
@@ -180,7 +188,11 @@ def parse_filter(values: Mapping[str, str], problems: Problems) -> EntryFilter:
     for name in ("van", "tot"):
         times[name] = _local_time(values[name]) if values.get(name) else None
         if values.get(name) and times[name] is None:
-            problems.fail(name, "Vul een datum en tijd in, zoals 2026-12-05T14:00.")
+            problems.fail(
+                name,
+                "Vul een datum en tijd in tussen het jaar "
+                f"{FILTER_YEARS.start} en {FILTER_YEARS.stop - 1}, zoals 2026-12-05T14:00.",
+            )
     if times["van"] and times["tot"] and times["van"] >= times["tot"]:
         problems.fail("tot", "Het einde moet na het begin liggen.")
     if problems.errors:

@@ -31,6 +31,8 @@ from hub import labels
 from hub.cases.schemas import CaseloadItem, CaseloadQuery
 from hub.errors import HubError, ValidationFailed
 from hub.meetings.schemas import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     AttendanceIn,
     DecisionCode,
     InviteeIn,
@@ -202,6 +204,9 @@ def parse_schedule(values: dict[str, str], state: FormState) -> MeetingIn | None
     day = parse_day(values.get("datum", ""))
     if day is None:
         state.fail("datum", "Vul een geldige datum in, bijvoorbeeld 12-01-2027.")
+    elif not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        state.fail("datum", f"Kies een datum tussen het jaar {EARLIEST_YEAR} en {LATEST_YEAR}.")
+        day = None
     for name in ("begintijd", "eindtijd"):
         if not _TIME.match(values.get(name, "")):
             state.fail(name, "Vul een tijd in als uu:mm, bijvoorbeeld 09:30.")

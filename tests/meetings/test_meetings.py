@@ -166,6 +166,34 @@ def test_a_meeting_needs_one_place_an_https_link_and_a_procesregisseur(
     assert c.casusregisseur.post("/api/v1/meetings", json=MEETING).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at"),
+    [
+        ("0001-01-01T09:00:00+01:00", "0001-01-01T10:00:00+01:00"),
+        ("9999-12-31T22:00:00-01:00", "9999-12-31T23:00:00-01:00"),
+        ("1999-12-31T09:00:00+01:00", f"{MEETING_DAY}T10:30:00+01:00"),
+        (f"{MEETING_DAY}T09:00:00+01:00", "2101-01-01T10:00:00+01:00"),
+    ],
+)
+def test_a_meeting_outside_the_plausible_years_is_a_400_and_stores_nothing(
+    conference: PlanCase, starts_at: str, ends_at: str
+) -> None:
+    """The ends of the calendar overflow when moved to UTC: refused at the schema, with a
+    clear message, before anything is stored."""
+    c = conference
+    with c.engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM meetings")).scalar_one()
+    answer = c.procesregisseur.post(
+        "/api/v1/meetings", json={**MEETING, "starts_at": starts_at, "ends_at": ends_at}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problems = [e["problem"] for e in answer.json()["errors"]]
+    assert "a meeting must be between the years 2000 and 2100" in problems
+    with c.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM meetings")).scalar_one() == before
+
+
 def test_minutes_are_sealed_and_released_per_life_domain(conference: PlanCase) -> None:
     c = conference
     meeting_id, item_id = _meeting_with_case(c)

@@ -279,6 +279,12 @@ def test_the_procesregisseur_schedules_a_meeting_through_the_form(
     bad = b.post("/overleggen", form)
     assert bad.status_code == 400 and "De eindtijd moet na de begintijd liggen" in bad.text
     assert len(ok(chair.get("/api/v1/meetings", params={"since": SINCE}))) == count
+    # the ends of the calendar (which overflow in UTC) and other implausible years
+    for day in ("0001-01-01", "9999-12-31", "31-12-1999", "2101-01-01"):
+        far = b.post("/overleggen", {**form, "datum": day, "begintijd": "09:00"})
+        assert far.status_code == 400, day
+        assert "Kies een datum tussen het jaar 2000 en 2100" in far.text
+    assert len(ok(chair.get("/api/v1/meetings", params={"since": SINCE}))) == count
     done = b.post("/overleggen", {**form, "begintijd": "09:00", "eindtijd": "10:30"})
     assert done.status_code == 303
     meeting_id = done.headers["location"].rsplit("/", 1)[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,19 @@ def unknown_meeting(session: Session, log: AccessLog, viewer: Viewer) -> NoRetur
     raise NotFound()
 
 
+#: a meeting or item id is a UUID; anything longer or stranger is not looked up at all
+MAX_MEETING_ID: Final = 36
+
+
+def plausible_meeting_id(value: str) -> bool:
+    """Whether an id from a path may be looked up: a NUL byte or an overlong value would
+    make PostgreSQL refuse the query (a 500); it gets the unknown id's answer instead."""
+    return 0 < len(value) <= MAX_MEETING_ID and all(c.isalnum() or c == "-" for c in value)
+
+
 def load_meeting(session: Session, log: AccessLog, viewer: Viewer, meeting_id: str) -> Meeting:
-    meeting = session.get(Meeting, meeting_id)
+    """The meeting, or the logged 404 of an unknown one (an implausible id is unknown)."""
+    meeting = session.get(Meeting, meeting_id) if plausible_meeting_id(meeting_id) else None
     if meeting is None:
         unknown_meeting(session, log, viewer)
     return meeting
@@ -38,7 +49,11 @@ def load_item(
     may act on the item's case is the gate's question, asked next (an outsider then gets
     the same 404)."""
     meeting = load_meeting(session, log, viewer, meeting_id)
-    item = MeetingRepository.item(session, meeting.id, item_id)
+    item = (
+        MeetingRepository.item(session, meeting.id, item_id)
+        if plausible_meeting_id(item_id)
+        else None
+    )
     if item is None:
         unknown_meeting(session, log, viewer)
     return meeting, item

@@ -343,3 +343,34 @@ def test_outsiders_get_what_an_unknown_meeting_gets(conference: PlanCase) -> Non
         assert a.status_code == 404
     denied = log_rows(c.settings, action="case.denied")
     assert any(r.reason == "unknown meeting" for r in denied)
+
+
+@pytest.mark.parametrize("strange", ["%00", "a%00b", "%C3%A9%00", "a%01b", "a%20b", "a.b"])
+def test_an_implausible_meeting_or_item_id_gets_what_an_unknown_one_gets(
+    conference: PlanCase, strange: str
+) -> None:
+    """An id with a NUL byte or other strange characters is never looked up (PostgreSQL
+    refuses a NUL in a query parameter): the answer and the log entry are an unknown id's."""
+    c = conference
+    meeting_id, _item_id = _meeting_with_case(c)
+    who = c.procesregisseur
+    unknown = who.get(f"/api/v1/meetings/{UNKNOWN}")
+    assert unknown.status_code == 404
+    for path in (
+        f"/api/v1/meetings/{strange}",
+        f"/api/v1/meetings/{strange}/calendar.ics",
+        f"/api/v1/meetings/{strange}/items/{UNKNOWN}/minutes",
+        f"/api/v1/meetings/{meeting_id}/items/{strange}/minutes",
+    ):
+        before = len(log_rows(c.settings, action="case.denied", reason="unknown meeting"))
+        answer = who.get(path)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json() == unknown.json()
+        after = len(log_rows(c.settings, action="case.denied", reason="unknown meeting"))
+        assert after == before + 1, path
+    posted = who.post(
+        f"/api/v1/meetings/{meeting_id}/items/{strange}/minutes",
+        json={"parts": [{"life_domain": "housing", "text": "x"}]},
+    )
+    assert posted.status_code == 404 and posted.json() == unknown.json()

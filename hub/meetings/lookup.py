@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, NoReturn
+from typing import NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +10,7 @@ from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.errors import NotFound
 from hub.identity.viewer import Viewer
+from hub.ids import plausible_id
 from hub.meetings.models import Meeting, MeetingItem, MeetingRepository
 
 
@@ -24,19 +25,9 @@ def unknown_meeting(session: Session, log: AccessLog, viewer: Viewer) -> NoRetur
     raise NotFound()
 
 
-#: a meeting or item id is a UUID; anything longer or stranger is not looked up at all
-MAX_MEETING_ID: Final = 36
-
-
-def plausible_meeting_id(value: str) -> bool:
-    """Whether an id from a path may be looked up: a NUL byte or an overlong value would
-    make PostgreSQL refuse the query (a 500); it gets the unknown id's answer instead."""
-    return 0 < len(value) <= MAX_MEETING_ID and all(c.isalnum() or c == "-" for c in value)
-
-
 def load_meeting(session: Session, log: AccessLog, viewer: Viewer, meeting_id: str) -> Meeting:
     """The meeting, or the logged 404 of an unknown one (an implausible id is unknown)."""
-    meeting = session.get(Meeting, meeting_id) if plausible_meeting_id(meeting_id) else None
+    meeting = session.get(Meeting, meeting_id) if plausible_id(meeting_id) else None
     if meeting is None:
         unknown_meeting(session, log, viewer)
     return meeting
@@ -49,11 +40,7 @@ def load_item(
     may act on the item's case is the gate's question, asked next (an outsider then gets
     the same 404)."""
     meeting = load_meeting(session, log, viewer, meeting_id)
-    item = (
-        MeetingRepository.item(session, meeting.id, item_id)
-        if plausible_meeting_id(item_id)
-        else None
-    )
+    item = MeetingRepository.item(session, meeting.id, item_id) if plausible_id(item_id) else None
     if item is None:
         unknown_meeting(session, log, viewer)
     return meeting, item

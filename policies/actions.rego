@@ -123,8 +123,9 @@ case_is_checked if {
 #   (participant or regisseur), "unassigned": the case has no procesregisseur yet (the
 #   intake queue that Veiligheidshuis staff take cases from), "casusregisseur_or_owner":
 #   the casusregisseur, or a member whose partner owns the target intervention, or
-#   "partner_in_case": the viewer's organisation takes part in the case, or "registrant",
-#   a member of the partner that registered the case.
+#   "partner_in_case": the viewer's organisation takes part in the case, "registrant",
+#   a member of the partner that registered the case, or "member_or_auditor": a member, or
+#   an auditor (who learns that a case was shredded, not what it held).
 # custom:
 #   source: Landelijk kader Veiligheidshuizen 2013 (procesregie en casusregie) and Privacyconvenant ZVH (deelnemers)
 relation_holds if action_rule.relation == "none"
@@ -168,6 +169,16 @@ relation_holds if {
 relation_holds if {
 	action_rule.relation == "partner_in_case"
 	partner_takes_part
+}
+
+relation_holds if {
+	action_rule.relation == "member_or_auditor"
+	common.is_member
+}
+
+relation_holds if {
+	action_rule.relation == "member_or_auditor"
+	common.acts_as_auditor
 }
 
 relation_holds if {

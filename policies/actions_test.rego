@@ -595,3 +595,23 @@ test_regisseurs_do_not_read_a_partner_log if {
 	no_case(fx.procesregisseur, "audit", "read_partner_log").allowed == false
 	no_case(fx.casusregisseur, "audit", "read_partner_log").allowed == false
 }
+
+# --- a shredded case: who learns that it was shredded ---------------------------------------
+
+test_a_member_of_a_shredded_case_learns_it_was_shredded if {
+	allowed(fx.participant("politie"), "execution", "see_shredded", "adults", "closed", null)
+	allowed(fx.procesregisseur, "case_management", "see_shredded", "adults", "closed", null)
+	allowed(fx.casusregisseur, "plan", "see_shredded", "adults", "closed", null)
+}
+
+test_an_auditor_learns_a_case_was_shredded if {
+	allowed(fx.auditor, "audit", "see_shredded", "adults", "closed", null)
+}
+
+test_an_outsider_does_not_learn_a_case_was_shredded if {
+	# "buiten" was never invited; woonstede only with its user u-1
+	not allowed(fx.participant("buiten"), "execution", "see_shredded", "adults", "closed", null)
+	not allowed(object.union(fx.participant("woonstede"), {"user": "u-2"}), "execution", "see_shredded", "adults", "closed", null)
+	not allowed(fx.privacy_officer, "audit", "see_shredded", "adults", "closed", null)
+	not allowed(object.union(fx.procesregisseur, {"user": "u-9"}), "case_management", "see_shredded", "adults", "closed", null)
+}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.errors import Gone
+from hub.errors import Gone, Refusal
 
 
 class CaseShredded(Gone):
@@ -14,3 +14,8 @@ class CaseShredded(Gone):
         "Deze casus is na afloop van de bewaartermijn vernietigd (crypto-shredding); "
         "de inhoud kan door niemand meer worden ontsleuteld."
     )
+
+
+class CaseShreddedRefusal(CaseShredded, Refusal):
+    """The gate's 410 to a viewer who stood in a shredded case: a refusal, so its
+    access-log entry commits (ADR 0003). Raised before anything changes."""

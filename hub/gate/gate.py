@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
-from hub.cases.errors import CaseShredded
+from hub.cases.errors import CaseShreddedRefusal
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.errors import Forbidden, NotFound, PolicyUnavailable
@@ -92,6 +92,7 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "record_coordination": Action.CASE_RECORD_COORDINATION,
     "read_coordination": Action.CASE_READ,
     "read_statistics": Action.STATISTICS_READ,
+    "see_shredded": Action.CASE_READ,
 }
 
 
@@ -250,7 +251,7 @@ class Gate:
         found, invitations = CaseRepository(session).get_with_invitations(
             case_id, for_update=for_update
         ) or (None, [])
-        case = self._existing(session, viewer, found)
+        case = self._existing(session, viewer, found, invitations)
         policy = inputs.case_input(case, invitations)
         permit = self.authorize_on_case(session, viewer, policy, action, target=target)
         return OpenedCase(case=case, policy=policy, permit=permit)
@@ -263,8 +264,16 @@ class Gate:
             session, viewer, CaseRepository(session).get(case_id, for_update=for_update)
         )
 
-    def _existing(self, session: Session, viewer: Viewer, case: Case | None) -> Case:
-        """`case` as found, or the logged 404 of an unknown case; 410 once shredded."""
+    def _existing(
+        self,
+        session: Session,
+        viewer: Viewer,
+        case: Case | None,
+        invitations: Sequence[Any] | None = None,
+    ) -> Case:
+        """`case` as found, or the logged 404 of an unknown case. A shredded case is a logged
+        410 only for a viewer the policy's ``see_shredded`` allows (one who stood in it, or an
+        auditor); anyone else gets the logged 404 an unknown id gets (ADR 0009)."""
         if case is None:
             self._log.append(
                 session,
@@ -274,7 +283,23 @@ class Gate:
             )
             raise NotFound()
         if case.status == CaseStatus.SHREDDED:
-            raise CaseShredded()
+            if invitations is None:
+                invitations = CaseRepository(session).participants(case.id)
+            policy = inputs.case_input(case, invitations)
+            permit = self._authorize(session, viewer, "see_shredded", policy, None, hide_case=True)
+            self._log.append(
+                session,
+                Event(
+                    action=Action.CASE_READ,
+                    outcome=Outcome.DENIED,
+                    case_id=case.id,
+                    reason="case shredded",
+                    policy_version=permit.policy_version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            raise CaseShreddedRefusal()
         return case
 
     @staticmethod

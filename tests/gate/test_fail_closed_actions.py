@@ -283,6 +283,16 @@ def on_a_meeting(g: Ground) -> Stage:
 MINUTES = {"parts": [{"life_domain": "housing", "text": "Huurachterstand besproken."}]}
 
 
+def shredded(g: Ground) -> Stage:
+    """A case in preparation marked shredded (what retention leaves: metadata, no key)."""
+    stage = in_preparation(g)
+    with raw_engine(stage.settings) as engine, engine.begin() as conn:
+        conn.execute(
+            text("UPDATE cases SET status = 'shredded' WHERE id = :c"), {"c": stage.case_id}
+        )
+    return stage
+
+
 def policy_loaded(g: Ground) -> Stage:
     """A candidate policy version loaded by one privacy officer, not yet approved, and the
     digest of its diff against the active version (what an approval quotes)."""
@@ -610,6 +620,8 @@ ACTIONS: dict[str, Probe] = {
     "read_coordination": Probe(
         in_preparation, lambda s: Call(s.housing, "GET", f"{s.case}/coordination")
     ),
+    # a member learns that the case was shredded (410); the policy's see_shredded decides
+    "see_shredded": Probe(shredded, lambda s: Call(s.housing, "GET", s.case), 410),
     "read_statistics": Probe(
         in_preparation,
         lambda s: Call(

@@ -4,6 +4,7 @@ entry and still verifies (docs/adr/0006-retention.md)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -163,10 +164,12 @@ def test_shredded_case_answers_410_and_nothing_of_it_decrypts(
         (r["action"], r["case_id"], r["reason"], r["subject_pseudonyms"])
         for r in after[len(log_before) :]
     ]
-    assert new == [
+    assert new[:2] == [
         ("case.shred", cid, "retention deadline passed", pseudonyms),
         ("retention.run", None, "retention run: 1 shredded, 0 on legal hold, 0 skipped", []),
     ]
+    # and each 410 above is a logged refusal, naming the case and no subject
+    assert new[2:] == [("case.read", cid, "case shredded", [])] * 10
     assert_log_verifies(initialised)
 
     if initialised.effective_database_url.startswith("sqlite"):
@@ -174,6 +177,48 @@ def test_shredded_case_answers_410_and_nothing_of_it_decrypts(
         assert report.wal_truncated is True
         storage = b"".join(p.read_bytes() for p in data_files(initialised))
         assert bytes(wrapped[0]) not in storage
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    return {k: v for k, v in response.json().items() if k != "instance"}
+
+
+def test_only_who_stood_in_a_shredded_case_learns_that_it_was_shredded(
+    hub: RunningHub, initialised: Settings, operator: HubContext
+) -> None:
+    """ADR 0009: an outsider gets the logged 404 of an unknown id, also for a shredded
+    case; a member of the case and an auditor (the policy's see_shredded) get the 410."""
+    with hub.client() as http:
+        world = _closed_case(http, initialised)
+        cid = world.case_id
+        assert run_retention(operator, now=_later(AFTER_TWO_YEARS)).shredded == (cid,)
+        unknown = str(uuid.uuid4())
+        outsiders = [
+            As(http, initialised, "ggz", "ggz-1", ["participant", "publisher"], "preparation"),
+            # a colleague at the case's own Veiligheidshuis who was not its procesregisseur
+            As(http, initialised, "zvh", "pr-2", ["procesregisseur"], "preparation"),
+            As(http, initialised, "politie", "fg-1", ["privacy_officer"], "audit"),
+        ]
+        for who in outsiders:
+            for path in ("", "/briefing", "/updates"):
+                since = log_size(initialised)
+                shredded = who.get(f"/api/v1/cases/{cid}{path}")
+                missing = who.get(f"/api/v1/cases/{unknown}{path}")
+                assert shredded.status_code == missing.status_code == 404, (who.user, path)
+                assert _problem(shredded) == _problem(missing)
+                assert shredded.headers["content-type"] == missing.headers["content-type"]
+                entries = log_actions(initialised, since)
+                assert [(a, o) for _, a, o, *_ in entries] == [
+                    ("case.denied", "denied"),
+                    ("case.denied", "denied"),
+                ], (who.user, path)
+                assert entries[0][3] == cid  # the auditor sees which case was probed
+        auditor = As(http, initialised, "zvh", "aud-1", ["auditor"], "audit")
+        for who in (world.police, world.housing, world.zvh, auditor):
+            since = log_size(initialised)
+            _assert_gone(who.get(f"/api/v1/cases/{cid}"))
+            [entry] = log_actions(initialised, since)
+            assert entry[1:4] == ("case.read", "denied", cid) and entry[5] == "case shredded"
 
 
 def test_rotation_after_shredding_makes_old_copies_of_the_key_useless(

@@ -207,6 +207,7 @@ LOG_ACTION: Final[Mapping[str, str]] = {
     Action.SESSION_END: "Afgemeld",
     Action.SUBSCRIPTION_CREATE: "Meldingen aangevraagd",
     Action.SUBSCRIPTION_END: "Meldingen stopgezet",
+    Action.SUBSCRIPTION_LIST: "Meldingen bekeken",
 }
 
 #: the outcome of a logged act

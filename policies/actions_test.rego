@@ -615,3 +615,18 @@ test_an_outsider_does_not_learn_a_case_was_shredded if {
 	not allowed(fx.privacy_officer, "audit", "see_shredded", "adults", "closed", null)
 	not allowed(object.union(fx.procesregisseur, {"user": "u-9"}), "case_management", "see_shredded", "adults", "closed", null)
 }
+
+# --- subscriptions to notifications ---------------------------------------------------------
+
+test_a_partner_application_manages_its_subscriptions if {
+	no_case(fx.participant("politie"), "preparation", "manage_subscriptions").allowed == true
+	no_case(fx.participant("mw"), "execution", "manage_subscriptions").allowed == true
+	no_case(fx.privacy_officer, "preparation", "manage_subscriptions").allowed == true
+	no_case(fx.procesregisseur, "case_management", "manage_subscriptions").allowed == true
+}
+
+test_subscriptions_are_case_work if {
+	no_case(fx.participant("politie"), "audit", "manage_subscriptions").allowed == false
+	no_case(fx.participant("politie"), "policy_review", "manage_subscriptions").allowed == false
+	no_case(fx.auditor, "preparation", "manage_subscriptions").allowed == false
+}

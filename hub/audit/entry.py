@@ -188,6 +188,8 @@ class Action(StrEnum):
     SUBSCRIPTION_CREATE = "subscription.create"
     #: a partner application ended a subscription to notifications (ADR 0019)
     SUBSCRIPTION_END = "subscription.end"
+    #: a user listed the subscriptions it created (ADR 0019); objects: the subscriptions shown
+    SUBSCRIPTION_LIST = "subscription.list"
 
 
 class Outcome(StrEnum):

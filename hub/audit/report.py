@@ -201,6 +201,7 @@ ACTION_NL: Final[Mapping[Action, str]] = {
     Action.SESSION_END: "zich afgemeld bij het systeem",
     Action.SUBSCRIPTION_CREATE: "zich aangemeld voor meldingen over wijzigingen",
     Action.SUBSCRIPTION_END: "zich afgemeld voor meldingen over wijzigingen",
+    Action.SUBSCRIPTION_LIST: "zijn aanmeldingen voor meldingen over wijzigingen bekeken",
 }
 
 #: How a subject was informed (ADR 0012), after "is/zijn ... geïnformeerd".

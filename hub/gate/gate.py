@@ -93,6 +93,7 @@ ACTION_EVENTS: Final[Mapping[str, Action]] = {
     "read_coordination": Action.CASE_READ,
     "read_statistics": Action.STATISTICS_READ,
     "see_shredded": Action.CASE_READ,
+    "manage_subscriptions": Action.SUBSCRIPTION_LIST,
 }
 
 
@@ -170,10 +171,15 @@ class Gate:
 
     # -- case actions ---------------------------------------------------------------------------
 
-    def authorize(self, session: Session, viewer: Viewer, action: str) -> ActionPermit:
+    def authorize(
+        self, session: Session, viewer: Viewer, action: str, *, logged_as: Action | None = None
+    ) -> ActionPermit:
         """The permit for an action on no case (register, read the log, review policies), or
-        log the denial and raise 403."""
-        return self._authorize(session, viewer, action, None, None, hide_case=False)
+        log the denial and raise 403. `logged_as` names the act in the denial's entry when one
+        catalogue action covers several acts (``manage_subscriptions``)."""
+        return self._authorize(
+            session, viewer, action, None, None, hide_case=False, logged_as=logged_as
+        )
 
     def _authorize(
         self,
@@ -184,6 +190,7 @@ class Gate:
         target: Mapping[str, Any] | None,
         *,
         hide_case: bool | None,
+        logged_as: Action | None = None,
     ) -> ActionPermit:
         """The permit for `action`, or log the denial and raise 403 -- or 404 when the case is
         hidden: `hide_case` None means "hide unless the viewer may see the case at all"."""
@@ -202,7 +209,7 @@ class Gate:
         self._log.append(
             session,
             Event(
-                action=Action.CASE_DENIED if hide_case else ACTION_EVENTS[action],
+                action=Action.CASE_DENIED if hide_case else logged_as or ACTION_EVENTS[action],
                 outcome=Outcome.DENIED,
                 case_id=case_id,
                 reason=_short(f"{action}: {verdict.reason}"),

@@ -39,9 +39,10 @@ SubscriptionId = Annotated[str, Path(min_length=1, max_length=36)]
         "(or only in `case_ids`). The callback must be in your organisation's allow-list in "
         "the network file. Whether to tell you is decided again at every delivery: a case you "
         "no longer take part in, or facts the policy does not release to you, send nothing. "
-        "Logged in the access log."
+        "The policy's `manage_subscriptions` decides who may subscribe. A case in `case_ids` "
+        "that you may not read gets the same 400 as an unknown id. Logged in the access log."
     ),
-    responses=problems(400),
+    responses=problems(400, 403),
 )
 def create_subscription(
     body: SubscriptionIn, viewer: CurrentViewer, subscriptions: Subscriptions
@@ -52,12 +53,14 @@ def create_subscription(
 @router.get(
     "/subscriptions",
     response_model=SubscriptionList,
-    summary="Your organisation's subscriptions",
+    summary="Your subscriptions",
     description=(
-        "The live subscriptions of the caller's organisation (any user of it), with the last "
+        "The live subscriptions you created (a subscription is its creator's), with the last "
         "`sequence` each has given out: compare it with the last one you received to find a "
-        "gap, then pull `/cases/{id}/updates` to resync."
+        "gap, then pull `/cases/{id}/updates` to resync. `case_ids` shows only the named "
+        "cases you may read now. Logged in the access log."
     ),
+    responses=problems(403),
 )
 def list_subscriptions(viewer: CurrentViewer, subscriptions: Subscriptions) -> SubscriptionList:
     return subscriptions.list_for(viewer)
@@ -66,9 +69,12 @@ def list_subscriptions(viewer: CurrentViewer, subscriptions: Subscriptions) -> S
 @router.delete(
     "/subscriptions/{subscription_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="End a subscription of your organisation",
-    description="Nothing more is sent for it, retries included. Logged in the access log.",
-    responses=problems(404),
+    summary="End a subscription you created",
+    description=(
+        "Nothing more is sent for it, retries included. Someone else's subscription, an ended "
+        "one and an unknown id get the same 404. Logged in the access log."
+    ),
+    responses=problems(403, 404),
 )
 def end_subscription(
     subscription_id: SubscriptionId, viewer: CurrentViewer, subscriptions: Subscriptions

@@ -1,8 +1,11 @@
 """Subscriptions: a partner application asks to be told of changes (ADR 0019).
 
-Use cases own their unit of work, as everywhere in the hub. Acts are logged in the access
-log; a refusal names no case: a case id the partner does not take part in gets the same
-answer whether the case exists or not.
+Use cases own their unit of work, as everywhere in the hub. The gate decides whether the
+caller may manage subscriptions at all (the policy's ``manage_subscriptions``); a
+subscription is then its creator's: only the user who created it lists and ends it, and a
+listing shows only the named cases the caller may read now. Every act and every refusal is
+logged in the access log; a refusal names no case: a case id the caller may not subscribe to
+gets the same answer, and the same log entry, whether the case exists or not.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hub.audit.entry import Action, Outcome
 from hub.audit.log import AccessLog, Event
 from hub.cases.repository import CaseRepository
 from hub.db.session import UnitOfWork
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound, Refusal, ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry, callback_url_error
 from hub.identity.viewer import Viewer
@@ -43,6 +46,15 @@ class CallbackNotAllowed(ValidationFailed):
     title = "Callback not allowed"
 
 
+class CaseNotSubscribable(ValidationFailed, Refusal):
+    """A named case the caller may not subscribe to, or no such case: one 400 for both,
+    whose access-log entry commits (a refusal, ADR 0003)."""
+
+
+#: the action of the policy's catalogue that decides every subscription act
+POLICY_ACTION: Final = "manage_subscriptions"
+
+
 class SubscriptionService:
     def __init__(
         self, unit_of_work: UnitOfWork, gate: Gate, access_log: AccessLog, registry: NetworkRegistry
@@ -53,9 +65,12 @@ class SubscriptionService:
         self._registry = registry
 
     def create(self, viewer: Viewer, body: SubscriptionIn) -> SubscriptionOut:
-        kinds = self._kinds(body.types)
-        self._check_callback(viewer, body.callback_url)
         with self._unit_of_work() as session:
+            self._gate.authorize(
+                session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_CREATE
+            )
+            kinds = self._kinds(body.types)
+            self._check_callback(viewer, body.callback_url)
             live = session.scalar(
                 select(func.count())
                 .select_from(Subscription)
@@ -84,22 +99,74 @@ class SubscriptionService:
             session.add(sub)
             session.flush()
             self._log_act(session, viewer, Action.SUBSCRIPTION_CREATE, sub)
-            return _out(sub)
+            return _out(sub, case_ids)
 
     def list_for(self, viewer: Viewer) -> SubscriptionList:
+        """The caller's own live subscriptions, each showing only the named cases the caller
+        may read now (``read_case``); logged with the subscriptions shown."""
         with self._unit_of_work() as session:
-            rows = session.scalars(
-                select(Subscription)
-                .where(Subscription.partner_id == viewer.partner, Subscription.ended_at.is_(None))
-                .order_by(Subscription.created_at, Subscription.id)
+            permit = self._gate.authorize(
+                session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_LIST
             )
-            return SubscriptionList(subscriptions=[_out(s) for s in rows])
+            rows = list(
+                session.scalars(
+                    select(Subscription)
+                    .where(
+                        Subscription.partner_id == viewer.partner,
+                        Subscription.created_by_user == viewer.user,
+                        Subscription.ended_at.is_(None),
+                    )
+                    .order_by(Subscription.created_at, Subscription.id)
+                )
+            )
+            readable: dict[str, bool] = {}
+            shown = []
+            for sub in rows:
+                case_ids = None
+                if sub.case_ids is not None:
+                    case_ids = [
+                        case_id
+                        for case_id in json.loads(sub.case_ids)
+                        if self._may_read(session, viewer, case_id, readable)
+                    ]
+                shown.append(_out(sub, case_ids))
+            self._log.append(
+                session,
+                Event(
+                    action=Action.SUBSCRIPTION_LIST,
+                    outcome=Outcome.ALLOWED,
+                    object_ids=[s.id for s in rows],
+                    policy_version=permit.policy_version,
+                ),
+                actor=viewer.actor,
+                request=viewer.request,
+            )
+            return SubscriptionList(subscriptions=shown)
 
     def end(self, viewer: Viewer, subscription_id: str) -> None:
-        """End a subscription of the caller's organisation; another's is "not found"."""
+        """End a live subscription the caller created; any other id (someone else's, an
+        ended one, an unknown one) is the same logged 404."""
         with self._unit_of_work() as session:
+            self._gate.authorize(session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_END)
             sub = session.get(Subscription, subscription_id)
-            if sub is None or sub.partner_id != viewer.partner or sub.ended_at is not None:
+            if (
+                sub is None
+                or sub.partner_id != viewer.partner
+                or sub.created_by_user != viewer.user
+                or sub.ended_at is not None
+            ):
+                self._log.append(
+                    session,
+                    Event(
+                        action=Action.SUBSCRIPTION_END,
+                        outcome=Outcome.DENIED,
+                        object_ids=[subscription_id],
+                        reason="no live subscription of yours with this id",
+                        policy_version=self._gate.version,
+                    ),
+                    actor=viewer.actor,
+                    request=viewer.request,
+                )
                 raise NotFound()
             sub.ended_at = datetime.now(UTC)
             self._log_act(session, viewer, Action.SUBSCRIPTION_END, sub)
@@ -131,9 +198,26 @@ class SubscriptionService:
                 "callback_url is not in your organisation's callback allow-list."
             )
 
+    def _may_read(
+        self, session: Session, viewer: Viewer, case_id: str, known: dict[str, bool]
+    ) -> bool:
+        """Whether the caller may read the case now (the policy's ``read_case``); a "no" is
+        not logged here (a filter: the act's own entry says what was shown)."""
+        if case_id not in known:
+            case = CaseRepository(session).get(case_id)
+            known[case_id] = (
+                case is not None
+                and case.status != CaseStatus.SHREDDED
+                and self._gate.allows(
+                    session, viewer, "read_case", self._gate.case_input(session, case)
+                )
+            )
+        return known[case_id]
+
     def _check_cases(self, session: Session, viewer: Viewer, case_ids: list[str]) -> None:
-        """Every named case must be one the caller's organisation takes part in now (and
-        may read): one answer for an unknown case and for someone else's."""
+        """Every named case must be one the caller's organisation takes part in now and the
+        caller may read: one answer, and one log entry, for an unknown case and for one
+        the caller may not read."""
         repository = CaseRepository(session)
         for index, case_id in enumerate(case_ids):
             case = repository.get(case_id)
@@ -149,7 +233,19 @@ class SubscriptionService:
                 policy_case = self._gate.case_input(session, case)
                 takes_part = self._gate.allows(session, viewer, "read_case", policy_case)
             if not takes_part:
-                raise ValidationFailed(
+                self._log.append(
+                    session,
+                    Event(
+                        action=Action.SUBSCRIPTION_CREATE,
+                        outcome=Outcome.DENIED,
+                        object_ids=[case_id],
+                        reason=f"case_ids/{index}: not a case your organisation takes part in",
+                        policy_version=self._gate.version,
+                    ),
+                    actor=viewer.actor,
+                    request=viewer.request,
+                )
+                raise CaseNotSubscribable(
                     f"case_ids/{index} is not a case your organisation takes part in.",
                     extra={
                         "errors": [
@@ -176,12 +272,13 @@ class SubscriptionService:
         )
 
 
-def _out(sub: Subscription) -> SubscriptionOut:
+def _out(sub: Subscription, case_ids: list[str] | None) -> SubscriptionOut:
+    """The subscription as its creator sees it, `case_ids` as far as it may read them."""
     return SubscriptionOut(
         id=sub.id,
         callback_url=sub.callback_url,
         types=[EventKind(k).cloudevent_type for k in json.loads(sub.event_types)],
-        case_ids=None if sub.case_ids is None else json.loads(sub.case_ids),
+        case_ids=case_ids,
         created_at=sub.created_at,
         created_by_user=sub.created_by_user,
         last_sequence=sub.next_sequence,

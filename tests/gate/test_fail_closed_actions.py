@@ -622,6 +622,9 @@ ACTIONS: dict[str, Probe] = {
     ),
     # a member learns that the case was shredded (410); the policy's see_shredded decides
     "see_shredded": Probe(shredded, lambda s: Call(s.housing, "GET", s.case), 410),
+    "manage_subscriptions": Probe(
+        nothing, lambda s: Call(s.housing, "GET", "/api/v1/subscriptions")
+    ),
     "read_statistics": Probe(
         in_preparation,
         lambda s: Call(

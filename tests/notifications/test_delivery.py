@@ -180,12 +180,13 @@ def test_a_subscription_needs_an_allowed_callback_and_cases_the_partner_takes_pa
     )
     assert unknown_type.status_code == 400
     # not a participant of a real case, or an unknown case: the same answer
+    unknown = str(uuid.uuid4())
     answers = [
         ggz.post(
             "/api/v1/subscriptions",
             json={"callback_url": receiver.url("ggz"), "types": [FACTS], "case_ids": [case_id]},
         )
-        for case_id in (cid, str(uuid.uuid4()))
+        for case_id in (cid, unknown)
     ]
     assert [a.status_code for a in answers] == [400, 400]
     assert answers[0].json()["detail"] == answers[1].json()["detail"]
@@ -198,7 +199,12 @@ def test_a_subscription_needs_an_allowed_callback_and_cases_the_partner_takes_pa
         ).status_code
         == 400
     )
-    assert log_rows(settings, action="subscription.create") == []
+    # refused, the case ids are logged alike: no entry tells the real case from the unknown id
+    refused = log_rows(settings, action="subscription.create")
+    assert [(r.outcome, r.case_id, r.object_ids, r.reason) for r in refused] == [
+        ("denied", None, [case_id], "case_ids/0: not a case your organisation takes part in")
+        for case_id in (cid, unknown)
+    ]
 
     sub = subscribe(http, settings, receiver, "woningcorporatie", [FACTS], case_ids=[cid])
     assert sub["types"] == [FACTS] and sub["case_ids"] == [cid] and sub["last_sequence"] == 0
@@ -209,8 +215,11 @@ def test_a_subscription_needs_an_allowed_callback_and_cases_the_partner_takes_pa
     assert ggz.delete(f"/api/v1/subscriptions/{sub['id']}").status_code == 404
     assert housing.delete(f"/api/v1/subscriptions/{sub['id']}").status_code == 204
     assert ok(housing.get("/api/v1/subscriptions"))["subscriptions"] == []
-    [created] = log_rows(settings, action="subscription.create")
-    [ended] = log_rows(settings, action="subscription.end")
+    [created] = [
+        r for r in log_rows(settings, action="subscription.create") if r.outcome == "allowed"
+    ]
+    refused_end, ended = log_rows(settings, action="subscription.end")
+    assert (refused_end.outcome, refused_end.actor_partner) == ("denied", "ggz")
     assert created.actor_partner == ended.actor_partner == "woningcorporatie"
     assert created.object_ids == ended.object_ids == [sub["id"]]
     # a token is needed for subscriptions, not for the public key set

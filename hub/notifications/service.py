@@ -55,6 +55,15 @@ class CaseNotSubscribable(ValidationFailed, Refusal):
 POLICY_ACTION: Final = "manage_subscriptions"
 
 
+def plausible_subscription_id(value: str) -> bool:
+    """Whether `value` can be a subscription id (a UUID as the hub writes it); anything else
+    is answered as an unknown id without asking the database (a NUL byte would fail there)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
 class SubscriptionService:
     def __init__(
         self, unit_of_work: UnitOfWork, gate: Gate, access_log: AccessLog, registry: NetworkRegistry
@@ -145,10 +154,11 @@ class SubscriptionService:
 
     def end(self, viewer: Viewer, subscription_id: str) -> None:
         """End a live subscription the caller created; any other id (someone else's, an
-        ended one, an unknown one) is the same logged 404."""
+        ended one, an unknown or implausible one) is the same logged 404."""
         with self._unit_of_work() as session:
             self._gate.authorize(session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_END)
-            sub = session.get(Subscription, subscription_id)
+            plausible = plausible_subscription_id(subscription_id)
+            sub = session.get(Subscription, subscription_id) if plausible else None
             if (
                 sub is None
                 or sub.partner_id != viewer.partner
@@ -160,7 +170,7 @@ class SubscriptionService:
                     Event(
                         action=Action.SUBSCRIPTION_END,
                         outcome=Outcome.DENIED,
-                        object_ids=[subscription_id],
+                        object_ids=[subscription_id] if plausible else [],
                         reason="no live subscription of yours with this id",
                         policy_version=self._gate.version,
                     ),

@@ -1,7 +1,7 @@
 """Who reads and changes a subscription (ADR 0019, section 4): the gate decides
 (`manage_subscriptions`), a subscription is its creator's, a listing names only cases the
 caller may read now, and every act and refusal is logged. A case id one may not subscribe to
-answers like an unknown one.
+answers like an unknown one, and an implausible subscription id like an unknown one.
 On SQLite and PostgreSQL (VHHUB_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
+from hub.notifications.service import plausible_subscription_id
 from tests.cases.test_workflow import actor, new_case
 from tests.conftest import RunningHub
 from tests.disclosure.scenario import log_actions, log_size
@@ -134,3 +136,49 @@ def test_the_policy_decides_who_manages_subscriptions_and_a_refusal_is_logged(
     # nothing was created
     housing = actor(http, settings, "woningcorporatie", "preparation")
     assert ok(housing.get("/api/v1/subscriptions")) == {"subscriptions": []}
+
+
+@pytest.mark.parametrize(
+    "implausible",
+    [
+        "%00",
+        "abc%00def",
+        "0" * 8 + "-0000-4000-8000-" + "0" * 11 + "%00",
+        "x" * 36,
+        "{" + "0" * 32 + "}",
+        "%E2%80%AE",
+    ],
+)
+def test_an_implausible_subscription_id_answers_like_an_unknown_one(
+    http: httpx.Client, hub: RunningHub, receiver: Receiver, implausible: str
+) -> None:
+    """A NUL byte in the path was a psycopg DataError (500) on PostgreSQL."""
+    housing = actor(http, hub.settings, "woningcorporatie", "preparation")
+    body = {"callback_url": receiver.url("woningcorporatie"), "types": [FACTS]}
+    sub = ok(housing.post("/api/v1/subscriptions", json=body), 201)
+    since = log_size(hub.settings)
+    odd = housing.delete(f"/api/v1/subscriptions/{implausible}")
+    unknown = housing.delete(f"/api/v1/subscriptions/{uuid.uuid4()}")
+    assert odd.status_code == unknown.status_code == 404, odd.text
+    assert _problem(odd) == _problem(unknown)
+    entries = log_actions(hub.settings, since)
+    assert [(e[1], e[2]) for e in entries] == [("subscription.end", "denied")] * 2
+    assert entries[0][4] == []  # an implausible id is not stored in the log
+    # the real one is untouched
+    assert [s["id"] for s in ok(housing.get("/api/v1/subscriptions"))["subscriptions"]] == [
+        sub["id"]
+    ]
+
+
+def test_plausible_subscription_ids_are_the_hubs_uuids() -> None:
+    real = str(uuid.uuid4())
+    assert plausible_subscription_id(real)
+    for odd in (
+        real.upper(),
+        "{" + real + "}",
+        "urn:uuid:" + real,
+        real.replace("-", ""),
+        "",
+        "\x00",
+    ):
+        assert not plausible_subscription_id(odd), odd

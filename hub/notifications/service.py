@@ -26,6 +26,7 @@ from hub.errors import NotFound, Refusal, ValidationFailed
 from hub.gate.gate import Gate
 from hub.identity.registry import NetworkRegistry, callback_url_error
 from hub.identity.viewer import Viewer
+from hub.ids import plausible_id
 from hub.notifications.models import Subscription
 from hub.notifications.outbox import EventKind
 from hub.notifications.schemas import (
@@ -53,15 +54,6 @@ class CaseNotSubscribable(ValidationFailed, Refusal):
 
 #: the action of the policy's catalogue that decides every subscription act
 POLICY_ACTION: Final = "manage_subscriptions"
-
-
-def plausible_subscription_id(value: str) -> bool:
-    """Whether `value` can be a subscription id (a UUID as the hub writes it); anything else
-    is answered as an unknown id without asking the database (a NUL byte would fail there)."""
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
 
 
 class SubscriptionService:
@@ -157,7 +149,7 @@ class SubscriptionService:
         ended one, an unknown or implausible one) is the same logged 404."""
         with self._unit_of_work() as session:
             self._gate.authorize(session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_END)
-            plausible = plausible_subscription_id(subscription_id)
+            plausible = plausible_id(subscription_id)
             sub = session.get(Subscription, subscription_id) if plausible else None
             if (
                 sub is None

@@ -151,7 +151,7 @@ class SessionStore:
             if replaces_id:
                 ended.add(replaces_id)
             for old_id in sorted(ended):
-                self._end_replaced(session, old_id, request)
+                self._end(session, old_id, request, reason="login")
             self._sweep(session, now)
             session.add(row)
             self._log.append(
@@ -217,20 +217,11 @@ class SessionStore:
         if not token:
             return
         with self._db.transaction() as session:
-            row = session.get(WebSession, token_id(token))
-            if row is None:
-                return
-            principal = self._principal(row)
-            session.delete(row)
-            if principal is not None:
-                self._log.append(
-                    session,
-                    Event(action=Action.SESSION_END, outcome=Outcome.ALLOWED, reason="logout"),
-                    actor=principal.actor,
-                    request=request,
-                )
+            self._end(session, token_id(token), request, reason="logout")
 
-    def _end_replaced(self, session: Session, session_id: str, request: RequestInfo) -> None:
+    def _end(self, session: Session, session_id: str, request: RequestInfo, *, reason: str) -> None:
+        """The session row goes, and its end is logged as its person's act (`reason`:
+        logout, or login when a new login replaces it)."""
         row = session.get(WebSession, session_id)
         if row is None:
             return
@@ -239,7 +230,7 @@ class SessionStore:
         if principal is not None:
             self._log.append(
                 session,
-                Event(action=Action.SESSION_END, outcome=Outcome.ALLOWED, reason="login"),
+                Event(action=Action.SESSION_END, outcome=Outcome.ALLOWED, reason=reason),
                 actor=principal.actor,
                 request=request,
             )

@@ -35,6 +35,7 @@ from hub import labels
 from hub.audit.schemas import EntryOut, EntryPage, SubjectIdentifiers
 from hub.audit.service import EntryFilter
 from hub.errors import HubError
+from hub.http import EARLIEST, LATEST
 from hub.vocabulary import Purpose, Role
 from hub.web.core import (
     ZONE,
@@ -154,23 +155,21 @@ def open_cursor(user: WebUser, scope: str, token: str) -> int | None:
     return int(match.group(1))
 
 
-#: the years a log filter may name (the hub's log begins after 2000)
-FILTER_YEARS: Final = range(2000, 2101)
-
-
 def _local_time(text: str) -> datetime | None:
     """A time as the browser's datetime-local field sends it, on the Dutch clock; None when
-    it is not one, or outside the years the log can hold (FILTER_YEARS): the ends of the
-    calendar overflow when moved to UTC."""
+    it is not one, or outside the times the API's filters take (`hub.http.EARLIEST` to
+    `LATEST`): the ends of the calendar overflow when moved to UTC."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.year not in FILTER_YEARS:
-        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZONE)
-    return moment.astimezone(UTC)
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return in_utc if EARLIEST <= in_utc <= LATEST else None
 
 
 def parse_filter(values: Mapping[str, str], problems: Problems) -> EntryFilter:
@@ -191,7 +190,7 @@ def parse_filter(values: Mapping[str, str], problems: Problems) -> EntryFilter:
             problems.fail(
                 name,
                 "Vul een datum en tijd in tussen het jaar "
-                f"{FILTER_YEARS.start} en {FILTER_YEARS.stop - 1}, zoals 2026-12-05T14:00.",
+                f"{EARLIEST.year} en {LATEST.year}, zoals 2026-12-05T14:00.",
             )
     if times["van"] and times["tot"] and times["van"] >= times["tot"]:
         problems.fail("tot", "Het einde moet na het begin liggen.")

@@ -8,12 +8,15 @@ a NUL byte in text with an error, where SQLite just finds nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 #: a UUID's length; anything longer is not looked up at all
 MAX_ID: Final = 36
+#: ASCII only: `str.isalnum` also takes "²" or "é", which no id holds and no log entry names
+_PLAUSIBLE: Final = re.compile(r"[A-Za-z0-9-]{1,36}")
 
 
 def plausible_id(value: str) -> bool:
-    """1-36 characters, each a letter, a digit or a dash."""
-    return 0 < len(value) <= MAX_ID and all(c.isalnum() or c == "-" for c in value)
+    """1-36 characters, each an ASCII letter, an ASCII digit or a dash."""
+    return _PLAUSIBLE.fullmatch(value) is not None

@@ -147,6 +147,7 @@ def test_the_policy_decides_who_manages_subscriptions_and_a_refusal_is_logged(
         "x%20y",
         "{" + "0" * 32 + "}",
         "%E2%80%AE",
+        "%C2%B2",
     ],
 )
 def test_an_implausible_subscription_id_answers_like_an_unknown_one(
@@ -174,5 +175,6 @@ def test_only_ids_the_hub_could_have_made_are_looked_up() -> None:
     """`hub.ids.plausible_id`, the one check for every id looked up by path."""
     real = str(uuid.uuid4())
     assert plausible_id(real) and plausible_id(real.upper())
-    for odd in ("{" + real + "}", "urn:uuid:" + real, real + "0", "", "\x00", "a b", "\u202e"):
+    odd_ones = ("{" + real + "}", "urn:uuid:" + real, real + "0", "", "\x00", "a b", "\u202e")
+    for odd in (*odd_ones, "\u00b2", "caf\u00e9", "\u0663", "x\n"):
         assert not plausible_id(odd), odd

@@ -159,8 +159,7 @@ class NetworkRegistry:
         return [p for p in self.dev_partners() if p.oidc is None]
 
     def may_demo_login(self, partner_id: str) -> bool:
-        spec = self.partners.get(partner_id)
-        return spec is not None and spec.key_source == "dev" and spec.oidc is None
+        return any(p.id == partner_id for p in self.demo_partners())
 
     def oidc_partners(self) -> list[PartnerSpec]:
         """The partners whose people log in with their own identity provider."""

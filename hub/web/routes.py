@@ -29,9 +29,10 @@ log = get_logger("hub.web")
 def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
     """Serve the web application at `/` beside the API at `/api/v1`."""
     settings = ctx.settings
+    demo_partners = ctx.registry.demo_partners()
     for partner in ctx.registry.dev_partners():
-        if partner.oidc is not None:
-            # a network file that mixes the two: say once that the demo login skips it
+        if partner not in demo_partners:
+            # dev keys and an identity provider: say once that the demo login skips it
             log.warning("demo_login_withheld_for_oidc_partner", partner=partner.id)
     oidc = None
     if ctx.registry.oidc_partners():
@@ -50,7 +51,7 @@ def install_web(app: FastAPI, ctx: HubContext) -> WebApp:
         templates=build_templates(),
         # the demo login exists only while the generated dev keys are in use, and only for
         # partners without an identity provider
-        demo=bool(ctx.registry.demo_partners()),
+        demo=bool(demo_partners),
         oidc=oidc,
     )
     web.templates.globals["partner_name"] = web.partner_name

@@ -148,7 +148,9 @@ class SubscriptionService:
         """End a live subscription the caller created; any other id (someone else's, an
         ended one, an unknown or implausible one) is the same logged 404."""
         with self._unit_of_work() as session:
-            self._gate.authorize(session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_END)
+            permit = self._gate.authorize(
+                session, viewer, POLICY_ACTION, logged_as=Action.SUBSCRIPTION_END
+            )
             plausible = plausible_id(subscription_id)
             sub = session.get(Subscription, subscription_id) if plausible else None
             if (
@@ -164,7 +166,7 @@ class SubscriptionService:
                         outcome=Outcome.DENIED,
                         object_ids=[subscription_id] if plausible else [],
                         reason="no live subscription of yours with this id",
-                        policy_version=self._gate.version,
+                        policy_version=permit.policy_version,
                     ),
                     actor=viewer.actor,
                     request=viewer.request,
